@@ -1,0 +1,464 @@
+"""The TOML config model: loading, includes, [defaults] inheritance and validation.
+
+Keys are named as AWS users know them from ~/.aws/config. Every value is checked against STS's own
+rules here, once, so that nothing later has to second-guess a `Profile`. Errors name the file, the
+line and the key.
+"""
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ProfileNotFound
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
+              "aws-eusc")
+
+# STS and IAM character classes; `\w` there means ASCII word characters.
+_A = re.ASCII
+PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=,-]{0,127}", _A)
+ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", _A)
+ROLE_PATH_RE = re.compile(r"(/[\w+=,.@-]+)*/", _A)
+ROLE_ARN_RE = re.compile(
+    r"arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):role(?P<path>(/[\w+=,.@-]+)*/)"
+    r"(?P<name>[\w+=,.@-]{1,64})", _A)
+MFA_ARN_RE = re.compile(r"arn:[a-z-]+:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]{1,512}", _A)
+MFA_SERIAL_RE = re.compile(r"[\w+=/:,.@-]{9,256}", _A)
+EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", _A)
+SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", _A)
+ACCOUNT_ID_RE = re.compile(r"\d{12}", _A)
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", _A)
+
+DEFAULT_DURATION = 3600
+MAX_DURATION = 43200
+STS_MIN_DURATION = 900
+# botocore refreshes at 15 minutes left; serving less makes SDKs call us on nearly every request.
+BOTOCORE_REFRESH_WINDOW = 900
+DEFAULT_REFRESH_MARGIN = 1200
+MIN_REFRESH_MARGIN = 960
+# A fetched credential must stay servable for at least this long, or caching is pointless.
+MIN_SERVABLE = 600
+DEFAULT_MFA_SESSION_DURATION = 12 * 3600
+CACHE_MODES = ("keyring", "none")
+
+PROFILE_KEYS = {
+    "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
+    "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
+    "cache", "mfa_session_duration", "output",
+}
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One fully resolved, validated profile: everything needed to call AssumeRole."""
+
+    name: str
+    role_arn: str
+    source_profile: str
+    region: str | None = None
+    external_id: str | None = None
+    mfa_serial: str | None = None
+    mfa_process: str | None = None
+    duration_seconds: int = DEFAULT_DURATION
+    role_session_name: str = ""
+    refresh_margin: int = DEFAULT_REFRESH_MARGIN
+    cache: str = "keyring"
+    mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION
+    output: str | None = None
+
+    @property
+    def partition(self) -> str:
+        return self.role_arn.split(":")[1]
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[1]
+
+
+@dataclass
+class Config:
+    """A loaded config: the merged [defaults] and [profiles.*] tables of the file and its includes."""
+
+    path: Path
+    defaults: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return sorted(self.profiles)
+
+    def resolve(self, name: str) -> Profile:
+        if name not in self.profiles:
+            known = ", ".join(self.names()) or "none"
+            raise ProfileNotFound(
+                f"profile '{name}' is not in {self.path} (known profiles: {known})",
+                f"add it with 'xaccount-credproc add {name} --role-arn ARN' or fix the name",
+            )
+        return build_profile(name, self.defaults, self.profiles[name], self.path)
+
+
+def partition_of_region(region: str | None) -> str:
+    if not region:
+        return "aws"
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"),
+                              ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
+                              ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"),
+                              ("eusc-", "aws-eusc")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def default_session_name() -> str:
+    """The local user name, made valid for RoleSessionName (it shows in CloudTrail)."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = ""
+    cleaned = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
+    return cleaned if len(cleaned) >= 2 else "xaccount-credproc"
+
+
+def check_profile_name(name: str, what: str = "profile name") -> str:
+    """Names appear in an INI header and on a command line: allow only what is safe in both."""
+    if not isinstance(name, str) or not PROFILE_NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"{what} {name!r} is not allowed",
+            "use 1-128 of letters, digits and _.@+=,- (not starting with one of .@+=,-)",
+        )
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load(path: Path) -> Config:
+    """Load `path` and its includes. Included files come first; the including file overrides."""
+    config = Config(path=path)
+    _load_into(config, path, stack=())
+    for name in config.profiles:
+        # Validate every profile now, so a typo anywhere is reported by any command.
+        config.resolve(name)
+    return config
+
+
+def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
+    path = path.expanduser()
+    real = Path(os.path.realpath(path))
+    if real in stack:
+        chain = " -> ".join(str(p) for p in (*stack, real))
+        raise ConfigError(f"include cycle: {chain}", "remove one of these includes")
+    data, text = _read_toml(path, stack)
+    config.files.append(real)
+
+    unknown = set(data) - TOP_LEVEL_KEYS
+    for key in sorted(unknown):
+        where = _where(path, text, (), key)
+        raise ConfigError(f"{where}unknown key '{key}'",
+                          "top-level keys are include, [defaults] and [profiles.NAME]")
+
+    include = data.get("include", [])
+    if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+        raise ConfigError(f"{_where(path, text, (), 'include')}'include' must be a list of "
+                          "file names", 'write include = ["team.toml"]')
+    for entry in include:
+        _load_into(config, (path.parent / entry).expanduser(), (*stack, real))
+
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{_where(path, text, (), 'defaults')}'defaults' must be a table",
+                          "write it as [defaults]")
+    config.defaults.update(_check_table(defaults, path, text, ("defaults",)))
+
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{_where(path, text, (), 'profiles')}'profiles' must hold tables",
+                          "write each profile as [profiles.NAME]")
+    for name, table in profiles.items():
+        where = _where(path, text, ("profiles",), name)
+        try:
+            check_profile_name(name)
+        except ConfigError as e:
+            raise ConfigError(f"{where}{e.what}", e.fix) from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}profile '{name}' must be a table",
+                              f"write it as [profiles.{name}]")
+        merged = config.profiles.setdefault(name, {})
+        merged.update(_check_table(table, path, text, ("profiles", name)))
+
+
+def _read_toml(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if stack:
+            raise ConfigError(f"{stack[-1]}: included file {path} does not exist",
+                              "create it or remove it from 'include'") from None
+        raise ConfigError(f"config file {path} does not exist",
+                          "create it with 'xaccount-credproc add NAME --role-arn ARN', "
+                          "or point --config / XACCOUNT_CREDPROC_CONFIG at yours") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}",
+                          "check its permissions and that it is UTF-8") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}", "fix the syntax at that line") from None
+
+
+def _check_table(table: dict[str, Any], path: Path, text: str,
+                 table_path: tuple[str, ...]) -> dict[str, Any]:
+    """Type-check and validate each key of one [defaults] or [profiles.NAME] table."""
+    out = {}
+    for key, value in table.items():
+        where = _where(path, text, table_path, key)
+        if key not in PROFILE_KEYS:
+            raise ConfigError(f"{where}unknown key '{key}'",
+                              f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
+        try:
+            out[key] = _VALIDATORS[key](value)
+        except ConfigError as e:
+            raise ConfigError(f"{where}{e.what}", e.fix) from None
+    return out
+
+
+def _where(path: Path, text: str, table_path: tuple[str, ...], key: str) -> str:
+    line = _locate(text, table_path, key)
+    return f"{path}:{line}: " if line else f"{path}: "
+
+
+def _locate(text: str, table_path: tuple[str, ...], key: str) -> int | None:
+    """Best-effort line number of `key` inside the table `table_path` (only used for errors)."""
+    current: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            header = line.split("#", 1)[0].strip()
+            try:
+                parsed = tomllib.loads(f"{header}\n")
+            except tomllib.TOMLDecodeError:
+                continue
+            current = ()
+            node: Any = parsed
+            while isinstance(node, dict) and len(node) == 1:
+                (part, node), = node.items()
+                current += (part,)
+            if current == (*table_path, key):
+                return number
+            continue
+        if current == table_path and "=" in line:
+            name = line.split("=", 1)[0].strip().strip("\"'")
+            if name == key:
+                return number
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-key validation: each returns the value to keep or raises ConfigError(what, fix).
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"'{key}' must be a string, not {_type_name(value)}",
+                          f'quote it: {key} = "..."')
+    return value
+
+
+def _integer(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"'{key}' must be a whole number of seconds, not {_type_name(value)}",
+                          f"write it unquoted: {key} = 3600")
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _optional(check):
+    """Keys that [defaults] may set and a profile may clear again with an empty string."""
+
+    def validate(value: Any) -> str | None:
+        return None if value == "" else check(value)
+
+    return validate
+
+
+def _role_arn(value: Any) -> str:
+    value = _string(value, "role_arn")
+    match = ROLE_ARN_RE.fullmatch(value)
+    if not match or match["partition"] not in PARTITIONS:
+        raise ConfigError(f"role_arn {value!r} is not an IAM role ARN",
+                          "expected arn:aws:iam::123456789012:role/NAME")
+    return value
+
+
+def _account_id(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError("'account_id' must be a string (a number loses leading zeros)",
+                          'quote it: account_id = "012345678901"')
+    value = _string(value, "account_id")
+    if not ACCOUNT_ID_RE.fullmatch(value):
+        raise ConfigError(f"account_id {value!r} is not a 12-digit AWS account ID",
+                          'write it as account_id = "123456789012"')
+    return value
+
+
+def _role_name(value: Any) -> str:
+    value = _string(value, "role_name")
+    path, _, name = value.rpartition("/")
+    if not ROLE_NAME_RE.fullmatch(name) or (path and not ROLE_PATH_RE.fullmatch(f"/{path}/")):
+        raise ConfigError(f"role_name {value!r} is not a valid IAM role name",
+                          "use 1-64 of letters, digits and +=,.@_- (optionally after a path/)")
+    return value
+
+
+def _external_id(value: Any) -> str:
+    value = _string(value, "external_id")
+    if not EXTERNAL_ID_RE.fullmatch(value):
+        raise ConfigError("external_id is not valid for STS",
+                          "use 2-1224 of letters, digits and +=,.@:/_-")
+    return value
+
+
+def _mfa_serial(value: Any) -> str:
+    value = _string(value, "mfa_serial")
+    ok = MFA_ARN_RE.fullmatch(value) if value.startswith("arn:") else MFA_SERIAL_RE.fullmatch(value)
+    if not ok:
+        raise ConfigError(f"mfa_serial {value!r} is not an MFA device ARN or serial number",
+                          "expected arn:aws:iam::123456789012:mfa/NAME")
+    return value
+
+
+def _mfa_process(value: Any) -> str:
+    import shlex
+
+    value = _string(value, "mfa_process")
+    try:
+        words = shlex.split(value)
+    except ValueError as e:
+        raise ConfigError(f"mfa_process cannot be split into words: {e}",
+                          "check its quotes") from None
+    if not words:
+        raise ConfigError("mfa_process is empty", "name a command that prints the code")
+    return value
+
+
+def _source_profile(value: Any) -> str:
+    return check_profile_name(_string(value, "source_profile"), "source_profile")
+
+
+def _region(value: Any) -> str:
+    value = _string(value, "region")
+    if not REGION_RE.fullmatch(value):
+        raise ConfigError(f"region {value!r} is not an AWS region name",
+                          'write it like region = "eu-west-1"')
+    return value
+
+
+def _bounded(key: str, low: int, high: int):
+    def validate(value: Any) -> int:
+        value = _integer(value, key)
+        if not low <= value <= high:
+            raise ConfigError(f"{key} {value} is out of range", f"use {low} to {high} seconds")
+        return value
+
+    return validate
+
+
+def _session_name(value: Any) -> str:
+    value = _string(value, "role_session_name")
+    if not SESSION_NAME_RE.fullmatch(value):
+        raise ConfigError(f"role_session_name {value!r} is not valid for STS",
+                          "use 2-64 of letters, digits and +=,.@_-")
+    return value
+
+
+def _choice(key: str, choices: tuple[str, ...]):
+    def validate(value: Any) -> str:
+        value = _string(value, key)
+        if value not in choices:
+            raise ConfigError(f"{key} {value!r} is not one of {', '.join(choices)}",
+                              f'write {key} = "{choices[0]}"')
+        return value
+
+    return validate
+
+
+def _output(value: Any) -> str:
+    return _choice("output", ("json", "text", "table", "yaml", "yaml-stream"))(value)
+
+
+_VALIDATORS = {
+    "role_arn": _role_arn,
+    "account_id": _account_id,
+    "role_name": _role_name,
+    "external_id": _optional(_external_id),
+    "mfa_serial": _optional(_mfa_serial),
+    "mfa_process": _optional(_mfa_process),
+    "source_profile": _source_profile,
+    "region": _region,
+    "duration_seconds": _bounded("duration_seconds", STS_MIN_DURATION, MAX_DURATION),
+    "role_session_name": _session_name,
+    "refresh_margin": _bounded("refresh_margin", MIN_REFRESH_MARGIN, MAX_DURATION),
+    "cache": _choice("cache", CACHE_MODES),
+    "mfa_session_duration": _bounded("mfa_session_duration", STS_MIN_DURATION, 129600),
+    "output": _output,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution: [defaults] + [profiles.NAME] -> Profile
+
+
+def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any], path: Path) -> Profile:
+    merged = dict(defaults)
+    # A profile that names its role one way must not inherit the other way from [defaults].
+    if "role_arn" in own:
+        merged.pop("account_id", None)
+        merged.pop("role_name", None)
+    elif "account_id" in own or "role_name" in own:
+        merged.pop("role_arn", None)
+    merged.update(own)
+
+    def fail(what: str, fix: str) -> ConfigError:
+        return ConfigError(f"{path}: profile '{name}': {what}", fix)
+
+    if "role_arn" in own and ("account_id" in own or "role_name" in own):
+        raise fail("sets both role_arn and account_id/role_name", "keep one of the two")
+    role_arn = merged.pop("role_arn", None)
+    account_id = merged.pop("account_id", None)
+    role_name = merged.pop("role_name", None)
+    if role_arn is None:
+        if not (account_id and role_name):
+            raise fail("has no role", "set role_arn, or account_id and role_name")
+        partition = partition_of_region(merged.get("region"))
+        path_part, _, bare = role_name.rpartition("/")
+        prefix = f"/{path_part}/" if path_part else "/"
+        role_arn = f"arn:{partition}:iam::{account_id}:role{prefix}{bare}"
+
+    merged.setdefault("source_profile", "default")
+    if merged["source_profile"] == name:
+        raise fail("is its own source_profile",
+                   "set source_profile to a profile with its own credentials")
+    merged.setdefault("role_session_name", default_session_name())
+    profile = Profile(name=name, role_arn=role_arn, **merged)
+
+    floor = profile.refresh_margin + MIN_SERVABLE
+    if profile.duration_seconds < floor:
+        raise fail(f"duration_seconds {profile.duration_seconds} leaves under "
+                   f"{MIN_SERVABLE // 60} minutes before the {profile.refresh_margin}s refresh "
+                   "margin", f"use duration_seconds >= {floor}")
+    return profile

@@ -1,0 +1,136 @@
+"""Where MFA codes come from: `mfa_process`, else the controlling terminal.
+
+botocore runs credential_process with stdout and stderr as pipes, so a prompt on stderr is invisible
+until we exit. The prompt therefore goes to the terminal itself (/dev/tty), and where there is no
+terminal we fail at once instead of hanging the caller. Codes are never logged or put in messages.
+"""
+
+import os
+import re
+import sys
+
+from .errors import MfaError
+
+CODE_RE = re.compile(r"\d{6}", re.ASCII)
+TERMINAL_TRIES = 3
+PROCESS_TIMEOUT = 120
+PROMPT_TIMEOUT = 120
+
+
+class MfaCodeSource:
+    """Asks for MFA codes for one device, for one profile."""
+
+    def __init__(self, serial: str, profile_name: str, mfa_process: str | None,
+                 tty_path: str = "/dev/tty"):
+        self.serial = serial
+        self.profile_name = profile_name
+        self.mfa_process = mfa_process
+        self.tty_path = tty_path
+        self.asked = 0
+
+    @property
+    def interactive(self) -> bool:
+        """Whether asking again can give a different answer (a person at a terminal)."""
+        return not self.mfa_process
+
+    def code(self, rejected: bool = False) -> str:
+        """A well-formed code. `rejected`: AWS refused the previous one, say so when asking."""
+        self.asked += 1
+        if self.mfa_process:
+            return self._from_process()
+        return self._from_terminal(rejected)
+
+    def _from_process(self) -> str:
+        import shlex
+        import subprocess
+
+        try:
+            result = subprocess.run(shlex.split(self.mfa_process), stdin=subprocess.DEVNULL,
+                                    capture_output=True, timeout=PROCESS_TIMEOUT, check=False)
+        except FileNotFoundError:
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' could not be started "
+                           "(command not found)", "fix mfa_process in the config") from None
+        except subprocess.TimeoutExpired:
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' did not finish in "
+                           f"{PROCESS_TIMEOUT}s", "check the command, or remove mfa_process to be "
+                           "asked on the terminal") from None
+        except OSError as e:
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' failed to start: "
+                           f"{e.strerror}", "fix mfa_process in the config") from None
+        if result.returncode != 0:
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' exited with status "
+                           f"{result.returncode}", "run it by hand to see why")
+        code = result.stdout.decode("utf-8", "replace").strip()
+        if not CODE_RE.fullmatch(code):
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' did not print a 6-digit "
+                           "code", "it must print only the code on stdout")
+        return code
+
+    def _from_terminal(self, rejected: bool) -> str:
+        if sys.platform == "win32":  # pragma: no cover - no console here
+            return self._from_windows_console(rejected)
+        try:
+            fd = os.open(self.tty_path, os.O_RDWR | os.O_NOCTTY)
+        except OSError:
+            raise MfaError(
+                f"profile '{self.profile_name}' needs an MFA code but there is no terminal to ask "
+                "on", "set mfa_process in the config, or run "
+                f"'xaccount-credproc credential-process --profile {self.profile_name}' in a "
+                "terminal first") from None
+        with open(fd, "r+b", buffering=0) as tty:
+            note = "AWS rejected that code. " if rejected else ""
+            for attempt in range(1, TERMINAL_TRIES + 1):
+                prompt = f"{note}MFA code for {self.serial} (profile {self.profile_name}): "
+                code = _read_hidden(tty, prompt)
+                if CODE_RE.fullmatch(code):
+                    return code
+                note = "That is not 6 digits. "
+                if attempt == TERMINAL_TRIES:
+                    tty.write(b"No valid MFA code entered.\n")
+        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
+                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+
+    def _from_windows_console(self, rejected: bool) -> str:  # pragma: no cover
+        import getpass
+
+        note = "AWS rejected that code. " if rejected else ""
+        for _ in range(TERMINAL_TRIES):
+            code = getpass.getpass(f"{note}MFA code for {self.serial}: ").strip()
+            if CODE_RE.fullmatch(code):
+                return code
+            note = "That is not 6 digits. "
+        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
+                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+
+
+def _read_hidden(tty, prompt: str) -> str:
+    """Write `prompt` to the terminal and read one line with echo off, within PROMPT_TIMEOUT."""
+    import select
+    import termios
+
+    fd = tty.fileno()
+    tty.write(prompt.encode())
+    try:
+        old = termios.tcgetattr(fd)
+    except termios.error:
+        old = None
+    if old is not None:
+        new = list(old)
+        new[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+    try:
+        line = b""
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([fd], [], [], PROMPT_TIMEOUT)
+            if not ready:
+                raise MfaError(f"no MFA code entered within {PROMPT_TIMEOUT}s",
+                               "run the command again when your device is at hand")
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            line += chunk
+    finally:
+        if old is not None:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+        tty.write(b"\n")
+    return line.decode("utf-8", "replace").strip()

@@ -1,0 +1,200 @@
+"""STS calls made with the credentials of one named source profile.
+
+boto3 is imported here, lazily, and nowhere on the cache-hit path. The source profile is always named
+explicitly, so an exported AWS_PROFILE (or AWS_ACCESS_KEY_ID) can never make us call ourselves, and a
+source profile whose credential_process is this helper is refused before botocore would run it.
+"""
+
+import os
+from dataclasses import dataclass
+
+from . import debug
+from .credentials import Credentials
+from .errors import AwsError, ConfigError, UserError
+
+# Set while we resolve source credentials: botocore passes os.environ to any credential_process it
+# runs, so a loop back into this helper sees it and stops instead of recursing.
+REENTRY_ENV = "XACCOUNT_CREDPROC_ACTIVE"
+HELPER_MARKERS = ("xaccount-credproc", "xaccount_credproc")
+
+
+class MfaRejected(AwsError):
+    """STS refused the MFA code itself; a person may type another one."""
+
+
+def check_not_reentered(profile_name: str) -> None:
+    chain = os.environ.get(REENTRY_ENV)
+    if chain:
+        raise ConfigError(
+            f"xaccount-credproc was started again while resolving source credentials "
+            f"({chain} -> {profile_name})",
+            "point source_profile at a profile with its own credentials, not one served by "
+            "xaccount-credproc")
+
+
+@dataclass
+class SourceInfo:
+    long_term: bool  # IAM user access keys (no session token): GetSessionToken is allowed
+
+
+class StsSource:
+    """STS as seen from one source profile (and region)."""
+
+    def __init__(self, source_profile: str, region: str | None, for_profile: str):
+        self.source_profile = source_profile
+        self.region = region
+        self.for_profile = for_profile
+        self._session = None
+        self._client = None
+
+    # -- building the client ---------------------------------------------------------------
+
+    def session(self):
+        if self._session is None:
+            import boto3
+            import botocore.exceptions
+
+            os.environ[REENTRY_ENV] = self.for_profile
+            try:
+                session = boto3.Session(profile_name=self.source_profile)
+            except botocore.exceptions.ProfileNotFound:
+                raise ConfigError(
+                    f"source profile '{self.source_profile}' (for profile '{self.for_profile}') "
+                    "is not in the AWS config or credentials file",
+                    f"create it (aws configure --profile {self.source_profile}) or set "
+                    "source_profile") from None
+            scoped = session._session.get_scoped_config()
+            process = scoped.get("credential_process", "")
+            if any(marker in process for marker in HELPER_MARKERS):
+                raise ConfigError(
+                    f"source profile '{self.source_profile}' is itself served by "
+                    "xaccount-credproc, which would loop",
+                    "set source_profile to a profile with its own credentials (keys, SSO, ...)")
+            self._session = session
+        return self._session
+
+    def client(self, credentials: Credentials | None = None):
+        """An STS client signed by the source profile, or by `credentials` (an MFA session)."""
+        if credentials is None and self._client is not None:
+            return self._client
+        from botocore.config import Config
+
+        session = self.session()
+        region = self.region or session.region_name or "us-east-1"
+        config = Config(connect_timeout=5, read_timeout=15,
+                        retries={"mode": "standard", "max_attempts": 3})
+        kwargs = {}
+        if credentials is not None:
+            kwargs = {"aws_access_key_id": credentials.access_key_id,
+                      "aws_secret_access_key": credentials.secret_access_key,
+                      "aws_session_token": credentials.session_token}
+        client = session.client("sts", region_name=region, config=config, **kwargs)
+        debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
+                  f"source profile {self.source_profile})")
+        if credentials is None:
+            self._client = client
+        return client
+
+    def describe(self) -> SourceInfo:
+        """What kind of credentials the source profile has (resolving them if needed)."""
+        def resolve():
+            credentials = self.session().get_credentials()
+            if credentials is None:
+                import botocore.exceptions
+
+                raise botocore.exceptions.NoCredentialsError()
+            return credentials.get_frozen_credentials()
+
+        frozen = self._call("resolve source credentials", resolve)
+        return SourceInfo(long_term=not frozen.token)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def assume_role(self, *, role_arn: str, session_name: str, duration: int,
+                    external_id: str | None, serial: str | None, code: str | None,
+                    signed_by: Credentials | None = None) -> Credentials:
+        params = {"RoleArn": role_arn, "RoleSessionName": session_name,
+                  "DurationSeconds": duration}
+        if external_id:
+            params["ExternalId"] = external_id
+        if serial and code:
+            params["SerialNumber"] = serial
+            params["TokenCode"] = code
+        debug.log(f"AssumeRole {role_arn} as {session_name} for {duration}s"
+                  f"{' with ExternalId' if external_id else ''}"
+                  f"{' with MFA ' + serial if code else ''}"
+                  f"{' using the cached MFA session' if signed_by else ''}")
+        client_call = lambda: self.client(signed_by).assume_role(**params)  # noqa: E731
+        response = self._call("AssumeRole", client_call, role_arn=role_arn,
+                              sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by))
+        return Credentials.from_sts(response["Credentials"])
+
+    def get_session_token(self, *, serial: str, code: str, duration: int) -> Credentials:
+        debug.log(f"GetSessionToken with MFA {serial} for {duration}s")
+        response = self._call("GetSessionToken", lambda: self.client().get_session_token(
+            SerialNumber=serial, TokenCode=code, DurationSeconds=duration))
+        return Credentials.from_sts(response["Credentials"])
+
+    def _call(self, action: str, call, **context):
+        import botocore.exceptions as bx
+
+        try:
+            return call()
+        except UserError:
+            raise
+        except bx.ClientError as e:
+            raise self._client_error(action, e, **context) from None
+        except (bx.NoCredentialsError, bx.PartialCredentialsError):
+            raise AwsError(f"source profile '{self.source_profile}' has no usable credentials",
+                           f"add keys (aws configure --profile {self.source_profile}) or log in "
+                           f"(aws sso login --profile {self.source_profile})") from None
+        except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
+                bx.ConnectionClosedError, bx.ProxyConnectionError) as e:
+            where = getattr(e, "kwargs", {}).get("endpoint_url", "") or "STS"
+            raise AwsError(f"cannot reach {where} ({type(e).__name__})",
+                           "check the network, proxy settings and AWS_ENDPOINT_URL_STS") from None
+        except bx.ProfileNotFound as e:
+            raise ConfigError(f"{e} (needed by source profile '{self.source_profile}')",
+                              "fix the source profile's settings in ~/.aws/config") from None
+        except bx.BotoCoreError as e:
+            raise AwsError(f"cannot get credentials of source profile '{self.source_profile}': "
+                           f"{e}", f"check 'aws sts get-caller-identity --profile "
+                           f"{self.source_profile}'") from None
+
+    def _client_error(self, action: str, error, role_arn: str = "", sent_external_id=False,
+                      sent_mfa=False) -> UserError:
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        message = error.response.get("Error", {}).get("Message", "")
+        source = f"source profile '{self.source_profile}'"
+        if "MultiFactorAuthentication" in message:
+            return MfaRejected(f"AWS rejected the MFA code ({action})",
+                               "wait for the next code on your device and try again")
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return AwsError(f"the credentials of {source} have expired ({code})",
+                            f"renew them (e.g. aws sso login --profile {self.source_profile}) "
+                            "and try again")
+        if code in ("InvalidClientTokenId", "SignatureDoesNotMatch",
+                    "UnrecognizedClientException", "AuthFailure", "InvalidAccessKeyId"):
+            return AwsError(f"AWS does not accept the credentials of {source} ({code})",
+                            f"check the keys of profile '{self.source_profile}' in "
+                            "~/.aws/credentials")
+        if code == "AccessDenied" and action == "AssumeRole":
+            hints = ["that the role's trust policy allows your source identity"]
+            hints.append("that external_id matches the trust policy" if sent_external_id
+                         else "whether the role requires an ExternalId (set external_id)")
+            if not sent_mfa:
+                hints.append("whether the role requires MFA (set mfa_serial)")
+            return AwsError(f"AWS denied AssumeRole on {role_arn} for profile "
+                            f"'{self.for_profile}' (AccessDenied)", "check " + ", ".join(hints))
+        if code == "ValidationError" and "chaining" in message:
+            return ConfigError(f"profile '{self.for_profile}': {source} has role credentials, "
+                               "and a chained role session may last at most 1 hour",
+                               "set duration_seconds = 3600 or less for this profile")
+        if code == "ValidationError" and "DurationSeconds" in message:
+            return ConfigError(f"profile '{self.for_profile}': {message}",
+                               "lower duration_seconds to the role's maximum session duration")
+        if code == "RegionDisabledException":
+            return AwsError(f"STS is not activated in region {self.region} ({code})",
+                            "activate it in IAM account settings or set another region")
+        return AwsError(f"{action} failed for profile '{self.for_profile}': {code}: {message}",
+                        "see the AWS message above; rerun with --debug for details")
