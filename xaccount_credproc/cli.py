@@ -33,15 +33,22 @@ def _config_path(args):
     return config_path(getattr(args, "config", None))
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # One line, like every other failure, instead of argparse's usage block.
+        _fail(f"{message}; see '{self.prog} --help'")
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="TOML config file (default: $XACCOUNT_CREDPROC_CONFIG, else "
                              "~/.config/xaccount-credproc/config.toml)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="explain each step on stderr (never secrets); show tracebacks")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, parents=[common],
         description="AWS credential_process helper for cross-account roles with ExternalId and "
                     "MFA, cached in the OS keyring.")

@@ -254,7 +254,7 @@ def _locate(text: str, table_path: tuple[str, ...], key: str) -> int | None:
             while isinstance(node, dict) and len(node) == 1:
                 (part, node), = node.items()
                 current += (part,)
-            if current == (*table_path, key):
+            if current[:len(table_path) + 1] == (*table_path, key):
                 return number
             continue
         if current == table_path and "=" in line:

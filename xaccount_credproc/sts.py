@@ -46,6 +46,7 @@ class StsSource:
         self.for_profile = for_profile
         self._session = None
         self._client = None
+        self.endpoint_url = "STS"
 
     # -- building the client ---------------------------------------------------------------
 
@@ -89,6 +90,7 @@ class StsSource:
                       "aws_secret_access_key": credentials.secret_access_key,
                       "aws_session_token": credentials.session_token}
         client = session.client("sts", region_name=region, config=config, **kwargs)
+        self.endpoint_url = client.meta.endpoint_url
         debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
                   f"source profile {self.source_profile})")
         if credentials is None:
@@ -150,8 +152,9 @@ class StsSource:
                            f"(aws sso login --profile {self.source_profile})") from None
         except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
                 bx.ConnectionClosedError, bx.ProxyConnectionError) as e:
-            where = getattr(e, "kwargs", {}).get("endpoint_url", "") or "STS"
-            raise AwsError(f"cannot reach {where} ({type(e).__name__})",
+            proxy = getattr(e, "kwargs", {}).get("proxy_url")
+            via = f" through proxy {proxy}" if proxy else ""
+            raise AwsError(f"cannot reach {self.endpoint_url}{via} ({type(e).__name__})",
                            "check the network, proxy settings and AWS_ENDPOINT_URL_STS") from None
         except bx.ProfileNotFound as e:
             raise ConfigError(f"{e} (needed by source profile '{self.source_profile}')",

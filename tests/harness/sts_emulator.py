@@ -54,6 +54,7 @@ class Call:
     action: str
     params: dict
     caller: str | None
+    region: str | None = None
     status: int = 0
     error: str | None = None
 
@@ -148,7 +149,9 @@ class StsEmulator:
         params = {k: v for k, v in form.items() if k not in ("Action", "Version")}
         if "TokenCode" in params:
             params["TokenCode"] = digest(params["TokenCode"])
-        call = Call(action=action, params=params, caller=caller)
+        scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        call = Call(action=action, params=params, caller=caller,
+                    region=scope.group(1) if scope else None)
         with self.lock:
             self.calls.append(call)
 
@@ -202,9 +205,8 @@ class StsEmulator:
                 mfa_ok = bool(device) and code in device.codes and code not in device.used
                 if not mfa_ok:
                     return 403, "AccessDenied", MFA_FAILED
-            if action == "GetSessionToken":
-                if key.kind != "user":
-                    return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
+            if action == "GetSessionToken" and key.kind != "user":
+                return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
             if action == "AssumeRole":
                 rule = self.roles.get(form.get("RoleArn"))
                 denied = (403, "AccessDenied", f"User: {key.arn} is not authorized to perform: "
@@ -217,8 +219,9 @@ class StsEmulator:
                     return denied
                 duration = int(form.get("DurationSeconds", 3600))
                 if key.kind == "role" and duration > 3600:
-                    return 400, "ValidationError", ("The requested DurationSeconds exceeds the 1 "
-                                                    "hour session limit for roles assumed by role chaining.")
+                    return 400, "ValidationError", (
+                        "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                        "assumed by role chaining.")
                 if duration > rule.max_session:
                     return 400, "ValidationError", ("The requested DurationSeconds exceeds the "
                                                     "MaxSessionDuration set for this role.")

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need, on a fresh Debian/Ubuntu machine, without
+# asking anything: Debian packages (dbus, gnome-keyring, a Python >= 3.11 with venv) and a
+# project virtualenv in .venv with the package (editable) and its dev extras. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_=""
+[ "$(id -u)" = 0 ] || sudo_="sudo -n"
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_ apt-get update -qq
+  $sudo_ apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+python=""
+for candidate in python3 python3.13 python3.12 python3.11; do
+  if command -v "$candidate" >/dev/null &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    python=$(command -v "$candidate"); break
+  fi
+done
+
+packages=()
+command -v dbus-daemon >/dev/null || packages+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || packages+=(gnome-keyring)
+if [ -z "$python" ]; then
+  packages+=(python3.11 python3.11-venv); python=python3.11
+elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
+  packages+=("python3-venv" "$(basename "$python")-venv")
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${packages[*]}" >&2
+  apt_install "${packages[@]}"
+fi
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -e "$stamp" ]; then
+  echo "bootstrap: installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,77 @@
+"""The main job, end to end, with no AWS account: `scripts/demo.sh` runs this.
+
+A local STS emulator on 127.0.0.1 plays AWS (alice's user in account 111111111111, a read-only role
+in 222222222222 that requires ExternalId "DeveloperAccess" and MFA). A throwaway HOME gets the
+sample config; the real `aws` CLI then calls xaccount-credproc through credential_process.
+"""
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.harness.sts_emulator import StsEmulator
+from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, World
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample-config"
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run_demo(workdir: Path) -> int:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    sts = StsEmulator()
+    sts.start()
+    try:
+        world = World(workdir, sts)
+        sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
+        sts.add_mfa_device("arn:aws:iam::111111111111:mfa/alice", "123456")
+        sts.add_role("arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount",
+                     external_id="DeveloperAccess", mfa_required=True)
+        sts.add_role("arn:aws:iam::333333333333:role/Admin", mfa_required=True)
+        for name in ("config.toml", "team-accounts.toml"):
+            shutil.copy(SAMPLE / name, world.toml.parent / name)
+        world.write_credentials()
+        world.write_aws_config("prod-read-only", "staging-admin")
+
+        say(f"STS emulator listening on {sts.url} (AWS_ENDPOINT_URL_STS)")
+        say(f"Throwaway HOME: {world.home}")
+        say(f"Config: {world.toml} (copied from sample-config/)")
+        say()
+        say("~/.aws/config:")
+        say("    " + world.aws_config.read_text().strip().replace("\n", "\n    "))
+        say()
+        status = 0
+        for profile in ("prod-read-only", "staging-admin"):
+            say(f"$ aws sts get-caller-identity --profile {profile}")
+            result = world.aws("sts", "get-caller-identity", "--profile", profile)
+            if result.returncode != 0:
+                say(f"FAILED ({result.returncode}): {result.stderr.strip()}")
+                status = 1
+                continue
+            say("    " + result.stdout.strip().replace("\n", "\n    "))
+            say()
+        say("What STS saw (the MFA code is recorded only as a digest):")
+        for call in sts.calls:
+            params = {k: v for k, v in call.params.items() if k != "TokenCode"}
+            if "TokenCode" in call.params:
+                params["TokenCode"] = "<6 digits>"
+            say(f"    {call.action} -> HTTP {call.status}  {json.dumps(params)}")
+        return status
+    finally:
+        sts.stop()
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="xaccount-credproc-demo-") as workdir:
+        return run_demo(Path(workdir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""A throwaway user: HOME with ~/.aws files, the TOML config, and an environment for real clients."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+HELPER = BIN / "xaccount-credproc"
+AWS = BIN / "aws"
+
+ALICE_KEY = "AKIAALICE0000000TEST"
+ALICE_SECRET = "aliceSECRETaliceSECRETaliceSECRET0000001"
+ALICE_ARN = "arn:aws:iam::111111111111:user/alice"
+MFA_SERIAL = "arn:aws:iam::111111111111:mfa/alice"
+MFA_CODE = "123456"
+ROLE_ARN = "arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount"
+ADMIN_ROLE_ARN = "arn:aws:iam::333333333333:role/Admin"
+EXTERNAL_ID = "DeveloperAccess"
+
+DEFAULT_TOML = f"""\
+[defaults]
+source_profile = "dev"
+mfa_serial = "{MFA_SERIAL}"
+region = "eu-west-1"
+role_session_name = "alice"
+
+[profiles.prod-read-only]
+role_arn = "{ROLE_ARN}"
+external_id = "{EXTERNAL_ID}"
+"""
+
+
+class World:
+    def __init__(self, root: Path, sts, extra_env: dict | None = None):
+        self.root = root
+        self.sts = sts
+        self.home = root / "home"
+        self.aws_dir = self.home / ".aws"
+        self.aws_dir.mkdir(parents=True)
+        self.aws_config = self.aws_dir / "config"
+        self.aws_credentials = self.aws_dir / "credentials"
+        self.toml = self.home / ".config" / "xaccount-credproc" / "config.toml"
+        self.toml.parent.mkdir(parents=True)
+        self.cache_dir = self.home / ".cache" / "xaccount-credproc"
+        self.env = {
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "LOGNAME": "alice",
+            "AWS_CONFIG_FILE": str(self.aws_config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.aws_credentials),
+            "AWS_ENDPOINT_URL_STS": sts.url,
+            # Never let botocore look for an instance role: no traffic off loopback.
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PAGER": "",
+            **(extra_env or {}),
+        }
+        self.stderr_log: list[str] = []
+
+    # -- files --------------------------------------------------------------------------------
+
+    def write_toml(self, text: str = DEFAULT_TOML) -> None:
+        self.toml.write_text(text)
+
+    def write_credentials(self, text: str | None = None) -> None:
+        self.aws_credentials.write_text(text if text is not None else (
+            f"[dev]\naws_access_key_id = {ALICE_KEY}\naws_secret_access_key = {ALICE_SECRET}\n"))
+
+    def write_aws_config(self, *profiles: str, extra: str = "") -> None:
+        """Hand-written credential_process stanzas (until `init` writes them)."""
+        text = extra
+        for name in profiles:
+            text += (f"[profile {name}]\ncredential_process = {HELPER} credential-process "
+                     f"--profile {name}\nregion = eu-west-1\n\n")
+        self.aws_config.write_text(text)
+
+    def standard(self, mfa_required: bool = True) -> "World":
+        """Alice in account 1111 with MFA, allowed into the read-only role in 2222."""
+        self.sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
+        self.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=mfa_required)
+        self.sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
+        self.write_toml()
+        self.write_credentials()
+        self.write_aws_config("prod-read-only")
+        return self
+
+    # -- processes ----------------------------------------------------------------------------
+
+    def run(self, *args: str, env: dict | None = None, timeout: float = 60,
+            **kwargs) -> subprocess.CompletedProcess:
+        """Run the installed console script, detached from any terminal unless told otherwise."""
+        return self._run([str(HELPER), *args], env, timeout, **kwargs)
+
+    def aws(self, *args: str, env: dict | None = None, timeout: float = 90,
+            **kwargs) -> subprocess.CompletedProcess:
+        return self._run([str(AWS), *args], env, timeout, **kwargs)
+
+    def _run(self, argv, env, timeout, **kwargs):
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("start_new_session", True)  # no controlling terminal
+        result = subprocess.run(argv, env={**self.env, **(env or {})}, capture_output=True,
+                                text=True, timeout=timeout, check=False, **kwargs)
+        self.stderr_log.append(result.stderr)
+        return result

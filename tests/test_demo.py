@@ -1,0 +1,18 @@
+"""The README's first command keeps working: the demo runs the main job and succeeds."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_runs_the_main_job():
+    result = subprocess.run([sys.executable, "-m", "tests.harness.demo"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice" in result.stdout
+    assert "arn:aws:sts::333333333333:assumed-role/Admin/alice" in result.stdout
+    assert '"ExternalId": "DeveloperAccess"' in result.stdout
+    assert "123456" not in result.stdout + result.stderr
