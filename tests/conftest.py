@@ -2,6 +2,7 @@ import logging
 
 import pytest
 
+from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.sts_emulator import StsEmulator
 from tests.harness.world import World
 
@@ -23,6 +24,20 @@ def sts(sts_server):
     return sts_server
 
 
+@pytest.fixture(scope="session")
+def secret_service_daemon(tmp_path_factory):
+    daemon = SecretServiceDaemon(tmp_path_factory.mktemp("secret-service")).start()
+    yield daemon
+    daemon.stop()
+
+
 @pytest.fixture
-def world(tmp_path, sts):
-    return World(tmp_path, sts)
+def secret_service(secret_service_daemon):
+    """The real Secret Service (gnome-keyring on a private D-Bus), emptied for each test."""
+    secret_service_daemon.wipe()
+    return secret_service_daemon
+
+
+@pytest.fixture
+def world(tmp_path, sts, secret_service):
+    return World(tmp_path, sts, extra_env=secret_service.env)

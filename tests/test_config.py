@@ -83,7 +83,7 @@ def test_defaults_for_session_name_source_and_duration(tmp_path, monkeypatch):
     assert p.role_session_name == "alice-smith"
     assert p.source_profile == "default"
     assert p.duration_seconds == 3600
-    assert p.refresh_margin == config.DEFAULT_REFRESH_MARGIN
+    assert p.refresh_margin == 1200
 
 
 def test_session_name_from_a_one_letter_user_is_still_valid(tmp_path, monkeypatch):

@@ -44,9 +44,14 @@ def assert_clean_failure(result, pattern: str) -> str:
 # -- the main job ----------------------------------------------------------------------------
 
 
-def test_aws_cli_gets_the_assumed_role_identity(world):
+def mfa_calls(sts):
+    """STS calls that carried an MFA code (GetSessionToken, or AssumeRole itself)."""
+    return [c for c in sts.calls if "TokenCode" in c.params]
+
+
+def test_aws_cli_gets_the_assumed_role_identity_with_mfa_on_assume_role(world):
     world.standard()
-    with_mfa_process(world)
+    with_mfa_process(world, "mfa_session = false\n")
     result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Arn"] == ASSUMED
@@ -58,6 +63,24 @@ def test_aws_cli_gets_the_assumed_role_identity(world):
         "RoleArn": ROLE_ARN, "RoleSessionName": "alice", "DurationSeconds": "3600",
         "ExternalId": EXTERNAL_ID, "SerialNumber": MFA_SERIAL, "TokenCode": digest(MFA_CODE)}
     assert call.region == "eu-west-1"  # the profile's region: a regional STS endpoint
+    assert world.sts.calls_of("GetSessionToken") == []
+
+
+def test_aws_cli_gets_the_assumed_role_identity_through_an_mfa_session(world):
+    world.standard()
+    with_mfa_process(world)
+    result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Arn"] == ASSUMED
+    (session,) = world.sts.calls_of("GetSessionToken")
+    assert session.caller == ALICE_KEY
+    assert session.params == {"SerialNumber": MFA_SERIAL, "TokenCode": digest(MFA_CODE),
+                              "DurationSeconds": "43200"}
+    (call,) = world.sts.calls_of("AssumeRole")
+    assert call.caller.startswith("ASIA")  # signed by the MFA session, not alice's own key
+    assert world.sts.keys[call.caller].kind == "mfa-session"
+    assert call.params == {"RoleArn": ROLE_ARN, "RoleSessionName": "alice",
+                           "DurationSeconds": "3600", "ExternalId": EXTERNAL_ID}
 
 
 def test_boto3_session_gets_the_assumed_role_identity(world, monkeypatch):
@@ -111,7 +134,7 @@ def test_ambient_aws_profile_and_env_keys_do_not_change_the_source(world):
            "AWS_SECRET_ACCESS_KEY": "wrong"}
     result = world.run("credential-process", "--profile", "prod-read-only", env=env)
     assert result.returncode == 0, result.stderr
-    assert world.sts.calls_of("AssumeRole")[0].caller == ALICE_KEY
+    assert world.sts.calls[0].caller == ALICE_KEY  # the MFA session was got with alice's key
 
 
 def test_role_without_mfa_and_external_id(world):
@@ -145,7 +168,7 @@ def test_mfa_prompt_appears_on_the_terminal_and_the_typed_code_reaches_sts(world
     assert json.loads(result.stdout)["Arn"] == ASSUMED
     assert "MFA" not in result.stderr  # the prompt went to the terminal, not to the pipes
     assert MFA_CODE not in term.screen.decode()  # typed with echo off
-    (call,) = world.sts.calls_of("AssumeRole")
+    (call,) = mfa_calls(world.sts)
     assert call.params["TokenCode"] == digest(MFA_CODE)
     assert call.params["SerialNumber"] == MFA_SERIAL
 
@@ -161,7 +184,7 @@ def test_malformed_codes_are_rejected_before_sts_then_a_good_one_works(world):
     term.type(MFA_CODE + "\n")
     result = term.finish()
     assert result.returncode == 0, result.stderr
-    assert len(world.sts.calls_of("AssumeRole")) == 1
+    assert len(mfa_calls(world.sts)) == 1
 
 
 def test_three_malformed_codes_fail_without_calling_sts(world):
@@ -174,7 +197,7 @@ def test_three_malformed_codes_fail_without_calling_sts(world):
     assert result.returncode == 255
     assert "no valid MFA code for profile 'prod-read-only' after 3 tries" in result.stderr
     assert result.stdout == ""
-    assert world.sts.calls_of("AssumeRole") == []
+    assert mfa_calls(world.sts) == []
 
 
 def test_a_code_aws_rejects_is_asked_for_again(world):
@@ -186,8 +209,8 @@ def test_a_code_aws_rejects_is_asked_for_again(world):
     term.type(MFA_CODE + "\n")
     result = term.finish()
     assert result.returncode == 0, result.stderr
-    calls = world.sts.calls_of("AssumeRole")
-    assert [c.status for c in calls] == [403, 200]
+    assert [c.status for c in mfa_calls(world.sts)] == [403, 200]
+    assert [c.status for c in world.sts.calls_of("AssumeRole")] == [200]
 
 
 def test_no_terminal_and_no_mfa_process_fails_at_once(world):
@@ -201,7 +224,7 @@ def test_no_terminal_and_no_mfa_process_fails_at_once(world):
                 r"profile 'prod-read-only' needs an MFA code but there is no terminal to ask on; "
                 r"set mfa_process")
     assert stderr.count("xaccount-credproc:") == 1
-    assert world.sts.calls_of("AssumeRole") == []
+    assert mfa_calls(world.sts) == []
 
 
 @pytest.mark.parametrize(("command", "message"), [
@@ -214,7 +237,7 @@ def test_bad_mfa_process_is_a_clear_error(world, command, message):
     world.write_toml(world.toml.read_text() + f'mfa_process = "{command}"\n')
     result = world.run("credential-process", "--profile", "prod-read-only")
     assert_clean_failure(result, rf"mfa_process for profile 'prod-read-only' {message}")
-    assert world.sts.calls_of("AssumeRole") == []
+    assert mfa_calls(world.sts) == []
 
 
 # -- failures, each one line through the AWS CLI ---------------------------------------------

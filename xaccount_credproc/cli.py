@@ -9,22 +9,102 @@ import os
 import sys
 
 from . import debug
-from .errors import UserError
+from .errors import ConfigError, UserError
+
+
+class UsageError(ConfigError):
+    pass
 
 PROG = "xaccount-credproc"
 EXIT_INTERRUPTED = 130
 
 
 def cmd_credential_process(args) -> int:
-    from . import config, sts
-    from .provider import fetch_role_credentials
+    from .provider import CredentialProvider
+    from .resolved import load_profile
+    from .sts import check_not_reentered
 
-    sts.check_not_reentered(args.profile)
-    profile = config.load(_config_path(args)).resolve(args.profile)
-    credentials = fetch_role_credentials(profile)
+    check_not_reentered(args.profile)
+    provider = CredentialProvider(load_profile(_config_path(args), args.profile))
+    try:
+        credentials = provider.credentials()
+    finally:
+        _warn(provider.warnings)
     sys.stdout.write(credentials.process_json() + "\n")
     sys.stdout.flush()
     return 0
+
+
+def cmd_list(args) -> int:
+    import time
+
+    from . import config
+    from .provider import CredentialProvider
+    from .store import KeyringStore, StoreError
+
+    loaded = config.load(_config_path(args))
+    store = KeyringStore()
+    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION")]
+    now = time.time()
+    for name in loaded.names():
+        profile = loaded.resolve(name)
+        provider = CredentialProvider(profile, store=store)
+        try:
+            role, session = provider.cached()
+        except StoreError as e:
+            _warn([str(e)])
+            return 1
+        if profile.cache == "none":
+            state, left = "off", "-"
+        elif role is None:
+            state, left = "no", "-"
+        else:
+            seconds = role.seconds_left(now)
+            state = ("yes" if seconds > profile.refresh_margin
+                     else "expired" if seconds <= 0 else "refresh due")
+            left = _duration(seconds)
+        mfa = "-" if not profile.mfa_serial else (
+            _duration(session.seconds_left(now)) if session else "none")
+        rows.append((name, profile.role_arn, state, left, mfa))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_clear(args) -> int:
+    from . import config
+    from .provider import CredentialProvider
+    from .store import KeyringStore, StoreError
+
+    if bool(args.name) == bool(args.all):
+        raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
+    loaded = config.load(_config_path(args))
+    names = loaded.names() if args.all else [loaded.resolve(args.name).name]
+    store = KeyringStore()
+    removed = 0
+    try:
+        for name in names:
+            removed += CredentialProvider(loaded.resolve(name), store=store).clear()
+    except StoreError as e:
+        _warn([str(e)])
+        return 1
+    what = "all profiles" if args.all else f"profile '{args.name}'"
+    print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'} for {what} "
+          "(role credentials and MFA sessions)")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds <= 0:
+        return "expired"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _warn(messages) -> None:
+    for message in dict.fromkeys(messages):  # once each, in order
+        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
 
 
 def _config_path(args):
@@ -60,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Called by the AWS CLI and SDKs through credential_process in ~/.aws/config.")
     p.add_argument("--profile", required=True, help="profile name in the TOML config")
     p.set_defaults(handler=cmd_credential_process)
+
+    p = commands.add_parser("list", parents=[common],
+                            help="profiles with their cache state and time left (no secrets)")
+    p.set_defaults(handler=cmd_list)
+
+    p = commands.add_parser("clear", parents=[common],
+                            help="remove cached credentials (and MFA sessions) from the keyring")
+    p.add_argument("name", nargs="?", help="the profile whose entries to remove")
+    p.add_argument("--all", action="store_true", help="remove the entries of every profile")
+    p.set_defaults(handler=cmd_clear)
     return parser
 
 

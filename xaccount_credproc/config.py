@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ProfileNotFound
+from .profile import Profile
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
               "aws-eusc")
@@ -32,55 +33,21 @@ SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", _A)
 ACCOUNT_ID_RE = re.compile(r"\d{12}", _A)
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", _A)
 
-DEFAULT_DURATION = 3600
 MAX_DURATION = 43200
 STS_MIN_DURATION = 900
 # botocore refreshes at 15 minutes left; serving less makes SDKs call us on nearly every request.
 BOTOCORE_REFRESH_WINDOW = 900
-DEFAULT_REFRESH_MARGIN = 1200
 MIN_REFRESH_MARGIN = 960
 # A fetched credential must stay servable for at least this long, or caching is pointless.
 MIN_SERVABLE = 600
-DEFAULT_MFA_SESSION_DURATION = 12 * 3600
 CACHE_MODES = ("keyring", "none")
 
 PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
-    "cache", "mfa_session_duration", "output",
+    "cache", "mfa_session", "mfa_session_duration", "output",
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One fully resolved, validated profile: everything needed to call AssumeRole."""
-
-    name: str
-    role_arn: str
-    source_profile: str
-    region: str | None = None
-    external_id: str | None = None
-    mfa_serial: str | None = None
-    mfa_process: str | None = None
-    duration_seconds: int = DEFAULT_DURATION
-    role_session_name: str = ""
-    refresh_margin: int = DEFAULT_REFRESH_MARGIN
-    cache: str = "keyring"
-    mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION
-    output: str | None = None
-
-    @property
-    def partition(self) -> str:
-        return self.role_arn.split(":")[1]
-
-    @property
-    def account_id(self) -> str:
-        return self.role_arn.split(":")[4]
-
-    @property
-    def role_name(self) -> str:
-        return self.role_arn.rsplit("/", 1)[1]
 
 
 @dataclass
@@ -282,6 +249,16 @@ def _integer(value: Any, key: str) -> int:
     return value
 
 
+def _boolean(key: str):
+    def validate(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, not {_type_name(value)}",
+                              f"write it unquoted: {key} = true")
+        return value
+
+    return validate
+
+
 def _type_name(value: Any) -> str:
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
@@ -414,6 +391,7 @@ _VALIDATORS = {
     "role_session_name": _session_name,
     "refresh_margin": _bounded("refresh_margin", MIN_REFRESH_MARGIN, MAX_DURATION),
     "cache": _choice("cache", CACHE_MODES),
+    "mfa_session": _boolean("mfa_session"),
     "mfa_session_duration": _bounded("mfa_session_duration", STS_MIN_DURATION, 129600),
     "output": _output,
 }

@@ -2,15 +2,26 @@
 
 import json
 import time
-from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
 class Credentials:
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(repr=False)
-    expiration: int  # seconds since the epoch, UTC: no time zone to get wrong
+    """A set of (temporary) AWS credentials. Plain class: it is on the cache-hit path."""
+
+    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration")
+
+    def __init__(self, access_key_id: str, secret_access_key: str, session_token: str | None,
+                 expiration: int):
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+        self.expiration = expiration  # seconds since the epoch, UTC: no time zone to get wrong
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"Credentials({self.access_key_id}, expires {self.expiration_rfc3339()})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Credentials) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
     def seconds_left(self, now: float | None = None) -> float:
         return self.expiration - (time.time() if now is None else now)

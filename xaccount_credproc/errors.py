@@ -35,6 +35,10 @@ class AwsError(UserError):
 
     exit_code = 3
 
+    def __init__(self, what: str, fix: str = "", aws_code: str | None = None):
+        super().__init__(what, fix)
+        self.aws_code = aws_code  # the AWS error code, where AWS answered
+
 
 class MfaError(UserError):
     """No MFA code could be obtained."""

@@ -53,3 +53,10 @@ def aws_credentials_path() -> Path:
     return Path(
         os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or _home() / ".aws" / "credentials"
     ).expanduser()
+
+
+def private_dir(path) -> Path:
+    """Create `path` (and parents) readable by this user only; return it."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

@@ -1,9 +1,24 @@
-"""Getting a profile's role credentials: ask for MFA where it applies, call STS."""
+"""A profile's role credentials: from the keyring cache, else fetched once under a lock.
 
-from .config import Profile
+The order matters: check the cache; on a miss take the key's lock, check again (a parallel caller
+may have just fetched), and only then ask for MFA and call STS. Where MFA applies and the source
+has long-term IAM user keys, one GetSessionToken (one MFA code) is cached as an "MFA session" and
+signs AssumeRole for every role that shares the source and MFA device, for hours.
+Keyring trouble never costs the user their credentials: it becomes a warning, and STS is called.
+"""
+
+from . import debug, locking
+from .cache import CredentialCache, mfa_session_key, role_key
 from .credentials import Credentials
+from .errors import AwsError
 from .mfa import TERMINAL_TRIES, MfaCodeSource
-from .sts import MfaRejected, StsSource
+from .profile import Profile
+from .store import KeyringStore, StoreError
+from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource
+
+# An MFA session only has to outlive the AssumeRole call it signs; the role session it yields
+# lasts its own duration.
+MIN_MFA_SESSION_LEFT = 300
 
 
 def with_mfa_retries(mfa: MfaCodeSource, call):
@@ -19,17 +34,167 @@ def with_mfa_retries(mfa: MfaCodeSource, call):
             rejected = True
 
 
-def fetch_role_credentials(profile: Profile, sts: StsSource | None = None,
-                           mfa: MfaCodeSource | None = None) -> Credentials:
-    sts = sts or StsSource(profile.source_profile, profile.region, profile.name)
+class CredentialProvider:
+    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None,
+                 mfa: MfaCodeSource | None = None):
+        self.profile = profile
+        self.cache = (CredentialCache(store or KeyringStore())
+                      if profile.cache == "keyring" else None)
+        self._sts = sts
+        self._mfa = mfa
+        self.warnings: list[str] = []
 
-    def assume(code: str | None) -> Credentials:
-        return sts.assume_role(role_arn=profile.role_arn, session_name=profile.role_session_name,
-                               duration=profile.duration_seconds,
-                               external_id=profile.external_id, serial=profile.mfa_serial,
-                               code=code)
+    @property
+    def sts(self) -> StsSource:
+        if self._sts is None:
+            p = self.profile
+            self._sts = StsSource(p.source_profile, p.region, p.name)
+        return self._sts
 
-    if not profile.mfa_serial:
-        return assume(None)
-    mfa = mfa or MfaCodeSource(profile.mfa_serial, profile.name, profile.mfa_process)
-    return with_mfa_retries(mfa, assume)
+    @property
+    def mfa(self) -> MfaCodeSource:
+        if self._mfa is None:
+            p = self.profile
+            self._mfa = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process)
+        return self._mfa
+
+    # -- the one public path -------------------------------------------------------------------
+
+    def credentials(self) -> Credentials:
+        profile = self.profile
+        if self.cache is None:
+            debug.log('cache = "none": calling STS')
+            return self._fetch()
+        key = role_key(profile)
+        hit = self._cached(key, profile.refresh_margin, fast=True)
+        if hit:
+            return hit
+        with locking.held(key, f"profile '{profile.name}'"):
+            hit = self._cached(key, profile.refresh_margin)
+            if hit:
+                return hit
+            fresh = self._fetch()
+            if fresh.seconds_left() <= profile.refresh_margin:
+                debug.log(f"STS issued credentials with only {fresh.seconds_left():.0f}s left; "
+                          "they are returned but will not be served from the cache")
+            self._store(key, fresh)
+            return fresh
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _cached(self, key: str, margin: float, fast: bool = False) -> Credentials | None:
+        if self.cache is None:
+            return None
+        try:
+            credentials = self.cache.get(key, fast=fast)
+        except StoreError as e:
+            self._keyring_failed(e)
+            return None
+        if credentials is None:
+            debug.log(f"cache miss for {key}")
+            return None
+        left = credentials.seconds_left()
+        if left <= margin:
+            debug.log(f"cached {key} has {left:.0f}s left, within the {margin:g}s margin: "
+                      "refreshing")
+            return None
+        debug.log(f"cache hit for {key}: {left:.0f}s left")
+        return credentials
+
+    def _store(self, key: str, credentials: Credentials) -> None:
+        if self.cache is None:
+            return
+        try:
+            self.cache.put(key, credentials)
+        except StoreError as e:
+            self._keyring_failed(e)
+
+    def _keyring_failed(self, error: StoreError) -> None:
+        # Say it once, then stop using the keyring for the rest of this run.
+        self.warnings.append(str(error))
+        self.cache = None
+
+    # -- fetching ------------------------------------------------------------------------------
+
+    def _assume(self, code: str | None = None, signed_by: Credentials | None = None):
+        p = self.profile
+        return self.sts.assume_role(
+            role_arn=p.role_arn, session_name=p.role_session_name, duration=p.duration_seconds,
+            external_id=p.external_id, serial=p.mfa_serial if code else None, code=code,
+            signed_by=signed_by)
+
+    def _fetch(self) -> Credentials:
+        if not self.profile.mfa_serial:
+            return self._assume()
+        reason = self._why_not_mfa_session()
+        if reason is None:
+            return self._assume_with_mfa_session()
+        debug.log(f"MFA goes on AssumeRole itself: {reason}")
+        return with_mfa_retries(self.mfa, lambda code: self._assume(code=code))
+
+    def _why_not_mfa_session(self) -> str | None:
+        p = self.profile
+        if not p.mfa_session:
+            return "mfa_session = false"
+        if self.cache is None:
+            return "the MFA session could not be cached"
+        if p.mfa_session_duration < p.duration_seconds:
+            return (f"mfa_session_duration {p.mfa_session_duration}s is shorter than "
+                    f"duration_seconds {p.duration_seconds}s")
+        if not self.sts.source_is_long_term():
+            return ("the source profile has temporary credentials, and GetSessionToken needs "
+                    "long-term IAM user keys")
+        return None
+
+    def _assume_with_mfa_session(self) -> Credentials:
+        session, from_cache = self._mfa_session()
+        try:
+            return self._assume(signed_by=session)
+        except AwsError as e:
+            if not from_cache or e.aws_code not in EXPIRED_CODES + INVALID_CODES:
+                raise
+            debug.log(f"AWS refused the cached MFA session ({e.aws_code}); getting a new one")
+            self._forget(mfa_session_key(self.profile))
+            session, _ = self._mfa_session()
+            return self._assume(signed_by=session)
+
+    def _mfa_session(self) -> tuple[Credentials, bool]:
+        p = self.profile
+        key = mfa_session_key(p)
+        hit = self._cached(key, MIN_MFA_SESSION_LEFT)
+        if hit:
+            return hit, True
+        with locking.held(key, f"the MFA session of {p.mfa_serial}"):
+            hit = self._cached(key, MIN_MFA_SESSION_LEFT)
+            if hit:
+                return hit, True
+            session = with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
+                serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
+            self._store(key, session)
+            return session, False
+
+    def _forget(self, key: str) -> None:
+        if self.cache is not None:
+            try:
+                self.cache.delete(key)
+            except StoreError as e:
+                self._keyring_failed(e)
+
+    # -- for `list` and `clear` ----------------------------------------------------------------
+
+    def cached(self) -> tuple[Credentials | None, Credentials | None]:
+        """(role credentials, MFA session) as cached now, expired or not. Raises StoreError."""
+        if self.cache is None:
+            return None, None
+        role = self.cache.get(role_key(self.profile))
+        session = self.cache.get(mfa_session_key(self.profile)) if self.profile.mfa_serial else None
+        return role, session
+
+    def clear(self, mfa_session: bool = True) -> int:
+        """Remove this profile's cached entries; how many there were. Raises StoreError."""
+        if self.cache is None:
+            return 0
+        keys = [role_key(self.profile)]
+        if mfa_session and self.profile.mfa_serial:
+            keys.append(mfa_session_key(self.profile))
+        return sum(self.cache.delete(key) for key in keys)

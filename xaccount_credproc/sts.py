@@ -6,7 +6,6 @@ source profile whose credential_process is this helper is refused before botocor
 """
 
 import os
-from dataclasses import dataclass
 
 from . import debug
 from .credentials import Credentials
@@ -16,6 +15,9 @@ from .errors import AwsError, ConfigError, UserError
 # runs, so a loop back into this helper sees it and stops instead of recursing.
 REENTRY_ENV = "XACCOUNT_CREDPROC_ACTIVE"
 HELPER_MARKERS = ("xaccount-credproc", "xaccount_credproc")
+EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
+INVALID_CODES = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
+                 "AuthFailure", "InvalidAccessKeyId")
 
 
 class MfaRejected(AwsError):
@@ -30,11 +32,6 @@ def check_not_reentered(profile_name: str) -> None:
             f"({chain} -> {profile_name})",
             "point source_profile at a profile with its own credentials, not one served by "
             "xaccount-credproc")
-
-
-@dataclass
-class SourceInfo:
-    long_term: bool  # IAM user access keys (no session token): GetSessionToken is allowed
 
 
 class StsSource:
@@ -97,8 +94,8 @@ class StsSource:
             self._client = client
         return client
 
-    def describe(self) -> SourceInfo:
-        """What kind of credentials the source profile has (resolving them if needed)."""
+    def source_is_long_term(self) -> bool:
+        """Whether the source has IAM user keys (no session token): GetSessionToken needs them."""
         def resolve():
             credentials = self.session().get_credentials()
             if credentials is None:
@@ -108,7 +105,7 @@ class StsSource:
             return credentials.get_frozen_credentials()
 
         frozen = self._call("resolve source credentials", resolve)
-        return SourceInfo(long_term=not frozen.token)
+        return not frozen.token
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -172,15 +169,14 @@ class StsSource:
         if "MultiFactorAuthentication" in message:
             return MfaRejected(f"AWS rejected the MFA code ({action})",
                                "wait for the next code on your device and try again")
-        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+        if code in EXPIRED_CODES:
             return AwsError(f"the credentials of {source} have expired ({code})",
                             f"renew them (e.g. aws sso login --profile {self.source_profile}) "
-                            "and try again")
-        if code in ("InvalidClientTokenId", "SignatureDoesNotMatch",
-                    "UnrecognizedClientException", "AuthFailure", "InvalidAccessKeyId"):
+                            "and try again", aws_code=code)
+        if code in INVALID_CODES:
             return AwsError(f"AWS does not accept the credentials of {source} ({code})",
                             f"check the keys of profile '{self.source_profile}' in "
-                            "~/.aws/credentials")
+                            "~/.aws/credentials", aws_code=code)
         if code == "AccessDenied" and action == "AssumeRole":
             hints = ["that the role's trust policy allows your source identity"]
             hints.append("that external_id matches the trust policy" if sent_external_id

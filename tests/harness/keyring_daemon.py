@@ -1,0 +1,112 @@
+"""A real Secret Service for tests: a private dbus-daemon and gnome-keyring-daemon.
+
+The keyring is created and unlocked with a password given on stdin, as on a headless machine. Its
+environment (bus address, runtime and data dirs) is what a test hands to the processes under test.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+PASSWORD = "test-keyring-password"
+SECRETS = "org.freedesktop.secrets"
+DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
+
+
+class SecretServiceDaemon:
+    def __init__(self, root: Path):
+        self.root = root
+        self.runtime = root / "run"
+        self.data = root / "data"
+        self.processes: list[subprocess.Popen] = []
+        self.env: dict[str, str] = {}
+
+    def start(self) -> "SecretServiceDaemon":
+        for tool in ("dbus-daemon", "gnome-keyring-daemon"):
+            if not shutil.which(tool):
+                raise RuntimeError(f"{tool} is not installed: run scripts/bootstrap.sh")
+        self.runtime.mkdir(parents=True, mode=0o700)
+        self.data.mkdir(parents=True)
+        socket = self.runtime / "bus"
+        address = f"unix:path={socket}"
+        bus = subprocess.Popen(["dbus-daemon", "--session", f"--address={address}", "--nofork",
+                                "--nopidfile"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.processes.append(bus)
+        _wait(lambda: socket.exists(), "dbus-daemon socket")
+        self.env = {"DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": str(self.runtime),
+                    "XDG_DATA_HOME": str(self.data)}
+        keyring = subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            env={**os.environ, **self.env, "HOME": str(self.root)}, stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        keyring.stdin.write(PASSWORD.encode())
+        keyring.stdin.close()
+        self.processes.append(keyring)
+        _wait(self._default_collection_ready, "gnome-keyring default collection")
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    # -- D-Bus helpers for tests --------------------------------------------------------------
+
+    def _call(self, path, interface, method, signature=None, body=()):
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        with open_dbus_connection(self.env["DBUS_SESSION_BUS_ADDRESS"]) as connection:
+            address = DBusAddress(path, bus_name=SECRETS, interface=interface)
+            reply = connection.send_and_get_reply(new_method_call(address, method, signature,
+                                                                  body), timeout=5)
+            if reply.header.message_type.value == 3:
+                raise RuntimeError(f"D-Bus error: {reply.header.fields} {reply.body}")
+            return reply.body
+
+    def _default_collection_ready(self) -> bool:
+        try:
+            (path,) = self._call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+                                 "ReadAlias", "s", ("default",))
+            return path != "/"
+        except Exception:
+            return False
+
+    def items(self) -> list[dict[str, str]]:
+        """Attributes of every item in the default collection."""
+        ((_, paths),) = self._call(DEFAULT_COLLECTION, "org.freedesktop.DBus.Properties", "Get",
+                                   "ss", ("org.freedesktop.Secret.Collection", "Items"))
+        out = []
+        for path in paths:
+            ((_, attributes),) = self._call(path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                                            ("org.freedesktop.Secret.Item", "Attributes"))
+            out.append(dict(attributes))
+        return out
+
+    def wipe(self) -> None:
+        """Delete every item of the default collection (between tests)."""
+        ((_, paths),) = self._call(DEFAULT_COLLECTION, "org.freedesktop.DBus.Properties", "Get",
+                                   "ss", ("org.freedesktop.Secret.Collection", "Items"))
+        for path in paths:
+            self._call(path, "org.freedesktop.Secret.Item", "Delete")
+
+    def lock(self) -> None:
+        (collection,) = self._call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+                                   "ReadAlias", "s", ("default",))
+        self._call("/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock", "ao",
+                   ([collection],))
+
+
+def _wait(condition, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.05)

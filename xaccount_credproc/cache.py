@@ -1,0 +1,140 @@
+"""Cached credentials: what the keys are, and how an entry is written into a keyring.
+
+Keys name everything that changes the result of the STS call, so two profiles that would get the
+same credentials share an entry and nothing else does. An entry is versioned and self-checking: a
+corrupt, truncated, foreign (stored under another key) or future-version entry reads as a miss and
+is overwritten by the next fetch, never a crash.
+
+Windows Credential Manager holds at most 2560 bytes per secret, and keyring stores UTF-16 there:
+an entry is split into chunks of at most CHUNK characters, stored under NAME, NAME/1, NAME/2, ...
+Chunk 0 starts with a header "xcp1 <chunks> <crc32> " that ties the pieces together.
+"""
+
+import json
+import os
+
+from ._digest import digest
+from .credentials import Credentials
+
+FORMAT = "xcp1"
+CHUNK = 1200  # characters: 2400 bytes of UTF-16, under the 2560-byte Windows limit
+MAX_CHUNKS = 16
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
+
+
+def _endpoint_identity(region: str | None) -> list:
+    # The same role through another endpoint (a test emulator, a FIPS endpoint) is another entry.
+    return [region, *(os.environ.get(v) for v in ENDPOINT_VARIABLES)]
+
+
+def role_key(profile) -> str:
+    fields = [profile.source_profile, profile.role_arn, profile.external_id,
+              profile.role_session_name, profile.duration_seconds, profile.mfa_serial,
+              *_endpoint_identity(profile.region)]
+    return "role/" + digest(json.dumps(fields))
+
+
+def mfa_session_key(profile) -> str:
+    fields = [profile.source_profile, profile.mfa_serial, *_endpoint_identity(profile.region)]
+    return "mfa-session/" + digest(json.dumps(fields))
+
+
+def chunk_name(name: str, index: int) -> str:
+    return name if index == 0 else f"{name}/{index}"
+
+
+def encode(name: str, credentials: Credentials) -> list[str]:
+    """The chunks to store for `credentials` under `name`."""
+    import zlib
+
+    payload = json.dumps({"n": name, "a": credentials.access_key_id,
+                          "s": credentials.secret_access_key, "t": credentials.session_token,
+                          "e": credentials.expiration}, separators=(",", ":"))
+    header_room = CHUNK - 32
+    pieces = [payload[:header_room]]
+    rest = payload[header_room:]
+    while rest:
+        pieces.append(rest[:CHUNK])
+        rest = rest[CHUNK:]
+    if len(pieces) > MAX_CHUNKS:
+        raise ValueError("credentials too large to cache")
+    crc = zlib.crc32(payload.encode("utf-8"))
+    pieces[0] = f"{FORMAT} {len(pieces)} {crc:08x} {pieces[0]}"
+    return pieces
+
+
+def parse_header(first: str | None) -> tuple[int, int, str] | None:
+    """(chunk count, crc, first piece) of chunk 0, or None if it is not ours or not this format."""
+    if not first:
+        return None
+    parts = first.split(" ", 3)
+    if len(parts) != 4 or parts[0] != FORMAT:
+        return None
+    try:
+        count, crc = int(parts[1]), int(parts[2], 16)
+    except ValueError:
+        return None
+    if not 1 <= count <= MAX_CHUNKS:
+        return None
+    return count, crc, parts[3]
+
+
+def decode(name: str, chunks: list[str | None]) -> Credentials | None:
+    """Credentials from all chunks of an entry; None for anything unexpected."""
+    import zlib
+
+    header = parse_header(chunks[0] if chunks else None)
+    if header is None or len(chunks) != header[0] or any(c is None for c in chunks[1:]):
+        return None
+    payload = header[2] + "".join(chunks[1:])
+    if zlib.crc32(payload.encode("utf-8")) != header[1]:
+        return None
+    try:
+        data = json.loads(payload)
+        if data["n"] != name:
+            return None
+        credentials = Credentials(data["a"], data["s"], data["t"], data["e"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(credentials.access_key_id, str)
+            and isinstance(credentials.secret_access_key, str)
+            and isinstance(credentials.session_token, str | None)
+            and isinstance(credentials.expiration, int)):
+        return None
+    return credentials
+
+
+class CredentialCache:
+    """Credentials by key in a secret store (see store.py); never raises for bad entries."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def get(self, name: str, fast: bool = False) -> Credentials | None:
+        first = self.store.get_many([name], fast=fast)[0]
+        header = parse_header(first)
+        if header is None:
+            return None
+        rest = [chunk_name(name, i) for i in range(1, header[0])]
+        chunks = [first, *self.store.get_many(rest, fast=fast)] if rest else [first]
+        return decode(name, chunks)
+
+    def put(self, name: str, credentials: Credentials) -> None:
+        old = parse_header(self.store.get_many([name])[0])
+        chunks = encode(name, credentials)
+        # Later chunks first, the header last: a reader never sees a header before its pieces.
+        for index in range(len(chunks) - 1, -1, -1):
+            self.store.set(chunk_name(name, index), chunks[index])
+        for index in range(len(chunks), old[0] if old else 0):
+            self.store.delete(chunk_name(name, index))
+
+    def delete(self, name: str) -> bool:
+        header = parse_header(self.store.get_many([name])[0])
+        count = header[0] if header else MAX_CHUNKS
+        found = False
+        for index in range(count):
+            deleted = self.store.delete(chunk_name(name, index))
+            if not deleted and header is None and index > 0:
+                break  # without a header, stop at the first gap
+            found = found or deleted
+        return found

@@ -1,0 +1,62 @@
+"""A resolved profile: everything needed to get one role's credentials.
+
+Plain classes, not dataclasses: this module is on the cache-hit path, and `dataclasses` pulls in
+`inspect` (about 12 ms).
+"""
+
+DEFAULT_DURATION = 3600
+DEFAULT_REFRESH_MARGIN = 1200
+DEFAULT_MFA_SESSION_DURATION = 12 * 3600
+
+FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
+          "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
+          "mfa_session", "mfa_session_duration", "output")
+
+
+class Profile:
+    """One fully resolved, validated profile (see config.py for the rules)."""
+
+    __slots__ = FIELDS
+
+    def __init__(self, name: str, role_arn: str, source_profile: str, region: str | None = None,
+                 external_id: str | None = None, mfa_serial: str | None = None,
+                 mfa_process: str | None = None, duration_seconds: int = DEFAULT_DURATION,
+                 role_session_name: str = "", refresh_margin: int = DEFAULT_REFRESH_MARGIN,
+                 cache: str = "keyring", mfa_session: bool = True,
+                 mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
+                 output: str | None = None):
+        self.name = name
+        self.role_arn = role_arn
+        self.source_profile = source_profile
+        self.region = region
+        self.external_id = external_id
+        self.mfa_serial = mfa_serial
+        self.mfa_process = mfa_process
+        self.duration_seconds = duration_seconds
+        self.role_session_name = role_session_name
+        self.refresh_margin = refresh_margin
+        self.cache = cache
+        self.mfa_session = mfa_session
+        self.mfa_session_duration = mfa_session_duration
+        self.output = output
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Profile) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"Profile({self.as_dict()!r})"
+
+    @property
+    def partition(self) -> str:
+        return self.role_arn.split(":")[1]
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[1]
