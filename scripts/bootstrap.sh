@@ -39,7 +39,9 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  # compat mode: a plain path entry, not an import hook that every interpreter start would load
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
+    --config-settings editable_mode=compat -e '.[dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

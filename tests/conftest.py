@@ -40,4 +40,4 @@ def secret_service(secret_service_daemon):
 
 @pytest.fixture
 def world(tmp_path, sts, secret_service):
-    return World(tmp_path, sts, extra_env=secret_service.env)
+    return World(tmp_path, sts, secret_service)

@@ -208,7 +208,7 @@ def test_config_path_precedence(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("XACCOUNT_CREDPROC_CONFIG", raising=False)
-    assert config_path() == tmp_path / "xdg" / "xaccount-credproc" / "config.toml"
+    assert config_path() == str(tmp_path / "xdg" / "xaccount-credproc" / "config.toml")
     monkeypatch.setenv("XACCOUNT_CREDPROC_CONFIG", str(tmp_path / "env.toml"))
-    assert config_path() == tmp_path / "env.toml"
-    assert config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
+    assert config_path() == str(tmp_path / "env.toml")
+    assert config_path(str(tmp_path / "flag.toml")) == str(tmp_path / "flag.toml")

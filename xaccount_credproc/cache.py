@@ -7,10 +7,11 @@ is overwritten by the next fetch, never a crash.
 
 Windows Credential Manager holds at most 2560 bytes per secret, and keyring stores UTF-16 there:
 an entry is split into chunks of at most CHUNK characters, stored under NAME, NAME/1, NAME/2, ...
-Chunk 0 starts with a header "xcp1 <chunks> <crc32> " that ties the pieces together.
+Chunk 0 starts with a header "xcp1 <chunks> <crc32> " that ties the pieces together. The payload
+is the key name, AccessKeyId, SecretAccessKey, SessionToken and expiry (epoch seconds), one per line:
+no JSON parser on the cache-hit path.
 """
 
-import json
 import os
 
 from ._digest import digest
@@ -31,12 +32,12 @@ def role_key(profile) -> str:
     fields = [profile.source_profile, profile.role_arn, profile.external_id,
               profile.role_session_name, profile.duration_seconds, profile.mfa_serial,
               *_endpoint_identity(profile.region)]
-    return "role/" + digest(json.dumps(fields))
+    return "role/" + digest(repr(fields))
 
 
 def mfa_session_key(profile) -> str:
     fields = [profile.source_profile, profile.mfa_serial, *_endpoint_identity(profile.region)]
-    return "mfa-session/" + digest(json.dumps(fields))
+    return "mfa-session/" + digest(repr(fields))
 
 
 def chunk_name(name: str, index: int) -> str:
@@ -47,9 +48,11 @@ def encode(name: str, credentials: Credentials) -> list[str]:
     """The chunks to store for `credentials` under `name`."""
     import zlib
 
-    payload = json.dumps({"n": name, "a": credentials.access_key_id,
-                          "s": credentials.secret_access_key, "t": credentials.session_token,
-                          "e": credentials.expiration}, separators=(",", ":"))
+    fields = [name, credentials.access_key_id, credentials.secret_access_key,
+              credentials.session_token or "", str(int(credentials.expiration))]
+    if any("\n" in field for field in fields):
+        raise ValueError("credentials with a line break cannot be cached")
+    payload = "\n".join(fields)
     header_room = CHUNK - 32
     pieces = [payload[:header_room]]
     rest = payload[header_room:]
@@ -89,19 +92,12 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
     payload = header[2] + "".join(chunks[1:])
     if zlib.crc32(payload.encode("utf-8")) != header[1]:
         return None
-    try:
-        data = json.loads(payload)
-        if data["n"] != name:
-            return None
-        credentials = Credentials(data["a"], data["s"], data["t"], data["e"])
-    except (ValueError, KeyError, TypeError):
+    fields = payload.split("\n")
+    if len(fields) != 5 or fields[0] != name or not fields[1] or not fields[2]:
         return None
-    if not (isinstance(credentials.access_key_id, str)
-            and isinstance(credentials.secret_access_key, str)
-            and isinstance(credentials.session_token, str | None)
-            and isinstance(credentials.expiration, int)):
+    if not fields[4].isdigit():
         return None
-    return credentials
+    return Credentials(fields[1], fields[2], fields[3] or None, int(fields[4]))
 
 
 class CredentialCache:
@@ -110,13 +106,13 @@ class CredentialCache:
     def __init__(self, store):
         self.store = store
 
-    def get(self, name: str, fast: bool = False) -> Credentials | None:
-        first = self.store.get_many([name], fast=fast)[0]
+    def get(self, name: str) -> Credentials | None:
+        first = self.store.get_many([name])[0]
         header = parse_header(first)
         if header is None:
             return None
         rest = [chunk_name(name, i) for i in range(1, header[0])]
-        chunks = [first, *self.store.get_many(rest, fast=fast)] if rest else [first]
+        chunks = [first, *self.store.get_many(rest)] if rest else [first]
         return decode(name, chunks)
 
     def put(self, name: str, credentials: Credentials) -> None:

@@ -1,22 +1,27 @@
 """The command layer: arguments, exit codes and the one line a user reads when something fails.
 
-Subcommand handlers import what they need when they run, so `credential-process` on a cache hit
-never pays for boto3 or the commands it does not use.
+Commands are declared in COMMANDS and parsed by the small parser below rather than argparse:
+`credential-process` runs on every `aws` command, and argparse (with the gettext, shutil and locale
+imports its formatter brings) costs more than the whole cache hit. Handlers import what they need
+when they run.
 """
 
-import argparse
 import os
 import sys
 
 from . import debug
 from .errors import ConfigError, UserError
 
+PROG = "xaccount-credproc"
+EXIT_INTERRUPTED = 130
+
 
 class UsageError(ConfigError):
     pass
 
-PROG = "xaccount-credproc"
-EXIT_INTERRUPTED = 130
+
+# ---------------------------------------------------------------------------------------------
+# Handlers
 
 
 def cmd_credential_process(args) -> int:
@@ -48,9 +53,8 @@ def cmd_list(args) -> int:
     now = time.time()
     for name in loaded.names():
         profile = loaded.resolve(name)
-        provider = CredentialProvider(profile, store=store)
         try:
-            role, session = provider.cached()
+            role, session = CredentialProvider(profile, store=store).cached()
         except StoreError as e:
             _warn([str(e)])
             return 1
@@ -95,6 +99,12 @@ def cmd_clear(args) -> int:
     return 0
 
 
+def _config_path(args) -> str:
+    from .paths import config_path
+
+    return config_path(args.config)
+
+
 def _duration(seconds: float) -> str:
     if seconds <= 0:
         return "expired"
@@ -107,59 +117,195 @@ def _warn(messages) -> None:
         print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
 
 
-def _config_path(args):
-    from .paths import config_path
-
-    return config_path(getattr(args, "config", None))
+# ---------------------------------------------------------------------------------------------
+# Declarations
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        # One line, like every other failure, instead of argparse's usage block.
-        _fail(f"{message}; see '{self.prog} --help'")
-        sys.exit(2)
+class Opt:
+    """An option (`--name`, a flag unless it has a `value` metavar) or a positional (`name`)."""
+
+    def __init__(self, name: str, value: str | None = None, help: str = "",
+                 required: bool = False, type=str):
+        self.name = name
+        self.positional = not name.startswith("-")
+        self.dest = name.lstrip("-").replace("-", "_")
+        self.value = value or (name.upper() if self.positional else None)
+        self.help = help
+        self.required = required
+        self.type = type
+
+    def usage(self) -> str:
+        if self.positional:
+            return self.value if self.required else f"[{self.value}]"
+        text = f"{self.name} {self.value}" if self.value else self.name
+        return text if self.required else f"[{text}]"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="TOML config file (default: $XACCOUNT_CREDPROC_CONFIG, else "
-                             "~/.config/xaccount-credproc/config.toml)")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="explain each step on stderr (never secrets); show tracebacks")
+class Command:
+    def __init__(self, name: str, summary: str, handler, options=(), remainder: str = ""):
+        self.name = name
+        self.summary = summary
+        self.handler = handler
+        self.options = list(options)
+        self.remainder = remainder  # metavar of the words after `--`, for commands that run one
 
-    parser = _Parser(
-        prog=PROG, parents=[common],
-        description="AWS credential_process helper for cross-account roles with ExternalId and "
-                    "MFA, cached in the OS keyring.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser(
-        "credential-process", parents=[common],
-        help="print a profile's role credentials as credential_process JSON",
-        description="Called by the AWS CLI and SDKs through credential_process in ~/.aws/config.")
-    p.add_argument("--profile", required=True, help="profile name in the TOML config")
-    p.set_defaults(handler=cmd_credential_process)
+GLOBAL_OPTIONS = [
+    Opt("--config", "PATH", "TOML config file (default: $XACCOUNT_CREDPROC_CONFIG, else "
+        "~/.config/xaccount-credproc/config.toml)"),
+    Opt("--debug", help="explain each step on stderr (never secrets); show tracebacks"),
+]
 
-    p = commands.add_parser("list", parents=[common],
-                            help="profiles with their cache state and time left (no secrets)")
-    p.set_defaults(handler=cmd_list)
+COMMANDS = {c.name: c for c in [
+    Command("credential-process", "print a profile's role credentials as credential_process "
+            "JSON (what ~/.aws/config runs)", cmd_credential_process,
+            [Opt("--profile", "NAME", "profile name in the TOML config", required=True)]),
+    Command("list", "profiles with their cache state and time left (no secrets)", cmd_list),
+    Command("clear", "remove cached credentials and MFA sessions from the keyring", cmd_clear,
+            [Opt("name", "NAME", "the profile whose entries to remove"),
+             Opt("--all", help="remove the entries of every profile")]),
+]}
 
-    p = commands.add_parser("clear", parents=[common],
-                            help="remove cached credentials (and MFA sessions) from the keyring")
-    p.add_argument("name", nargs="?", help="the profile whose entries to remove")
-    p.add_argument("--all", action="store_true", help="remove the entries of every profile")
-    p.set_defaults(handler=cmd_clear)
-    return parser
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+class Args:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def parse(argv: list[str]) -> tuple[Command, Args]:
+    tokens = list(argv)
+    values: dict = {o.dest: None for o in GLOBAL_OPTIONS}
+    command = None
+    while tokens and command is None:
+        token = tokens.pop(0)
+        if token in ("-h", "--help"):
+            raise _Help(top_help())
+        if token.startswith("-"):
+            _take_option(token, tokens, GLOBAL_OPTIONS, values, None)
+        elif token in COMMANDS:
+            command = COMMANDS[token]
+        else:
+            raise UsageError(f"unknown command '{token}'",
+                             f"commands: {', '.join(COMMANDS)}; see '{PROG} --help'")
+    if command is None:
+        raise UsageError("no command given", f"see '{PROG} --help'")
+
+    options = command.options + GLOBAL_OPTIONS
+    values.update({o.dest: None for o in command.options})
+    positionals = [o for o in command.options if o.positional]
+    remainder = None
+    while tokens:
+        token = tokens.pop(0)
+        if token in ("-h", "--help"):
+            raise _Help(command_help(command))
+        if token == "--":
+            if command.remainder:
+                remainder, tokens = tokens, []
+                break
+            positional_tokens, tokens = tokens, []
+            for word in positional_tokens:
+                _take_positional(word, positionals, values, command)
+            break
+        if token.startswith("-") and token != "-":
+            _take_option(token, tokens, options, values, command)
+        else:
+            _take_positional(token, positionals, values, command)
+    for option in command.options:
+        if option.required and values[option.dest] is None:
+            raise UsageError(f"'{command.name}' needs {option.usage()}",
+                             f"see '{PROG} {command.name} --help'")
+    if command.remainder:
+        if not remainder:
+            raise UsageError(f"'{command.name}' needs -- {command.remainder}",
+                             f"see '{PROG} {command.name} --help'")
+        values["remainder"] = remainder
+    return command, Args(**values)
+
+
+def _take_option(token, tokens, options, values, command) -> None:
+    name, has_value, inline = token.partition("=")
+    option = next((o for o in options if o.name == name and not o.positional), None)
+    if option is None:
+        where, hint = (f"'{command.name}'", f"see '{PROG} {command.name} --help'") if command \
+            else (PROG, f"see '{PROG} --help'")
+        raise UsageError(f"unknown option {name} for {where}", hint)
+    if option.value is None:
+        if has_value:
+            raise UsageError(f"{name} takes no value", f"write just {name}")
+        values[option.dest] = True
+        return
+    if has_value:
+        value = inline
+    elif tokens:
+        value = tokens.pop(0)
+    else:
+        raise UsageError(f"{name} needs a value", f"write {name} {option.value}")
+    try:
+        values[option.dest] = option.type(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not valid", f"write {name} {option.value}") from None
+
+
+def _take_positional(word, positionals, values, command) -> None:
+    free = [o for o in positionals if values[o.dest] is None]
+    if not free:
+        raise UsageError(f"unexpected argument {word!r} for '{command.name}'",
+                         f"see '{PROG} {command.name} --help'")
+    values[free[0].dest] = free[0].type(word)
+
+
+class _Help(Exception):
+    pass
+
+
+def top_help() -> str:
+    lines = [f"usage: {PROG} [--config PATH] [--debug] COMMAND [options]", "",
+             "AWS credential_process helper for cross-account roles with ExternalId and MFA, "
+             "cached in the OS keyring.", "", "commands:"]
+    width = max(len(name) for name in COMMANDS)
+    lines += [f"  {name.ljust(width)}  {c.summary}" for name, c in COMMANDS.items()]
+    lines += ["", "options (any command):"] + _option_lines(GLOBAL_OPTIONS)
+    lines += ["", f"'{PROG} COMMAND --help' describes one command."]
+    return "\n".join(lines)
+
+
+def command_help(command: Command) -> str:
+    words = [PROG, command.name] + [o.usage() for o in command.options]
+    if command.remainder:
+        words += ["--", command.remainder]
+    lines = ["usage: " + " ".join(words), "", command.summary]
+    if command.options:
+        lines += ["", "options:"] + _option_lines(command.options)
+    lines += ["", "options (any command):"] + _option_lines(GLOBAL_OPTIONS)
+    return "\n".join(lines)
+
+
+def _option_lines(options) -> list[str]:
+    labels = [(o.value if o.positional else f"{o.name} {o.value or ''}".strip()) for o in options]
+    width = max(len(label) for label in labels)
+    return [f"  {label.ljust(width)}  {o.help}" for label, o in zip(labels, options, strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "debug", False):
+    try:
+        command, args = parse(sys.argv[1:] if argv is None else argv)
+    except _Help as text:
+        print(text)
+        return 0
+    except UsageError as e:
+        _fail(str(e))
+        return e.exit_code
+    if args.debug:
         debug.enabled = True
     try:
-        return args.handler(args)
+        return command.handler(args)
     except UserError as e:
         if debug.enabled:
             import traceback

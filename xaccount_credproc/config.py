@@ -110,8 +110,9 @@ def check_profile_name(name: str, what: str = "profile name") -> str:
 # Loading
 
 
-def load(path: Path) -> Config:
+def load(path) -> Config:
     """Load `path` and its includes. Included files come first; the including file overrides."""
+    path = Path(path)
     config = Config(path=path)
     _load_into(config, path, stack=())
     for name in config.profiles:

@@ -1,7 +1,14 @@
 """Temporary AWS credentials and the credential_process output format."""
 
-import json
 import time
+
+
+def json_string(text: str) -> str:
+    """`text` as a JSON string literal (RFC 8259): the json module costs milliseconds to import."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    if any(ord(char) < 0x20 for char in escaped):
+        escaped = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 else c for c in escaped)
+    return f'"{escaped}"'
 
 
 class Credentials:
@@ -32,12 +39,13 @@ class Credentials:
 
     def process_json(self) -> str:
         """The document `credential_process` must print (Version is the integer 1)."""
-        doc = {"Version": 1, "AccessKeyId": self.access_key_id,
-               "SecretAccessKey": self.secret_access_key}
+        members = [("AccessKeyId", self.access_key_id),
+                   ("SecretAccessKey", self.secret_access_key)]
         if self.session_token:
-            doc["SessionToken"] = self.session_token
-        doc["Expiration"] = self.expiration_rfc3339()
-        return json.dumps(doc)
+            members.append(("SessionToken", self.session_token))
+        members.append(("Expiration", self.expiration_rfc3339()))
+        return '{"Version": 1, ' + ", ".join(
+            f"{json_string(key)}: {json_string(value)}" for key, value in members) + "}"
 
     @classmethod
     def from_sts(cls, response_credentials: dict) -> "Credentials":

@@ -31,10 +31,10 @@ def held(name: str, what: str):
     """Hold the lock for cache key `name`; `what` names it in messages (e.g. a profile)."""
     from filelock import FileLock, Timeout
 
-    directory = paths.private_dir(paths.user_cache_dir() / "locks")
-    path = directory / (name.replace("/", "-") + ".lock")
+    directory = paths.private_cache_dir("locks")
+    path = os.path.join(directory, name.replace("/", "-") + ".lock")
     timeout = lock_timeout()
-    lock = FileLock(str(path), timeout=timeout)
+    lock = FileLock(path, timeout=timeout, mode=0o600)
     try:
         lock.acquire(timeout=0)
     except Timeout:

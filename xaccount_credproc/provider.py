@@ -7,22 +7,26 @@ signs AssumeRole for every role that shares the source and MFA device, for hours
 Keyring trouble never costs the user their credentials: it becomes a warning, and STS is called.
 """
 
-from . import debug, locking
+from . import debug
 from .cache import CredentialCache, mfa_session_key, role_key
 from .credentials import Credentials
 from .errors import AwsError
-from .mfa import TERMINAL_TRIES, MfaCodeSource
 from .profile import Profile
 from .store import KeyringStore, StoreError
 from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource
+
+# Only a cache miss needs `locking` (filelock) and `mfa` (re, subprocess, termios): they are
+# imported where used, to keep the hit path short.
 
 # An MFA session only has to outlive the AssumeRole call it signs; the role session it yields
 # lasts its own duration.
 MIN_MFA_SESSION_LEFT = 300
 
 
-def with_mfa_retries(mfa: MfaCodeSource, call):
+def with_mfa_retries(mfa, call):
     """Run `call(code)`; when AWS rejects the code and a person is typing, ask again."""
+    from .mfa import TERMINAL_TRIES
+
     rejected = False
     while True:
         code = mfa.code(rejected=rejected)
@@ -35,8 +39,7 @@ def with_mfa_retries(mfa: MfaCodeSource, call):
 
 
 class CredentialProvider:
-    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None,
-                 mfa: MfaCodeSource | None = None):
+    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None, mfa=None):
         self.profile = profile
         self.cache = (CredentialCache(store or KeyringStore())
                       if profile.cache == "keyring" else None)
@@ -52,8 +55,10 @@ class CredentialProvider:
         return self._sts
 
     @property
-    def mfa(self) -> MfaCodeSource:
+    def mfa(self):
         if self._mfa is None:
+            from .mfa import MfaCodeSource
+
             p = self.profile
             self._mfa = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process)
         return self._mfa
@@ -66,9 +71,12 @@ class CredentialProvider:
             debug.log('cache = "none": calling STS')
             return self._fetch()
         key = role_key(profile)
-        hit = self._cached(key, profile.refresh_margin, fast=True)
+        hit = self._cached(key, profile.refresh_margin)
         if hit:
             return hit
+
+        from . import locking
+
         with locking.held(key, f"profile '{profile.name}'"):
             hit = self._cached(key, profile.refresh_margin)
             if hit:
@@ -82,11 +90,11 @@ class CredentialProvider:
 
     # -- cache ---------------------------------------------------------------------------------
 
-    def _cached(self, key: str, margin: float, fast: bool = False) -> Credentials | None:
+    def _cached(self, key: str, margin: float) -> Credentials | None:
         if self.cache is None:
             return None
         try:
-            credentials = self.cache.get(key, fast=fast)
+            credentials = self.cache.get(key)
         except StoreError as e:
             self._keyring_failed(e)
             return None
@@ -164,6 +172,9 @@ class CredentialProvider:
         hit = self._cached(key, MIN_MFA_SESSION_LEFT)
         if hit:
             return hit, True
+
+        from . import locking
+
         with locking.held(key, f"the MFA session of {p.mfa_serial}"):
             hit = self._cached(key, MIN_MFA_SESSION_LEFT)
             if hit:

@@ -5,9 +5,10 @@ Parsing and validating a config grows with its size (1000 profiles take tens of 
 resolved profile in a small JSON file (no secrets: ARNs, names, the ExternalId) together with the
 identity (path, size, mtime, ctime, inode) of every file it was read from. While those are unchanged
 the snapshot is used; any change falls back to a full load, which also reports config errors.
+Snapshots are `marshal` data (a builtin, no JSON parser to import); an unreadable one is ignored.
 """
 
-import json
+import marshal
 import os
 import time
 
@@ -16,6 +17,7 @@ from .profile import FIELDS, Profile
 
 FORMAT = 1
 RACY_NS = 2_000_000_000
+PROFILES_DIR = "profiles"
 # getpass.getuser() reads these: the default role_session_name depends on them.
 USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
@@ -32,21 +34,22 @@ def _snapshot_path(config_path, name: str) -> str:
     from ._digest import digest
 
     key = digest(f"{os.path.abspath(config_path)}\0{name}")
-    return os.path.join(paths.user_cache_dir(), "profiles", f"{key}.json")
+    return os.path.join(paths.user_cache_dir(), PROFILES_DIR, f"{key}.snapshot")
 
 
 def load_profile(config_path, name: str) -> Profile:
     """The profile `name` of `config_path`, from its snapshot when the files are unchanged."""
     snapshot = _snapshot_path(config_path, name)
     try:
-        with open(snapshot, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(snapshot, "rb") as f:
+            # Our own file in a 0700 directory; whoever can write there owns the account anyway.
+            data = marshal.load(f)  # noqa: S302
         if (data["format"] == FORMAT
                 and data["env"] == [os.environ.get(v) for v in USER_VARIABLES]
                 and data["config"] == os.path.abspath(config_path)
-                and all(_file_identity(entry[0]) == entry for entry in data["files"])):
+                and all(_file_identity(entry[0]) == list(entry) for entry in data["files"])):
             return Profile(**{k: data["profile"][k] for k in FIELDS})
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError):
         pass
 
     from . import config
@@ -68,11 +71,11 @@ def _remember(snapshot: str, config_path, profile: Profile, files: list[str]) ->
             "env": [os.environ.get(v) for v in USER_VARIABLES],
             "files": identities, "profile": profile.as_dict()}
     try:
-        paths.private_dir(os.path.dirname(snapshot))
+        paths.private_cache_dir(PROFILES_DIR)
         temporary = f"{snapshot}.{os.getpid()}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
+        with open(fd, "wb") as f:
+            marshal.dump(data, f)
         os.replace(temporary, snapshot)
     except OSError:
         pass  # only an optimisation: the next call loads the config again

@@ -1,8 +1,8 @@
 """The OS keyring as a store of named strings, through `keyring`.
 
 Every write and every authoritative read goes through keyring, so entries stay readable and
-writable on every platform keyring supports. Reads on the cache-hit path may first try the
-read-only Secret Service fast path (secret_service.py), which answers only when it can be sure.
+writable on every platform keyring supports. Reads first try the read-only Secret Service
+fast path (secret_service.py), which answers only when it finds exactly what keyring wrote.
 Keyring trouble becomes a `StoreError` that says what is wrong and how to fix it; the caller turns
 it into a warning and carries on without the cache.
 """
@@ -45,16 +45,17 @@ class KeyringStore:
             self._keyring = backend
         return self._keyring
 
-    def get_many(self, names: list[str], fast: bool = False) -> list[str | None]:
+    def get_many(self, names: list[str]) -> list[str | None]:
+        """The stored values (None where missing). The fast path answers only when it finds
+        every name; a miss there is confirmed through keyring, which may use another backend."""
         if not names:
             return []
-        if fast:
-            from . import secret_service
+        from . import secret_service
 
-            values = secret_service.read(self.service, names)
-            if values is not None:
-                return values
-            debug.log("Secret Service fast path not usable here; asking keyring")
+        values = secret_service.read(self.service, names)
+        if values is not None and None not in values:
+            return values
+        debug.log("keyring lookup (the Secret Service fast path had no answer)")
         backend = self._backend()
         return [self._call(backend.get_password, self.service, name) for name in names]
 

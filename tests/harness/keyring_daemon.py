@@ -33,11 +33,30 @@ class SecretServiceDaemon:
         address = f"unix:path={socket}"
         bus = subprocess.Popen(["dbus-daemon", "--session", f"--address={address}", "--nofork",
                                 "--nopidfile"], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(bus)
         _wait(lambda: socket.exists(), "dbus-daemon socket")
         self.env = {"DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": str(self.runtime),
                     "XDG_DATA_HOME": str(self.data)}
+        # Asked over D-Bus too early, gnome-keyring can initialise its Secret Service before the
+        # login keyring it is creating exists, and never shows it. So first wait, without asking
+        # gnome-keyring anything, for the keyring file and for its bus name; if the default
+        # collection still does not appear, start it again over the existing file.
+        login = self.data / "keyrings" / "login.keyring"
+        for _attempt in range(5):
+            keyring = self._start_keyring()
+            try:
+                _wait(lambda: login.exists() and self._name_owned(), "gnome-keyring start-up")
+                _wait(self._default_collection_ready, "gnome-keyring default collection",
+                      timeout=3)
+                return self
+            except RuntimeError:
+                keyring.terminate()
+                keyring.wait(timeout=10)
+                self.processes.remove(keyring)
+        raise RuntimeError("gnome-keyring-daemon did not provide an unlocked default keyring")
+
+    def _start_keyring(self) -> subprocess.Popen:
         keyring = subprocess.Popen(
             ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
             env={**os.environ, **self.env, "HOME": str(self.root)}, stdin=subprocess.PIPE,
@@ -45,8 +64,7 @@ class SecretServiceDaemon:
         keyring.stdin.write(PASSWORD.encode())
         keyring.stdin.close()
         self.processes.append(keyring)
-        _wait(self._default_collection_ready, "gnome-keyring default collection")
-        return self
+        return keyring
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -70,6 +88,17 @@ class SecretServiceDaemon:
             if reply.header.message_type.value == 3:
                 raise RuntimeError(f"D-Bus error: {reply.header.fields} {reply.body}")
             return reply.body
+
+    def _name_owned(self) -> bool:
+        from jeepney import DBusAddress, new_method_call
+        from jeepney.io.blocking import open_dbus_connection
+
+        bus = DBusAddress("/org/freedesktop/DBus", bus_name="org.freedesktop.DBus",
+                          interface="org.freedesktop.DBus")
+        with open_dbus_connection(self.env["DBUS_SESSION_BUS_ADDRESS"]) as connection:
+            reply = connection.send_and_get_reply(
+                new_method_call(bus, "NameHasOwner", "s", (SECRETS,)), timeout=5)
+            return bool(reply.body[0])
 
     def _default_collection_ready(self) -> bool:
         try:

@@ -74,6 +74,7 @@ class StsEmulator:
             moto_app = DomainDispatcherApplication(create_backend_app)
         self.moto_app = moto_app
         self.lock = threading.Lock()
+        self.all_issued: list[str] = []  # kept across resets, for secret scans
         self.reset()
         self._server = None
         self.url = None
@@ -87,6 +88,8 @@ class StsEmulator:
             self.keys: dict[str, AccessKey] = {}
             self.devices: dict[str, MfaDevice] = {}
             self.delay: float = 0.0  # seconds to hold each AssumeRole/GetSessionToken
+            self.lifetime: int | None = None  # issue credentials that expire this soon instead
+            self.token_length: int | None = None  # issue session tokens this long instead
             self.fail_next: list[tuple[int, str, str]] = []
 
     def add_role(self, arn: str, **rule) -> None:
@@ -106,13 +109,9 @@ class StsEmulator:
             return [c for c in self.calls if c.action == action]
 
     def issued_secrets(self) -> list[str]:
-        """Every secret key and session token STS handed out (for secret scans)."""
+        """Every secret key and session token handed out since the server started."""
         with self.lock:
-            out = []
-            for key in self.keys.values():
-                if key.kind != "user":
-                    out += [key.secret, key.session_token]
-            return [s for s in out if s]
+            return list(self.all_issued)
 
     # -- server -------------------------------------------------------------------------------
 
@@ -235,13 +234,20 @@ class StsEmulator:
         text = payload.decode()
         if action not in ("AssumeRole", "GetSessionToken"):
             return payload
+        new = {}
         if action == "GetSessionToken":
             # moto hands out one fixed example key; give each session its own.
             new = {"AccessKeyId": "ASIA" + secrets.token_hex(8).upper(),
                    "SecretAccessKey": secrets.token_urlsafe(30),
                    "SessionToken": "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(300)}
-            for tag, value in new.items():
-                text = re.sub(f"<{tag}>[^<]*</{tag}>", f"<{tag}>{value}</{tag}>", text)
+        if self.token_length:
+            new["SessionToken"] = ("IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(
+                self.token_length))[:self.token_length]
+        if self.lifetime is not None:
+            expires_at = time.gmtime(time.time() + self.lifetime)
+            new["Expiration"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", expires_at)
+        for tag, value in new.items():
+            text = re.sub(f"<{tag}>[^<]*</{tag}>", f"<{tag}>{value}</{tag}>", text)
 
         def field_of(tag):
             return re.search(f"<{tag}>([^<]*)</{tag}>", text).group(1)
@@ -260,6 +266,7 @@ class StsEmulator:
             self.keys[field_of("AccessKeyId")] = AccessKey(
                 secret=field_of("SecretAccessKey"), kind=kind, arn=arn,
                 session_token=field_of("SessionToken"), mfa=mfa, expires=expires)
+            self.all_issued += [field_of("SecretAccessKey"), field_of("SessionToken")]
         return text.encode()
 
     @staticmethod

@@ -32,9 +32,10 @@ external_id = "{EXTERNAL_ID}"
 
 
 class World:
-    def __init__(self, root: Path, sts, extra_env: dict | None = None):
+    def __init__(self, root: Path, sts, secret_service=None):
         self.root = root
         self.sts = sts
+        self.secret_service = secret_service
         self.home = root / "home"
         self.aws_dir = self.home / ".aws"
         self.aws_dir.mkdir(parents=True)
@@ -54,7 +55,7 @@ class World:
             # Never let botocore look for an instance role: no traffic off loopback.
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_PAGER": "",
-            **(extra_env or {}),
+            **(secret_service.env if secret_service else {}),
         }
         self.stderr_log: list[str] = []
 
@@ -84,6 +85,19 @@ class World:
         self.write_credentials()
         self.write_aws_config("prod-read-only")
         return self
+
+    # -- the keyring ---------------------------------------------------------------------------
+
+    def keyring_items(self) -> list[dict[str, str]]:
+        """Attributes of our entries in the Secret Service."""
+        return [i for i in self.secret_service.items() if i.get("service") == "xaccount-credproc"]
+
+    def keyring_set(self, username: str, value: str) -> None:
+        """Write an entry through keyring itself, in a process with this world's environment."""
+        code = ("import keyring, sys; keyring.set_password('xaccount-credproc', sys.argv[1], "
+                "sys.stdin.read())")
+        subprocess.run([sys.executable, "-c", code, username], input=value, text=True,
+                       env=self.env, check=True, timeout=60)
 
     # -- processes ----------------------------------------------------------------------------
 
