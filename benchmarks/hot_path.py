@@ -91,8 +91,7 @@ def main() -> int:
     try:
         world = World(workdir / "world", sts, keyring)
         world.standard()
-        world.write_toml(world.toml.read_text().replace(
-            "[defaults]\n", '[defaults]\nmfa_process = "printf 123456"\n'))
+        world.use_mfa_process()
         small = world.toml
         large = world.root / "large.toml"
         big_config(large, small.read_text(), 1000)

@@ -22,12 +22,10 @@ from tests.harness.world import (
 )
 
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
-MFA_BY_PROCESS = f'mfa_process = "printf {MFA_CODE}"\n'
 
 
 def with_mfa_process(world, extra: str = "") -> None:
-    world.write_toml(world.toml.read_text().replace("[defaults]\n", "[defaults]\n" + MFA_BY_PROCESS)
-                     + extra)
+    world.use_mfa_process(extra)
 
 
 def assert_clean_failure(result, pattern: str) -> str:
@@ -228,7 +226,7 @@ def test_no_terminal_and_no_mfa_process_fails_at_once(world):
 
 
 @pytest.mark.parametrize(("command", "message"), [
-    ("printf 12345", "did not print a 6-digit code"),
+    ("echo 12345", "did not print a 6-digit code"),
     ("false", "exited with status 1"),
     ("/nonexistent/otp-tool", "could not be started"),
 ])

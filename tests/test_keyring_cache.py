@@ -20,7 +20,8 @@ COUNTING_MFA = """\
 import sys
 with open(sys.argv[1], "a") as f:
     f.write("asked\\n")
-print(sys.argv[2])
+with open(sys.argv[2]) as f:
+    print(f.read().strip())
 """
 
 
@@ -29,9 +30,11 @@ def counting_mfa(world) -> Path:
     script = world.root / "mfa.py"
     script.write_text(COUNTING_MFA)
     counter = world.root / "mfa-asked"
+    code_file = world.root / "otp-device"
+    code_file.write_text(MFA_CODE)
     world.write_toml(world.toml.read_text().replace(
         "[defaults]\n", f'[defaults]\nmfa_process = "{sys.executable} {script} {counter} '
-                        f'{MFA_CODE}"\n'))
+                        f'{code_file}"\n'))
     return counter
 
 

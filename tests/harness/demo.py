@@ -1,8 +1,10 @@
 """The main job, end to end, with no AWS account: `scripts/demo.sh` runs this.
 
 A local STS emulator on 127.0.0.1 plays AWS (alice's user in account 111111111111, a read-only role
-in 222222222222 that requires ExternalId "DeveloperAccess" and MFA). A throwaway HOME gets the
-sample config; the real `aws` CLI then calls xaccount-credproc through credential_process.
+in 222222222222 that requires ExternalId "DeveloperAccess" and MFA). A private D-Bus with
+gnome-keyring is the OS keyring. A throwaway HOME gets the sample config; the real `aws` CLI then
+calls xaccount-credproc through credential_process. The MFA code comes from a stand-in OTP device
+(mfa_process) so the demo needs no typing.
 """
 
 import json
@@ -11,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.sts_emulator import StsEmulator
 from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, World
 
@@ -28,8 +31,9 @@ def run_demo(workdir: Path) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     sts = StsEmulator()
     sts.start()
+    keyring = SecretServiceDaemon(workdir / "secret-service").start()
     try:
-        world = World(workdir, sts)
+        world = World(workdir / "world", sts, keyring)
         sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
         sts.add_mfa_device("arn:aws:iam::111111111111:mfa/alice", "123456")
         sts.add_role("arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount",
@@ -37,6 +41,7 @@ def run_demo(workdir: Path) -> int:
         sts.add_role("arn:aws:iam::333333333333:role/Admin", mfa_required=True)
         for name in ("config.toml", "team-accounts.toml"):
             shutil.copy(SAMPLE / name, world.toml.parent / name)
+        world.use_mfa_process()
         world.write_credentials()
         world.write_aws_config("prod-read-only", "staging-admin")
 
@@ -48,7 +53,7 @@ def run_demo(workdir: Path) -> int:
         say("    " + world.aws_config.read_text().strip().replace("\n", "\n    "))
         say()
         status = 0
-        for profile in ("prod-read-only", "staging-admin"):
+        for profile in ("prod-read-only", "staging-admin", "prod-read-only"):
             say(f"$ aws sts get-caller-identity --profile {profile}")
             result = world.aws("sts", "get-caller-identity", "--profile", profile)
             if result.returncode != 0:
@@ -62,9 +67,19 @@ def run_demo(workdir: Path) -> int:
             params = {k: v for k, v in call.params.items() if k != "TokenCode"}
             if "TokenCode" in call.params:
                 params["TokenCode"] = "<6 digits>"
-            say(f"    {call.action} -> HTTP {call.status}  {json.dumps(params)}")
+            signer = "alice's keys" if call.caller == ALICE_KEY else f"key {call.caller}"
+            say(f"    {call.action} -> HTTP {call.status}, signed with {signer}: "
+                f"{json.dumps(params)}")
+        say()
+        say("One MFA code (GetSessionToken) served both roles; the third call was a cache hit:")
+        say("$ xaccount-credproc list")
+        listing = world.run("list")
+        say("    " + listing.stdout.strip().replace("\n", "\n    "))
+        if listing.returncode != 0:
+            status = 1
         return status
     finally:
+        keyring.stop()
         sts.stop()
 
 

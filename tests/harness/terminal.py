@@ -12,6 +12,8 @@ import subprocess
 import termios
 import time
 
+from tests.harness.world import CAPTURED_STDERR
+
 
 class Terminal:
     def __init__(self, argv: list[str], env: dict):
@@ -59,5 +61,6 @@ class Terminal:
                 break
             self.screen += chunk
         os.close(self.master)
+        CAPTURED_STDERR.append(stderr.decode(errors="replace"))
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
                                            stdout.decode(), stderr.decode())

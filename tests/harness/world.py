@@ -31,8 +31,14 @@ external_id = "{EXTERNAL_ID}"
 """
 
 
+# Every world and every stderr captured in this test session, for the final secret scan.
+ALL_WORLDS: list["World"] = []
+CAPTURED_STDERR: list[str] = []
+
+
 class World:
     def __init__(self, root: Path, sts, secret_service=None):
+        ALL_WORLDS.append(self)
         self.root = root
         self.sts = sts
         self.secret_service = secret_service
@@ -57,7 +63,6 @@ class World:
             "AWS_PAGER": "",
             **(secret_service.env if secret_service else {}),
         }
-        self.stderr_log: list[str] = []
 
     # -- files --------------------------------------------------------------------------------
 
@@ -85,6 +90,18 @@ class World:
         self.write_credentials()
         self.write_aws_config("prod-read-only")
         return self
+
+    def mfa_process_line(self) -> str:
+        """An mfa_process that prints the device's current code, as an OTP tool would: the code
+        comes from a file outside HOME, never from a command line."""
+        code_file = self.root / "otp-device"
+        code_file.write_text(MFA_CODE + "\n")
+        return f'mfa_process = "cat {code_file}"\n'
+
+    def use_mfa_process(self, extra: str = "") -> None:
+        """Put mfa_process into [defaults] (plus `extra` lines at the end of the TOML)."""
+        self.write_toml(self.toml.read_text().replace("[defaults]\n", "[defaults]\n"
+                                                      + self.mfa_process_line()) + extra)
 
     # -- the keyring ---------------------------------------------------------------------------
 
@@ -115,5 +132,5 @@ class World:
         kwargs.setdefault("start_new_session", True)  # no controlling terminal
         result = subprocess.run(argv, env={**self.env, **(env or {})}, capture_output=True,
                                 text=True, timeout=timeout, check=False, **kwargs)
-        self.stderr_log.append(result.stderr)
+        CAPTURED_STDERR.append(result.stderr)
         return result
