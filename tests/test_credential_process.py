@@ -331,10 +331,10 @@ def test_role_chaining_duration_is_explained(world):
     with_mfa_process(world)
     world.sts.add_role("arn:aws:iam::333333333333:role/Next")
     world.write_toml(world.toml.read_text() + '\n[profiles.chained]\nsource_profile = '
-                     '"prod-read-only"\nrole_arn = "arn:aws:iam::333333333333:role/Next"\n'
+                     '"classic-role"\nrole_arn = "arn:aws:iam::333333333333:role/Next"\n'
                      'external_id = ""\nmfa_serial = ""\nduration_seconds = 7200\n')
     # The source is a classic botocore assume-role profile (not served by the helper).
-    world.write_aws_config(extra=f"[profile prod-read-only]\nrole_arn = {ROLE_ARN}\n"
+    world.write_aws_config(extra=f"[profile classic-role]\nrole_arn = {ROLE_ARN}\n"
                                  f"source_profile = dev\nexternal_id = {EXTERNAL_ID}\n"
                                  "region = eu-west-1\n")
     world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID)
@@ -347,9 +347,12 @@ def test_source_profile_served_by_the_helper_is_refused(world):
     world.standard()
     with_mfa_process(world)
     world.write_toml(world.toml.read_text() + '\n[profiles.loop]\nsource_profile = '
-                     '"prod-read-only"\nrole_arn = "arn:aws:iam::333333333333:role/X"\n')
+                     '"elsewhere"\nrole_arn = "arn:aws:iam::333333333333:role/X"\n')
+    world.write_aws_config("prod-read-only", extra=(
+        f"[profile elsewhere]\ncredential_process = {HELPER} credential-process --profile "
+        "prod-read-only\n\n"))
     result = world.run("credential-process", "--profile", "loop")
-    assert_clean_failure(result, r"source profile 'prod-read-only' is itself served by "
+    assert_clean_failure(result, r"source profile 'elsewhere' is itself served by "
                                  r"xaccount-credproc, which would loop")
     assert world.sts.calls == []
 
@@ -379,6 +382,17 @@ def test_debug_explains_steps_without_secrets(world):
     secret = json.loads(result.stdout)["SecretAccessKey"]
     for value in (secret, MFA_CODE, ALICE_SECRET):
         assert value not in result.stderr
+
+
+def test_a_toml_profile_as_source_profile_is_refused(world):
+    world.standard()
+    world.write_toml(world.toml.read_text() + '\n[profiles.loop]\nsource_profile = '
+                     '"prod-read-only"\nrole_arn = "arn:aws:iam::333333333333:role/X"\n')
+    result = world.run("credential-process", "--profile", "loop")
+    assert result.returncode == 2
+    assert_clean_failure(result, r"profile 'loop': source_profile 'prod-read-only' is itself an "
+                                 r"xaccount-credproc profile, which would loop")
+    assert world.sts.calls == []
 
 
 def test_usage_error_is_one_line(world):

@@ -99,6 +99,104 @@ def cmd_clear(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    from . import sync
+
+    path = _config_path(args)
+    if args.from_organization:
+        _discover_organization(args, path)
+    elif args.role_name or args.name_template or args.source_profile:
+        raise UsageError("--role-name, --source-profile and --name-template go with "
+                         "--from-organization", f"see '{PROG} init --help'")
+    result = sync.init(path, dry_run=args.dry_run, force=args.force, prune=args.prune)
+    if args.dry_run:
+        print(result.plan.diff(result.path) if result.plan.changed else
+              f"{result.path}: no changes")
+        return _init_warnings(result)
+    return _init_report(result)
+
+
+def _init_report(result) -> int:
+    plan = result.plan
+    done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
+        ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
+        ("removed", plan.pruned)) if names]
+    if done:
+        print(f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged")
+    else:
+        print(f"{result.path} is up to date ({len(plan.unchanged)} managed profiles); "
+              "nothing written")
+    return _init_warnings(result)
+
+
+def _init_warnings(result) -> int:
+    if result.stale:
+        _warn([f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
+               f"remove them with '{PROG} init --prune'"])
+    if result.plan.conflicts:
+        _warn([f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
+               f"and was left alone; rename one of them, or replace it with '{PROG} init --force'"
+               for name in result.plan.conflicts])
+        return 1
+    return 0
+
+
+def _discover_organization(args, path: str) -> None:
+    from . import config, organizations, toml_edit
+
+    if not args.role_name:
+        raise UsageError("--from-organization needs --role-name ROLE",
+                         "name the role to assume in each account")
+    config._role_name(args.role_name)
+    loaded = config.load(path) if os.path.exists(path) else config.Config(path=path)
+    source = args.source_profile or loaded.defaults.get("source_profile", "default")
+    accounts = organizations.list_active_accounts(source, loaded.defaults.get("region"))
+    entries = organizations.new_profiles(
+        accounts, args.role_name, args.name_template or organizations.DEFAULT_TEMPLATE, loaded,
+        args.source_profile if args.source_profile != loaded.defaults.get("source_profile")
+        else None)
+    print(f"organization: {len(accounts)} active accounts, {len(entries)} new profiles"
+          + (f" ({', '.join(name for name, _ in entries)})" if entries else ""))
+    if entries and not args.dry_run:
+        toml_edit.add_profiles(path, entries)
+    elif entries:
+        print(f"--dry-run: {path} not changed; the diff below leaves them out")
+
+
+def cmd_add(args) -> int:
+    from . import toml_edit
+
+    if bool(args.role_arn) == bool(args.account_id or args.role_name):
+        raise UsageError("give either --role-arn, or --account-id and --role-name",
+                         f"e.g. '{PROG} add prod --role-arn arn:aws:iam::123456789012:role/R'")
+    path = _config_path(args)
+    values = {"role_arn": args.role_arn, "account_id": args.account_id,
+              "role_name": args.role_name, "external_id": args.external_id,
+              "mfa_serial": args.mfa_serial, "source_profile": args.source_profile,
+              "region": args.region, "duration_seconds": args.duration_seconds}
+    created = toml_edit.add_profile(path, args.name, values)
+    print(f"{'created' if created else 'updated'} {path}: added profile '{args.name}'")
+    return _then_init(args, path)
+
+
+def cmd_remove(args) -> int:
+    from . import toml_edit
+
+    path = _config_path(args)
+    toml_edit.remove_profile(path, args.name)
+    print(f"updated {path}: removed profile '{args.name}'")
+    return _then_init(args, path, "--prune")
+
+
+def _then_init(args, path: str, flags: str = "") -> int:
+    if not args.init:
+        print(f"run '{PROG} init{' ' + flags if flags else ''}' to update the AWS config")
+        return 0
+    from . import sync
+
+    return _init_report(sync.init(path, prune=bool(flags)))
+
+
 def _config_path(args) -> str:
     from .paths import config_path
 
@@ -160,6 +258,31 @@ COMMANDS = {c.name: c for c in [
     Command("credential-process", "print a profile's role credentials as credential_process "
             "JSON (what ~/.aws/config runs)", cmd_credential_process,
             [Opt("--profile", "NAME", "profile name in the TOML config", required=True)]),
+    Command("init", "write the AWS config's profile stanzas for every TOML profile", cmd_init,
+            [Opt("--dry-run", help="print the change as a unified diff; write nothing"),
+             Opt("--force", help="replace hand-written AWS profiles of the same names"),
+             Opt("--prune", help="remove managed stanzas whose profile left the TOML"),
+             Opt("--from-organization", help="first add a TOML profile per ACTIVE account of "
+                 "the AWS Organization"),
+             Opt("--role-name", "ROLE", "with --from-organization: the role in each account"),
+             Opt("--source-profile", "PROFILE", "with --from-organization: the profile that "
+                 "lists the accounts and assumes the roles"),
+             Opt("--name-template", "TEMPLATE", "with --from-organization: profile names, from "
+                 "{account_name} {account_id} {role} (default {account_name}-{role})")]),
+    Command("add", "add a profile to the TOML config (creating it from a template)", cmd_add,
+            [Opt("name", "NAME", "the new profile's name", required=True),
+             Opt("--role-arn", "ARN", "the role to assume"),
+             Opt("--account-id", "ID", "instead of --role-arn: the account ..."),
+             Opt("--role-name", "ROLE", "... and the role's name"),
+             Opt("--external-id", "ID", "ExternalId the role requires"),
+             Opt("--mfa-serial", "ARN", "MFA device (if not in [defaults])"),
+             Opt("--source-profile", "PROFILE", "profile whose credentials call STS"),
+             Opt("--region", "REGION", "STS and AWS profile region"),
+             Opt("--duration-seconds", "SECONDS", "role session length", type=int),
+             Opt("--init", help="then run init")]),
+    Command("remove", "remove a profile from the TOML config", cmd_remove,
+            [Opt("name", "NAME", "the profile to remove", required=True),
+             Opt("--init", help="then run init --prune")]),
     Command("list", "profiles with their cache state and time left (no secrets)", cmd_list),
     Command("clear", "remove cached credentials and MFA sessions from the keyring", cmd_clear,
             [Opt("name", "NAME", "the profile whose entries to remove"),

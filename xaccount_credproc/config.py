@@ -117,7 +117,12 @@ def load(path) -> Config:
     _load_into(config, path, stack=())
     for name in config.profiles:
         # Validate every profile now, so a typo anywhere is reported by any command.
-        config.resolve(name)
+        source = config.resolve(name).source_profile
+        if source in config.profiles:
+            raise ConfigError(
+                f"{path}: profile '{name}': source_profile '{source}' is itself an "
+                "xaccount-credproc profile, which would loop",
+                "set source_profile to a profile with its own credentials (keys, SSO, ...)")
     return config
 
 

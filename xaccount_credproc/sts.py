@@ -134,6 +134,10 @@ class StsSource:
             SerialNumber=serial, TokenCode=code, DurationSeconds=duration))
         return Credentials.from_sts(response["Credentials"])
 
+    def call_api(self, action: str, call):
+        """Run `call` (any AWS API call through this source), with our error translation."""
+        return self._call(action, call)
+
     def _call(self, action: str, call, **context):
         import botocore.exceptions as bx
 
@@ -195,5 +199,12 @@ class StsSource:
         if code == "RegionDisabledException":
             return AwsError(f"STS is not activated in region {self.region} ({code})",
                             "activate it in IAM account settings or set another region")
-        return AwsError(f"{action} failed for profile '{self.for_profile}': {code}: {message}",
-                        "see the AWS message above; rerun with --debug for details")
+        if action == "ListAccounts" and code in ("AccessDeniedException", "AccessDenied",
+                                                 "AWSOrganizationsNotInUseException"):
+            return AwsError(f"{source} cannot list the organization's accounts ({code})",
+                            "use credentials of the management account or of a delegated "
+                            "administrator, with organizations:ListAccounts", aws_code=code)
+        return AwsError(f"{action} failed for {self.for_profile}: {code}: {message}"
+                        if action == "ListAccounts" else
+                        f"{action} failed for profile '{self.for_profile}': {code}: {message}",
+                        "see the AWS message; rerun with --debug for details", aws_code=code)

@@ -1,0 +1,254 @@
+"""Managed profile stanzas in the AWS config file, written without touching anything else.
+
+The file is read as lines (line endings kept) and split into sections at the lines botocore reads
+as section headers. A managed stanza is a `[profile NAME]` header directly followed by our marker
+comment and then `key = value` lines; it ends at the first line that is none of those. Everything
+else (comments, blank lines, other sections, spacing, CRLF) is never rewritten: new stanzas are
+appended at the end, existing ones are replaced in place, pruned ones are cut out.
+
+Stanzas hold only `credential_process`, `region` and `output`: a `role_arn` or `source_profile`
+there would make botocore assume the role itself and never call the helper.
+"""
+
+import contextlib
+import difflib
+import os
+import re
+import shlex
+
+from .errors import ConfigError
+
+MARKER = ("# managed by xaccount-credproc: edit its TOML config and run "
+          "'xaccount-credproc init'")
+HEADER_RE = re.compile(r"\[(?P<header>.+)\]")
+# The settings a managed stanza holds; any other line ends it (a user's own additions stay).
+OWN_KEY_RE = re.compile(r"(credential_process|region|output)\s*=")
+KEY_LINE_RE = re.compile(r"[A-Za-z0-9_.-]+\s*[=:]")
+# Safe unquoted in POSIX shlex, `sh -c` and the Windows splitters.
+BARE_WORD_RE = re.compile(r"[A-Za-z0-9_./:@+=,-]+")
+
+
+class Section:
+    """A run of lines: the preamble (header None) or a section from its header line on."""
+
+    def __init__(self, start: int, header: str | None, raw_header: str = ""):
+        self.start = start
+        self.end = start  # exclusive, set by split()
+        self.header = header
+        self.raw_header = raw_header
+
+    @property
+    def profile(self) -> str | None:
+        """The profile name botocore gives this section, if any (its build_profile_map rules)."""
+        if self.header is None:
+            return None
+        if self.header == "default":
+            return "default"
+        if self.header.startswith("profile"):
+            try:
+                parts = shlex.split(self.header)
+            except ValueError:
+                return None
+            if len(parts) == 2:
+                return parts[1]
+        return None
+
+
+def split_lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def sections(lines: list[str]) -> list[Section]:
+    """Sections as configparser (and so botocore) finds them."""
+    out = [Section(0, None)]
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        match = HEADER_RE.match(stripped)
+        # configparser reads an indented "[x]" under an option as a continuation of its value.
+        indented = line[:1] in (" ", "\t")
+        if match and not (indented and out[-1].header is not None):
+            out[-1].end = index
+            out.append(Section(index, match["header"], line))
+    out[-1].end = len(lines)
+    return out
+
+
+def managed_span(lines: list[str], section: Section) -> tuple[int, int] | None:
+    """(start, end) of our stanza at `section`, or None if the section is not ours."""
+    if section.header is None or section.start + 1 >= len(lines):
+        return None
+    if lines[section.start + 1].strip() != MARKER:
+        return None
+    end = section.start + 2
+    while end < section.end and OWN_KEY_RE.match(lines[end]):
+        end += 1
+    return section.start, end
+
+
+def quote_word(word: str) -> str:
+    """`word` quoted so that shlex (botocore on POSIX), `sh -c` (the Go SDK) and the Windows
+    splitters (botocore and Go on Windows) all read the same single word."""
+    if BARE_WORD_RE.fullmatch(word):
+        return word
+    # Never safe, quoted or not: quotes, expansions of sh and cmd.exe, escapes before a quote.
+    if any(c in word for c in '"\'$`%!\n\r\0') or word.endswith("\\") or "\\\\" in word:
+        raise ConfigError(f"the path {word!r} cannot be written safely into a credential_process "
+                          "line", "install xaccount-credproc where its path has no quotes, "
+                          "$, %, ! or backslash pairs")
+    return f'"{word}"'
+
+
+def render(name: str, command: list[str], region: str | None, output: str | None,
+           newline: str = "\n") -> str:
+    """One managed stanza (ending with a newline)."""
+    lines = [f"[profile {name}]", MARKER,
+             "credential_process = " + " ".join(quote_word(w) for w in command)]
+    if region:
+        lines.append(f"region = {region}")
+    if output:
+        lines.append(f"output = {output}")
+    return newline.join(lines) + newline
+
+
+class Plan:
+    """What init would change: the new text and a report of each profile's fate."""
+
+    def __init__(self, old: str, new: str):
+        self.old = old
+        self.new = new
+        self.added: list[str] = []
+        self.updated: list[str] = []
+        self.unchanged: list[str] = []
+        self.pruned: list[str] = []
+        self.conflicts: list[str] = []  # hand-written profiles of the same name, left alone
+        self.replaced: list[str] = []  # hand-written profiles overwritten with --force
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def diff(self, path: str) -> str:
+        return "".join(difflib.unified_diff(split_lines(self.old), split_lines(self.new),
+                                            f"{path} (current)", f"{path} (after init)"))
+
+
+def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = False) -> Plan:
+    """Apply `wanted` (profile name -> rendered stanza) to the config `text`."""
+    lines = split_lines(text)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    wanted = {name: stanza.replace("\n", newline) if newline != "\n" else stanza
+              for name, stanza in wanted.items()}
+    # Replacements: (start, end, new lines), applied from the bottom up.
+    edits: list[tuple[int, int, str]] = []
+    seen: set[str] = set()
+    result = Plan(text, text)
+    for section in sections(lines):
+        name = section.profile
+        if name is None:
+            continue
+        span = managed_span(lines, section)
+        if span is not None:
+            if name in wanted and name not in seen:
+                current = "".join(lines[span[0]:span[1]])
+                if current == wanted[name]:
+                    result.unchanged.append(name)
+                else:
+                    edits.append((span[0], span[1], wanted[name]))
+                    result.updated.append(name)
+            elif prune or name in seen:
+                edits.append((*_with_separator(lines, span), ""))
+                result.pruned.append(name)
+            seen.add(name)
+        elif name in wanted:
+            if force:
+                # Replace the hand-written header and settings; keep comments and blank lines
+                # that follow them (they may belong to the next section).
+                end = section.start + 1
+                while end < section.end and (KEY_LINE_RE.match(lines[end])
+                                             or lines[end][:1] in (" ", "\t")):
+                    end += 1
+                edits.append((section.start, end, wanted[name]))
+                result.replaced.append(name)
+            else:
+                result.conflicts.append(name)
+            seen.add(name)
+
+    for start, end, replacement in sorted(edits, reverse=True):
+        lines[start:end] = [replacement] if replacement else []
+    appended = [wanted[name] for name in wanted if name not in seen]
+    result.added = [name for name in wanted if name not in seen]
+    new = "".join(lines)
+    if appended:
+        if new and not new.endswith(("\n", "\r")):
+            new += newline
+        for stanza in appended:
+            # Exactly one blank line before each appended stanza: prune takes it away again.
+            new += (newline if new else "") + stanza
+    result.new = new
+    return result
+
+
+def _with_separator(lines: list[str], span: tuple[int, int]) -> tuple[int, int]:
+    """A pruned stanza takes one blank line before it (the one init puts there) with it."""
+    start, end = span
+    if start > 0 and not lines[start - 1].strip():
+        start -= 1
+    return start, end
+
+
+def profiles_served_by_helper(text: str) -> dict[str, str]:
+    """Profiles whose credential_process runs this helper (managed or hand-written)."""
+    lines = split_lines(text)
+    out = {}
+    for section in sections(lines):
+        if section.profile is None:
+            continue
+        for line in lines[section.start + 1:section.end]:
+            key, _, value = line.partition("=")
+            if key.strip() == "credential_process" and (
+                    "xaccount-credproc" in value or "xaccount_credproc" in value):
+                out[section.profile] = value.strip()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe writing
+
+
+def write_atomically(path: str, text: str, backup: bool = True) -> None:
+    """Replace `path` with `text`: temp file in the same directory, fsync, rename. A new file gets
+    mode 0600, an existing one keeps its mode; the previous content is kept as PATH.bak."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+        exists = True
+    except FileNotFoundError:
+        mode, exists = 0o600, False
+    if exists and backup:
+        with open(path, "rb") as f:
+            previous = f.read()
+        _write_and_rename(path + ".bak", previous, mode)
+    _write_and_rename(path, text.encode("utf-8"), mode)
+
+
+def _write_and_rename(path: str, data: bytes, mode: int) -> None:
+    directory = os.path.dirname(path) or "."
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

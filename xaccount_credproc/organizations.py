@@ -1,0 +1,79 @@
+"""Organization discovery: one TOML profile per ACTIVE account of the AWS Organization."""
+
+import re
+
+from . import debug
+from .config import Config, check_profile_name
+from .errors import ConfigError
+from .sts import StsSource
+
+DEFAULT_TEMPLATE = "{account_name}-{role}"
+TEMPLATE_FIELDS = ("account_name", "account_id", "role")
+
+
+def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:
+    """[{"id", "name"}] of every ACTIVE account (all pages of ListAccounts), sorted by name."""
+    source = StsSource(source_profile, region, "organization discovery")
+    session = source.session()
+
+    def call():
+        from botocore.config import Config as BotoConfig
+
+        client = session.client("organizations", region_name=region or "us-east-1",
+                                config=BotoConfig(connect_timeout=5, read_timeout=30,
+                                                  retries={"mode": "standard",
+                                                           "max_attempts": 5}))
+        debug.log(f"Organizations endpoint {client.meta.endpoint_url}")
+        accounts = []
+        for page in client.get_paginator("list_accounts").paginate():
+            for account in page["Accounts"]:
+                state = account.get("State") or account.get("Status")
+                if state == "ACTIVE":
+                    accounts.append({"id": account["Id"], "name": account["Name"]})
+                else:
+                    debug.log(f"skipping account {account['Id']} ({state})")
+        return accounts
+
+    accounts = source.call_api("ListAccounts", call)
+    return sorted(accounts, key=lambda a: (a["name"].lower(), a["id"]))
+
+
+def slug(text: str) -> str:
+    """A profile-name-safe form of an account name: lower case, runs of other characters -> '-'."""
+    cleaned = re.sub(r"[^a-z0-9_.@+=,-]+", "-", text.lower(), flags=re.ASCII)
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._@+=,")
+    return cleaned[:100] or "account"
+
+
+def new_profiles(accounts: list[dict], role_name: str, template: str, existing: Config,
+                 source_profile: str | None) -> list[tuple[str, dict]]:
+    """(name, TOML values) for each account not already configured for this role."""
+    try:
+        template.format(account_name="a", account_id="1", role="r")
+    except (KeyError, IndexError, ValueError) as e:
+        raise ConfigError(f"--name-template {template!r} is not valid ({e})",
+                          f"use the fields {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
+                          ) from None
+    configured = set()
+    for name in existing.names():
+        profile = existing.resolve(name)
+        configured.add((profile.account_id, profile.role_name))
+    taken = set(existing.profiles)
+    out = []
+    for account in accounts:
+        if (account["id"], role_name.rsplit("/", 1)[-1]) in configured:
+            continue  # existing entries are kept as they are
+        base = slug(template.format(account_name=account["name"], account_id=account["id"],
+                                    role=role_name.rsplit("/", 1)[-1]))
+        name = base if base not in taken else f"{base}-{account['id']}"
+        suffix = 2
+        while name in taken:
+            name = f"{base}-{account['id']}-{suffix}"
+            suffix += 1
+        check_profile_name(name)
+        taken.add(name)
+        values = {"account_id": account["id"], "role_name": role_name}
+        if source_profile:
+            values["source_profile"] = source_profile
+        out.append((name, values))
+    return out

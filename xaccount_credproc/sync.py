@@ -1,0 +1,116 @@
+"""`init`: bring the AWS config's managed stanzas in line with the TOML config, safely.
+
+The AWS config is read, planned and written under a lock, so concurrent runs serialise; the write
+is atomic (see awsconfig.write_atomically), so a kill at any point leaves the old or the new file.
+"""
+
+import os
+import shutil
+import sys
+from contextlib import contextmanager
+
+from . import awsconfig, config, paths
+from .errors import ConfigError, UserError
+
+LOCK_TIMEOUT = 60
+
+
+def helper_command(config_path: str) -> list[str]:
+    """The absolute command that runs this installed helper, plus --config when the config is not
+    at its default place (the AWS CLI will not have our environment)."""
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0).startswith("xaccount-credproc") and os.access(argv0, os.X_OK):
+        command = [os.path.abspath(argv0)]  # not realpath: a pipx/venv link survives upgrades
+    elif shutil.which("xaccount-credproc"):
+        command = [os.path.abspath(shutil.which("xaccount-credproc"))]
+    else:
+        command = [sys.executable, "-m", "xaccount_credproc"]
+    command.append("credential-process")
+    default = os.path.join(paths.user_config_dir(), "config.toml")
+    if os.path.abspath(config_path) != os.path.abspath(default):
+        command += ["--config", os.path.abspath(config_path)]
+    return command
+
+
+def wanted_stanzas(loaded: config.Config, command: list[str]) -> dict[str, str]:
+    out = {}
+    for name in loaded.names():
+        profile = loaded.resolve(name)
+        out[name] = awsconfig.render(name, [*command, "--profile", name], profile.region,
+                                     profile.output)
+    return out
+
+
+@contextmanager
+def locked(path: str, what: str):
+    """An exclusive lock for editing `path` (lock file in our cache dir, not beside it)."""
+    from filelock import FileLock, Timeout
+
+    from ._digest import digest
+
+    lock_path = os.path.join(paths.private_cache_dir("locks"),
+                             f"edit-{digest(os.path.abspath(path))}.lock")
+    lock = FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UserError(f"another xaccount-credproc has been editing {what} for "
+                        f"{LOCK_TIMEOUT}s", "wait for it to finish, then try again") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def aws_config_target() -> str:
+    # Write through a symlink (dotfile managers link ~/.aws/config) instead of replacing it.
+    return os.path.realpath(paths.aws_config_path())
+
+
+class InitResult:
+    def __init__(self, path: str, result: awsconfig.Plan, stale: list[str]):
+        self.path = path
+        self.plan = result
+        self.stale = stale  # managed profiles no longer in the TOML, kept (no --prune)
+
+
+def init(config_path: str, dry_run: bool = False, force: bool = False,
+         prune: bool = False) -> InitResult:
+    loaded = config.load(config_path)
+    command = helper_command(config_path)
+    target = aws_config_target()
+    with locked(target, "the AWS config"):
+        try:
+            with open(target, encoding="utf-8", newline="") as f:
+                text = f.read()
+        except FileNotFoundError:
+            text = ""
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(f"cannot read {target}: {e}", "check that it is a readable UTF-8 file") from None
+        _refuse_loops(loaded, text)
+        result = awsconfig.plan(text, wanted_stanzas(loaded, command), force=force, prune=prune)
+        stale = [] if prune else _stale_managed(result.new, loaded)
+        if result.changed and not dry_run:
+            try:
+                awsconfig.write_atomically(target, result.new)
+            except OSError as e:
+                raise UserError(f"cannot write {target}: {e.strerror}",
+                                "check the permissions of the file and its directory") from None
+    return InitResult(target, result, stale)
+
+
+def _refuse_loops(loaded: config.Config, aws_text: str) -> None:
+    served = awsconfig.profiles_served_by_helper(aws_text)
+    for name in loaded.names():
+        source = loaded.resolve(name).source_profile
+        if source in served and source not in loaded.profiles:
+            raise ConfigError(
+                f"profile '{name}': its source_profile '{source}' is an AWS profile served by "
+                "xaccount-credproc, which would loop",
+                "set source_profile to a profile with its own credentials (keys, SSO, ...)")
+
+
+def _stale_managed(text: str, loaded: config.Config) -> list[str]:
+    lines = awsconfig.split_lines(text)
+    return [s.profile for s in awsconfig.sections(lines)
+            if s.profile and awsconfig.managed_span(lines, s) and s.profile not in loaded.profiles]

@@ -1,0 +1,120 @@
+"""`add` and `remove`: edit the TOML config with tomlkit, keeping its comments and layout.
+
+An edit is validated exactly as loading validates (the edited text is loaded from a temporary file
+beside the config, so includes resolve) before it replaces the config atomically, under a lock.
+"""
+
+import contextlib
+import os
+
+from . import awsconfig, config
+from .errors import ConfigError
+
+TEMPLATE = """\
+# xaccount-credproc config: profiles for `credential_process`.
+# Every key is described in the README and in sample-config/config.toml.
+# [defaults] applies to every profile; a [profiles.NAME] table may override any key.
+
+[defaults]
+# source_profile = "default"                           # profile whose credentials call STS
+# mfa_serial = "arn:aws:iam::123456789012:mfa/you"     # your MFA device
+# region = "us-east-1"
+"""
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return TEMPLATE
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}",
+                          "check its permissions and that it is UTF-8") from None
+
+
+def _validated_write(path: str, text: str) -> None:
+    """Load `text` as if it were `path`; write it only if that succeeds."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    candidate = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.check")
+    try:
+        with open(candidate, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            config.load(candidate)
+        except ConfigError as e:
+            raise ConfigError(e.what.replace(candidate, path), e.fix) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(candidate)
+    awsconfig.write_atomically(path, text, backup=os.path.exists(path))
+
+
+def add_profile(path: str, name: str, values: dict) -> bool:
+    """Add [profiles.NAME] with `values`; True if the config file was created."""
+    import tomlkit
+
+    from .sync import locked
+
+    config.check_profile_name(name)
+    with locked(path, "the TOML config"):
+        created = not os.path.exists(path)
+        document = tomlkit.parse(_read(path))
+        existing = config.load(path).profiles if not created else {}
+        if name in existing:
+            raise ConfigError(f"profile '{name}' already exists in {path}",
+                              f"remove it first ('xaccount-credproc remove {name}') or edit the "
+                              "file")
+        profiles = document.get("profiles")
+        if profiles is None:
+            profiles = tomlkit.table(is_super_table=True)
+            document["profiles"] = profiles
+        table = tomlkit.table()
+        for key, value in values.items():
+            if value is not None:
+                table[key] = value
+        profiles[name] = table
+        _validated_write(path, tomlkit.dumps(document))
+    return created
+
+
+def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
+    """Add several profiles in one edit (organization discovery)."""
+    import tomlkit
+
+    from .sync import locked
+
+    with locked(path, "the TOML config"):
+        document = tomlkit.parse(_read(path))
+        profiles = document.get("profiles")
+        if profiles is None:
+            profiles = tomlkit.table(is_super_table=True)
+            document["profiles"] = profiles
+        for name, values in entries:
+            table = tomlkit.table()
+            for key, value in values.items():
+                if value is not None:
+                    table[key] = value
+            profiles[name] = table
+        _validated_write(path, tomlkit.dumps(document))
+
+
+def remove_profile(path: str, name: str) -> None:
+    import tomlkit
+
+    from .sync import locked
+
+    with locked(path, "the TOML config"):
+        loaded = config.load(path)
+        if name not in loaded.profiles:
+            known = ", ".join(loaded.names()) or "none"
+            raise ConfigError(f"profile '{name}' is not in {path} (known profiles: {known})",
+                              "check the name")
+        document = tomlkit.parse(_read(path))
+        profiles = document.get("profiles")
+        if profiles is None or name not in profiles:
+            raise ConfigError(f"profile '{name}' is defined in a file that {path} includes",
+                              "remove it from that file (or override it here)")
+        del profiles[name]
+        _validated_write(path, tomlkit.dumps(document))
