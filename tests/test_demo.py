@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.harness.world import MFA_CODE
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,4 +21,4 @@ def test_demo_runs_the_main_job():
     assert result.stdout.count("AssumeRole -> HTTP 200") == 2  # the third call hit the cache
     assert "prod-read-only  arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount  yes" in (
         result.stdout)
-    assert "123456" not in result.stdout + result.stderr
+    assert MFA_CODE not in result.stdout + result.stderr

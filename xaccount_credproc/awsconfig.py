@@ -54,8 +54,13 @@ class Section:
         return None
 
 
+LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def split_lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+    """Lines with their endings, broken only where Python's universal newlines (and so
+    configparser) break them: not at form feeds or Unicode separators, as str.splitlines does."""
+    return LINE_RE.findall(text)
 
 
 def sections(lines: list[str]) -> list[Section]:
@@ -135,7 +140,8 @@ class Plan:
 def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = False) -> Plan:
     """Apply `wanted` (profile name -> rendered stanza) to the config `text`."""
     lines = split_lines(text)
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    first_break = re.search(r"\r\n|\r|\n", text)
+    newline = first_break.group() if first_break else "\n"
     wanted = {name: stanza.replace("\n", newline) if newline != "\n" else stanza
               for name, stanza in wanted.items()}
     # Replacements: (start, end, new lines), applied from the bottom up.
@@ -159,13 +165,14 @@ def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = F
                 edits.append((*_with_separator(lines, span), ""))
                 result.pruned.append(name)
             seen.add(name)
-        elif name in wanted:
+        elif name in wanted and name not in seen:
             if force:
                 # Replace the hand-written header and settings; keep comments and blank lines
                 # that follow them (they may belong to the next section).
                 end = section.start + 1
-                while end < section.end and (KEY_LINE_RE.match(lines[end])
-                                             or lines[end][:1] in (" ", "\t")):
+                while end < section.end and (
+                        KEY_LINE_RE.match(lines[end])
+                        or (lines[end][:1] in (" ", "\t") and lines[end].strip())):
                     end += 1
                 edits.append((section.start, end, wanted[name]))
                 result.replaced.append(name)

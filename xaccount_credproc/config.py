@@ -20,7 +20,8 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e"
 
 # STS and IAM character classes; `\w` there means ASCII word characters.
 _A = re.ASCII
-PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=,-]{0,127}", _A)
+# Safe in an INI header, on a command line (shlex, sh -c, Windows) and as a TOML key.
+PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}", _A)
 ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", _A)
 ROLE_PATH_RE = re.compile(r"(/[\w+=,.@-]+)*/", _A)
 ROLE_ARN_RE = re.compile(
@@ -101,7 +102,7 @@ def check_profile_name(name: str, what: str = "profile name") -> str:
     if not isinstance(name, str) or not PROFILE_NAME_RE.fullmatch(name):
         raise ConfigError(
             f"{what} {name!r} is not allowed",
-            "use 1-128 of letters, digits and _.@+=,- (not starting with one of .@+=,-)",
+            "use 1-128 of letters, digits and _.@+- (not starting with one of .@+-)",
         )
     return name
 
@@ -137,8 +138,7 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
 
     unknown = set(data) - TOP_LEVEL_KEYS
     for key in sorted(unknown):
-        where = _where(path, text, (), key)
-        raise ConfigError(f"{where}unknown key '{key}'",
+        raise ConfigError(f"{_where(path, text, (), key)}unknown key '{key}'",
                           "top-level keys are include, [defaults] and [profiles.NAME]")
 
     include = data.get("include", [])
@@ -159,14 +159,14 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
         raise ConfigError(f"{_where(path, text, (), 'profiles')}'profiles' must hold tables",
                           "write each profile as [profiles.NAME]")
     for name, table in profiles.items():
-        where = _where(path, text, ("profiles",), name)
         try:
             check_profile_name(name)
         except ConfigError as e:
-            raise ConfigError(f"{where}{e.what}", e.fix) from None
+            raise ConfigError(f"{_where(path, text, ('profiles',), name)}{e.what}",
+                              e.fix) from None
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}profile '{name}' must be a table",
-                              f"write it as [profiles.{name}]")
+            raise ConfigError(f"{_where(path, text, ('profiles',), name)}profile '{name}' must "
+                              "be a table", f"write it as [profiles.{name}]")
         merged = config.profiles.setdefault(name, {})
         merged.update(_check_table(table, path, text, ("profiles", name)))
 
@@ -195,14 +195,14 @@ def _check_table(table: dict[str, Any], path: Path, text: str,
     """Type-check and validate each key of one [defaults] or [profiles.NAME] table."""
     out = {}
     for key, value in table.items():
-        where = _where(path, text, table_path, key)
+        # Where a key is costs a scan of the file: only worked out for an error.
         if key not in PROFILE_KEYS:
-            raise ConfigError(f"{where}unknown key '{key}'",
+            raise ConfigError(f"{_where(path, text, table_path, key)}unknown key '{key}'",
                               f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
         try:
             out[key] = _VALIDATORS[key](value)
         except ConfigError as e:
-            raise ConfigError(f"{where}{e.what}", e.fix) from None
+            raise ConfigError(f"{_where(path, text, table_path, key)}{e.what}", e.fix) from None
     return out
 
 

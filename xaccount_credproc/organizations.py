@@ -25,7 +25,9 @@ def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:
                                                            "max_attempts": 5}))
         debug.log(f"Organizations endpoint {client.meta.endpoint_url}")
         accounts = []
-        for page in client.get_paginator("list_accounts").paginate():
+        # ListAccounts returns at most 20 accounts a page.
+        pages = client.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 20})
+        for page in pages:
             for account in page["Accounts"]:
                 state = account.get("State") or account.get("Status")
                 if state == "ACTIVE":
@@ -40,8 +42,8 @@ def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:
 
 def slug(text: str) -> str:
     """A profile-name-safe form of an account name: lower case, runs of other characters -> '-'."""
-    cleaned = re.sub(r"[^a-z0-9_.@+=,-]+", "-", text.lower(), flags=re.ASCII)
-    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._@+=,")
+    cleaned = re.sub(r"[^a-z0-9_.@+-]+", "-", text.lower(), flags=re.ASCII)
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._@+")
     return cleaned[:100] or "account"
 
 

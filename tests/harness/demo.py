@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.sts_emulator import StsEmulator
-from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, World
+from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, MFA_CODE, World
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample-config"
@@ -35,7 +35,7 @@ def run_demo(workdir: Path) -> int:
     try:
         world = World(workdir / "world", sts, keyring)
         sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-        sts.add_mfa_device("arn:aws:iam::111111111111:mfa/alice", "123456")
+        sts.add_mfa_device("arn:aws:iam::111111111111:mfa/alice", MFA_CODE)
         sts.add_role("arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount",
                      external_id="DeveloperAccess", mfa_required=True)
         sts.add_role("arn:aws:iam::333333333333:role/Admin", mfa_required=True)

@@ -14,6 +14,7 @@ adds what our tests must be able to rely on:
 """
 
 import hashlib
+import json
 import re
 import secrets
 import threading
@@ -91,6 +92,9 @@ class StsEmulator:
             self.lifetime: int | None = None  # issue credentials that expire this soon instead
             self.token_length: int | None = None  # issue session tokens this long instead
             self.fail_next: list[tuple[int, str, str]] = []
+            # JSON-protocol calls (X-Amz-Target) to answer with an error instead of moto's
+            # answer, e.g. what AWS says where moto is lenient.
+            self.json_failures: dict[str, tuple[int, str, str]] = {}
 
     def add_role(self, arn: str, **rule) -> None:
         self.roles[arn] = TrustRule(**rule)
@@ -141,6 +145,13 @@ class StsEmulator:
         environ["wsgi.input"] = io.BytesIO(body)
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         action = form.get("Action")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target in self.json_failures:
+            status, code, message = self.json_failures[target]
+            body = json.dumps({"__type": code, "message": message}).encode()
+            start_response(f"{status} Error", [("Content-Type", "application/x-amz-json-1.1"),
+                                               ("Content-Length", str(len(body)))])
+            return [body]
         if not action or not self._is_sts(environ):
             return self.moto_app(environ, start_response)
 
