@@ -17,6 +17,7 @@ def test_demo_runs_the_main_job():
     assert "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice" in result.stdout
     assert "arn:aws:sts::333333333333:assumed-role/Admin/alice" in result.stdout
     assert '"ExternalId": "DeveloperAccess"' in result.stdout
+    assert "added 3 (prod-read-only, shared-audit, staging-admin)" in result.stdout
     assert result.stdout.count("GetSessionToken -> HTTP 200") == 1
     assert result.stdout.count("AssumeRole -> HTTP 200") == 2  # the third call hit the cache
     assert "prod-read-only  arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount  yes" in (

@@ -43,11 +43,17 @@ def run_demo(workdir: Path) -> int:
             shutil.copy(SAMPLE / name, world.toml.parent / name)
         world.use_mfa_process()
         world.write_credentials()
-        world.write_aws_config("prod-read-only", "staging-admin")
+        world.aws_config.write_text("# alice's own settings\n[default]\nregion = eu-west-1\n")
 
         say(f"STS emulator listening on {sts.url} (AWS_ENDPOINT_URL_STS)")
         say(f"Throwaway HOME: {world.home}")
         say(f"Config: {world.toml} (copied from sample-config/)")
+        say()
+        say("$ xaccount-credproc init")
+        init = world.run("init")
+        say("    " + (init.stdout + init.stderr).strip().replace("\n", "\n    "))
+        if init.returncode != 0:
+            return 1
         say()
         say("~/.aws/config:")
         say("    " + world.aws_config.read_text().strip().replace("\n", "\n    "))
