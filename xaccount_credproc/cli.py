@@ -197,6 +197,97 @@ def _then_init(args, path: str, flags: str = "") -> int:
     return _init_report(sync.init(path, prune=bool(flags)))
 
 
+def _role_credentials(args):
+    """(profile, credentials) from the cache, or fetched (with MFA) under the same lock."""
+    from .provider import CredentialProvider
+    from .resolved import load_profile
+    from .sts import check_not_reentered
+
+    check_not_reentered(args.profile)
+    profile = load_profile(_config_path(args), args.profile)
+    provider = CredentialProvider(profile)
+    try:
+        return profile, provider.credentials()
+    finally:
+        _warn(provider.warnings)
+
+
+def cmd_console(args) -> int:
+    from . import console
+
+    if args.session_duration is not None and not 900 <= args.session_duration <= 43200:
+        raise UsageError(f"--session-duration {args.session_duration} is out of range",
+                         "use 900 to 43200 seconds")
+    profile, credentials = _role_credentials(args)
+    region = args.region or profile.region or "us-east-1"
+    destination = console.destination_url(args.destination, profile.partition, region)
+    url = console.signin_url(credentials, profile.partition, destination,
+                             args.session_duration)
+    if args.print:
+        print(url)
+        return 0
+    import webbrowser
+
+    if not webbrowser.open(url):
+        raise UserError("no web browser could be opened",
+                        f"use '{PROG} console --profile {args.profile} --print' and open the "
+                        "URL yourself (it signs you in: keep it private)")
+    print(f"opened the AWS console for profile '{args.profile}' in your browser")
+    return 0
+
+
+def cmd_switch_role_url(args) -> int:
+    from . import config, console
+
+    profile = config.load(_config_path(args)).resolve(args.profile)
+    role = profile.role_arn.split(":role/", 1)[1]
+    url = console.switch_role_url(profile.partition, profile.account_id, role,
+                                  args.display_name or profile.display_name or profile.name,
+                                  args.color or profile.color)
+    if profile.external_id:
+        _warn([f"profile '{profile.name}' uses an ExternalId, which the console's switch role "
+               "cannot send: the link works only if the role's trust policy does not require it; "
+               f"use '{PROG} console --profile {profile.name}' instead"])
+    print(url)
+    return 0
+
+
+def cmd_exec(args) -> int:
+    from . import execenv
+
+    if bool(args.env) == bool(args.remainder):
+        raise UsageError("give either --env, or -- COMMAND [ARGS...]",
+                         f"e.g. '{PROG} exec --profile prod -- aws s3 ls'")
+    profile, credentials = _role_credentials(args)
+    if args.env:
+        sys.stdout.write(execenv.shell_exports(credentials, profile.region))
+        return 0
+    env = execenv.child_environment(dict(os.environ), credentials, profile.region)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        # Replace this process: the command's exit status and signals are the caller's to see.
+        os.execvpe(args.remainder[0], args.remainder, env)  # noqa: S606 - by design, no shell
+    except FileNotFoundError:
+        raise UserError(f"command not found: {args.remainder[0]}",
+                        "check the name and PATH") from None
+    except PermissionError:
+        raise UserError(f"command not executable: {args.remainder[0]}",
+                        "check its permissions") from None
+    return 127  # pragma: no cover - execvpe does not return
+
+
+def cmd_doctor(args) -> int:
+    from . import doctor
+
+    checks = doctor.run(_config_path(args))
+    for check in checks:
+        print(check)
+    failed = sum(c.status == doctor.FAIL for c in checks)
+    print(f"{failed} problem{'s' if failed != 1 else ''} found" if failed else "all good")
+    return 1 if failed else 0
+
+
 def _config_path(args) -> str:
     from .paths import config_path
 
@@ -283,6 +374,28 @@ COMMANDS = {c.name: c for c in [
     Command("remove", "remove a profile from the TOML config", cmd_remove,
             [Opt("name", "NAME", "the profile to remove", required=True),
              Opt("--init", help="then run init --prune")]),
+    Command("console", "sign in to the AWS console as a profile's role (opens a browser)",
+            cmd_console,
+            [Opt("--profile", "NAME", "profile name in the TOML config", required=True),
+             Opt("--print", help="print the sign-in URL instead (it is a credential for 15 "
+                 "minutes)"),
+             Opt("--destination", "URL|SERVICE", "console page: a URL in the console, or a "
+                 "service name such as s3"),
+             Opt("--region", "REGION", "console region (default: the profile's)"),
+             Opt("--session-duration", "SECONDS", "console session length, 900-43200 (not for "
+                 "role-chained sessions)", type=int)]),
+    Command("switch-role-url", "print the console's switch-role link for a profile",
+            cmd_switch_role_url,
+            [Opt("--profile", "NAME", "profile name in the TOML config", required=True),
+             Opt("--display-name", "TEXT", "label in the console (default: display_name, else "
+                 "the profile name)"),
+             Opt("--color", "COLOR", "red, orange, yellow, green, blue or a hex colour")]),
+    Command("exec", "run a command with a profile's credentials in its environment", cmd_exec,
+            [Opt("--profile", "NAME", "profile name in the TOML config", required=True),
+             Opt("--env", help="print export lines for eval instead of running a command")],
+            remainder="COMMAND [ARGS...]"),
+    Command("doctor", "check the config, AWS config, keyring, terminal and STS access",
+            cmd_doctor),
     Command("list", "profiles with their cache state and time left (no secrets)", cmd_list),
     Command("clear", "remove cached credentials and MFA sessions from the keyring", cmd_clear,
             [Opt("name", "NAME", "the profile whose entries to remove"),
@@ -342,10 +455,7 @@ def parse(argv: list[str]) -> tuple[Command, Args]:
             raise UsageError(f"'{command.name}' needs {option.usage()}",
                              f"see '{PROG} {command.name} --help'")
     if command.remainder:
-        if not remainder:
-            raise UsageError(f"'{command.name}' needs -- {command.remainder}",
-                             f"see '{PROG} {command.name} --help'")
-        values["remainder"] = remainder
+        values["remainder"] = remainder or []
     return command, Args(**values)
 
 
@@ -418,6 +528,15 @@ def _option_lines(options) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing useful is left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
         command, args = parse(sys.argv[1:] if argv is None else argv)
     except _Help as text:
         print(text)
@@ -440,9 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The caller stopped reading (e.g. `| head`); nothing useful is left to say.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        raise
     except Exception as e:  # never a traceback (it could show more than we mean to) by default
         if debug.enabled:
             import traceback

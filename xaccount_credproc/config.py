@@ -46,7 +46,7 @@ CACHE_MODES = ("keyring", "none")
 PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
-    "cache", "mfa_session", "mfa_session_duration", "output",
+    "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
 
@@ -384,6 +384,21 @@ def _output(value: Any) -> str:
     return _choice("output", ("json", "text", "table", "yaml", "yaml-stream"))(value)
 
 
+def _display_name(value: Any) -> str:
+    value = _string(value, "display_name")
+    if not 1 <= len(value) <= 64 or any(ord(c) < 0x20 for c in value):
+        raise ConfigError("display_name must be 1-64 printable characters",
+                          'write e.g. display_name = "Prod (read-only)"')
+    return value
+
+
+def _color(value: Any) -> str:
+    from .console import color_hex
+
+    color_hex(_string(value, "color"))
+    return value
+
+
 _VALIDATORS = {
     "role_arn": _role_arn,
     "account_id": _account_id,
@@ -400,6 +415,8 @@ _VALIDATORS = {
     "mfa_session": _boolean("mfa_session"),
     "mfa_session_duration": _bounded("mfa_session_duration", STS_MIN_DURATION, 129600),
     "output": _output,
+    "display_name": _display_name,
+    "color": _color,
 }
 
 

@@ -10,7 +10,7 @@ DEFAULT_MFA_SESSION_DURATION = 12 * 3600
 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
-          "mfa_session", "mfa_session_duration", "output")
+          "mfa_session", "mfa_session_duration", "output", "display_name", "color")
 
 
 class Profile:
@@ -24,7 +24,8 @@ class Profile:
                  role_session_name: str = "", refresh_margin: int = DEFAULT_REFRESH_MARGIN,
                  cache: str = "keyring", mfa_session: bool = True,
                  mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
-                 output: str | None = None):
+                 output: str | None = None, display_name: str | None = None,
+                 color: str | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -39,6 +40,8 @@ class Profile:
         self.mfa_session = mfa_session
         self.mfa_session_duration = mfa_session_duration
         self.output = output
+        self.display_name = display_name
+        self.color = color
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in FIELDS}

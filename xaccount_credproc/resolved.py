@@ -15,7 +15,7 @@ import time
 from . import paths
 from .profile import FIELDS, Profile
 
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000
 PROFILES_DIR = "profiles"
 # getpass.getuser() reads these: the default role_session_name depends on them.

@@ -48,6 +48,7 @@ class AccessKey:
     mfa: bool = False
     expires: float | None = None
     expired: bool = False
+    chained: bool = False  # a role session assumed with role credentials
 
 
 @dataclass
@@ -243,6 +244,13 @@ class StsEmulator:
 
     def _after(self, action, form, caller, payload: bytes) -> bytes:
         text = payload.decode()
+        if action == "GetCallerIdentity" and self.keys[caller].kind in ("user", "mfa-session"):
+            # moto knows no IAM user behind keys registered here: answer with the user's ARN.
+            arn = self.keys[caller].arn
+            text = re.sub("<Arn>[^<]*</Arn>", f"<Arn>{arn}</Arn>", text)
+            text = re.sub("<Account>[^<]*</Account>", f"<Account>{arn.split(':')[4]}</Account>",
+                          text)
+            return text.encode()
         if action not in ("AssumeRole", "GetSessionToken"):
             return payload
         new = {}
@@ -276,7 +284,8 @@ class StsEmulator:
                 mfa = "TokenCode" in form or caller_key.mfa
             self.keys[field_of("AccessKeyId")] = AccessKey(
                 secret=field_of("SecretAccessKey"), kind=kind, arn=arn,
-                session_token=field_of("SessionToken"), mfa=mfa, expires=expires)
+                session_token=field_of("SessionToken"), mfa=mfa, expires=expires,
+                chained=kind == "role" and caller_key.kind == "role")
             self.all_issued += [field_of("SecretAccessKey"), field_of("SessionToken")]
         return text.encode()
 

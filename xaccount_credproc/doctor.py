@@ -1,0 +1,160 @@
+"""`doctor`: every precondition of a working setup, checked, each problem with its fix."""
+
+import configparser
+import os
+import secrets
+import shlex
+
+from . import awsconfig, config, paths
+from .errors import UserError
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+# botocore reads these before credential_process: in a stanza they take the profile away from us.
+SHADOWING_KEYS = ("role_arn", "web_identity_token_file", "sso_session", "sso_start_url",
+                  "credential_source")
+
+
+class Check:
+    def __init__(self, status: str, what: str, fix: str = ""):
+        self.status, self.what, self.fix = status, what, fix
+
+    def __str__(self) -> str:
+        return f"{self.status:4}  {self.what}" + (f"; {self.fix}" if self.fix else "")
+
+
+def run(config_path: str) -> list[Check]:
+    try:
+        loaded = config.load(config_path)
+    except UserError as e:
+        return [Check(FAIL, f"TOML config: {e.what}", e.fix)]
+    checks = [Check(OK, f"TOML config {config_path}: {len(loaded.profiles)} profiles from "
+                        f"{len(loaded.files)} file(s)")]
+    profiles = [loaded.resolve(name) for name in loaded.names()]
+    checks += _aws_config(loaded, config_path)
+    checks += _keyring(profiles)
+    checks += _terminal(profiles)
+    checks += _sources(profiles)
+    return checks
+
+
+def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
+    from .sync import helper_command, wanted_stanzas
+
+    path = paths.aws_config_path()
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as e:
+        return [Check(FAIL, f"AWS config {path} cannot be read ({e})", "fix its permissions")]
+    out = []
+    plan = awsconfig.plan(text, wanted_stanzas(loaded, helper_command(config_path)))
+    for name in plan.added:
+        out.append(Check(FAIL, f"AWS config: profile '{name}' has no managed stanza",
+                         "run 'xaccount-credproc init'"))
+    for name in plan.updated:
+        out.append(Check(FAIL, f"AWS config: the stanza of '{name}' is out of date",
+                         "run 'xaccount-credproc init'"))
+    for name in plan.conflicts:
+        out.append(Check(FAIL, f"AWS config: profile '{name}' is hand-written, not managed",
+                         "rename one of them, or run 'xaccount-credproc init --force'"))
+    lines = awsconfig.split_lines(text)
+    for section in awsconfig.sections(lines):
+        name = section.profile
+        if name not in loaded.profiles:
+            continue
+        body = "".join(lines[section.start + 1:section.end])
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read_string("[s]\n" + body)
+        except configparser.Error:
+            continue
+        shadowing = [key for key in SHADOWING_KEYS if parser.has_option("s", key)]
+        if shadowing:
+            out.append(Check(FAIL, f"AWS config: profile '{name}' has {', '.join(shadowing)}, "
+                                   "which botocore uses instead of credential_process",
+                             "remove it from the stanza"))
+        process = parser.get("s", "credential_process", fallback="")
+        try:
+            executable = shlex.split(process)[0] if process else ""
+        except (ValueError, IndexError):
+            executable = ""
+        if process and not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+            out.append(Check(FAIL, f"AWS config: the credential_process of '{name}' runs "
+                                   f"{executable!r}, which is not an executable file",
+                             "run 'xaccount-credproc init' from the installed helper"))
+    out += _credentials_file(loaded)
+    if not out:
+        out.append(Check(OK, f"AWS config {path}: every profile has its managed stanza"))
+    return out
+
+
+def _credentials_file(loaded: config.Config) -> list[Check]:
+    path = paths.aws_credentials_path()
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as e:
+        return [Check(FAIL, f"{path} cannot be parsed ({type(e).__name__})", "fix its syntax")]
+    return [Check(FAIL, f"{path}: profile '{name}' has keys there, which botocore uses instead "
+                        "of credential_process", f"remove [{name}] from {path}")
+            for name in loaded.profiles
+            if parser.has_section(name) and parser.has_option(name, "aws_access_key_id")]
+
+
+def _keyring(profiles) -> list[Check]:
+    from .store import KeyringStore, StoreError
+
+    if all(p.cache == "none" for p in profiles):
+        return [Check(OK, 'keyring: not used (cache = "none" everywhere)')]
+    store = KeyringStore()
+    name = f"doctor/{secrets.token_hex(4)}"
+    value = secrets.token_hex(16)
+    try:
+        backend = store._backend()
+        store.set(name, value)
+        read = store.get_many([name])[0]
+        store.delete(name)
+    except StoreError as e:
+        return [Check(FAIL, f"keyring: {e.what}", e.fix)]
+    label = f"{type(backend).__module__}.{type(backend).__name__}"
+    if read != value:
+        return [Check(FAIL, f"keyring {label}: an entry written could not be read back",
+                      'check the keyring, or set cache = "none"')]
+    return [Check(OK, f"keyring {label}: unlocked, an entry round-trips")]
+
+
+def _terminal(profiles) -> list[Check]:
+    needing = [p.name for p in profiles if p.mfa_serial and not p.mfa_process]
+    if not needing:
+        return [Check(OK, "MFA: no profile needs a terminal (none, or mfa_process)")]
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return [Check(WARN, f"MFA: no terminal here, and {', '.join(needing)} ask for codes on "
+                            "one", "run from a terminal, or set mfa_process")]
+    return [Check(OK, f"MFA: a terminal is available for {', '.join(needing)}")]
+
+
+def _sources(profiles) -> list[Check]:
+    from .sts import StsSource
+
+    out = []
+    seen = set()
+    for profile in profiles:
+        key = (profile.source_profile, profile.region)
+        if key in seen:
+            continue
+        seen.add(key)
+        source = StsSource(profile.source_profile, profile.region, profile.name)
+        try:
+            identity = source.call_api("GetCallerIdentity",
+                                       lambda s=source: s.client().get_caller_identity())
+        except UserError as e:
+            out.append(Check(FAIL, f"STS via source profile '{profile.source_profile}': "
+                                   f"{e.what}", e.fix))
+            continue
+        out.append(Check(OK, f"STS via source profile '{profile.source_profile}' "
+                             f"({source.endpoint_url}): {identity['Arn']}"))
+    return out
