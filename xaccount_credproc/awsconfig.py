@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from .errors import ConfigError
+from .errors import ConfigError, UserError
 
 MARKER = ("# managed by xaccount-credproc: edit its TOML config and run "
           "'xaccount-credproc init'")
@@ -219,7 +219,20 @@ def profiles_served_by_helper(text: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Safe writing
+# Reading and safe writing
+
+
+def read(path: str) -> str:
+    """The AWS config's text exactly as stored (line endings kept); "" if there is none."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {path}: {e}",
+                        "check that it is a readable UTF-8 file") from None
+
 
 
 def write_atomically(path: str, text: str, backup: bool = True) -> None:

@@ -59,6 +59,7 @@ class Config:
     defaults: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
 
     def names(self) -> list[str]:
         return sorted(self.profiles)
@@ -70,7 +71,10 @@ class Config:
                 f"profile '{name}' is not in {self.path} (known profiles: {known})",
                 f"add it with 'xaccount-credproc add {name} --role-arn ARN' or fix the name",
             )
-        return build_profile(name, self.defaults, self.profiles[name], self.path)
+        if name not in self._resolved:  # load() resolves every profile; callers again
+            self._resolved[name] = build_profile(name, self.defaults, self.profiles[name],
+                                                 self.path)
+        return self._resolved[name]
 
 
 def partition_of_region(region: str | None) -> str:

@@ -42,12 +42,9 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
 
     path = paths.aws_config_path()
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    except (OSError, UnicodeDecodeError) as e:
-        return [Check(FAIL, f"AWS config {path} cannot be read ({e})", "fix its permissions")]
+        text = awsconfig.read(path)
+    except UserError as e:
+        return [Check(FAIL, f"AWS config: {e.what}", e.fix)]
     out = []
     plan = awsconfig.plan(text, wanted_stanzas(loaded, helper_command(config_path)))
     for name in plan.added:

@@ -80,13 +80,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     command = helper_command(config_path)
     target = aws_config_target()
     with locked(target, "the AWS config"):
-        try:
-            with open(target, encoding="utf-8", newline="") as f:
-                text = f.read()
-        except FileNotFoundError:
-            text = ""
-        except (OSError, UnicodeDecodeError) as e:
-            raise UserError(f"cannot read {target}: {e}", "check that it is a readable UTF-8 file") from None
+        text = awsconfig.read(target)
         _refuse_loops(loaded, text)
         result = awsconfig.plan(text, wanted_stanzas(loaded, command), force=force, prune=prune)
         stale = [] if prune else _stale_managed(result.new, loaded)

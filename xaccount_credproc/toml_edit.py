@@ -53,45 +53,31 @@ def _validated_write(path: str, text: str) -> None:
 
 def add_profile(path: str, name: str, values: dict) -> bool:
     """Add [profiles.NAME] with `values`; True if the config file was created."""
-    import tomlkit
-
-    from .sync import locked
-
-    config.check_profile_name(name)
-    with locked(path, "the TOML config"):
-        created = not os.path.exists(path)
-        document = tomlkit.parse(_read(path))
-        existing = config.load(path).profiles if not created else {}
-        if name in existing:
-            raise ConfigError(f"profile '{name}' already exists in {path}",
-                              f"remove it first ('xaccount-credproc remove {name}') or edit the "
-                              "file")
-        profiles = document.get("profiles")
-        if profiles is None:
-            profiles = tomlkit.table(is_super_table=True)
-            document["profiles"] = profiles
-        table = tomlkit.table()
-        for key, value in values.items():
-            if value is not None:
-                table[key] = value
-        profiles[name] = table
-        _validated_write(path, tomlkit.dumps(document))
+    created = not os.path.exists(path)
+    add_profiles(path, [(name, values)])
     return created
 
 
 def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
-    """Add several profiles in one edit (organization discovery)."""
+    """Add [profiles.NAME] tables in one validated edit; an existing name is refused."""
     import tomlkit
 
     from .sync import locked
 
+    for name, _ in entries:
+        config.check_profile_name(name)
     with locked(path, "the TOML config"):
+        existing = config.load(path).profiles if os.path.exists(path) else {}
         document = tomlkit.parse(_read(path))
         profiles = document.get("profiles")
         if profiles is None:
             profiles = tomlkit.table(is_super_table=True)
             document["profiles"] = profiles
         for name, values in entries:
+            if name in existing:
+                raise ConfigError(f"profile '{name}' already exists in {path}",
+                                  f"remove it first ('xaccount-credproc remove {name}') or edit "
+                                  "the file")
             table = tomlkit.table()
             for key, value in values.items():
                 if value is not None:
