@@ -6,7 +6,8 @@
   again when all are up to date (median of the runs; the target is under 2 s);
 * the `aws` CLI's own start-up with the written config: `aws configure get region --profile X`
   (it reads the whole config but, unlike `aws configure list`, resolves no credentials, so the
-  helper is not run) with 1 stanza vs N stanzas, interleaved.
+  helper is not run) with 1 stanza, N managed stanzas, and N botocore-native assume-role stanzas
+  (what botocore pays to parse N profiles of any kind), interleaved.
 """
 
 import argparse
@@ -64,12 +65,21 @@ def main() -> int:
             cold.append(timed([str(HELPER), "init"], big))
             warm.append(timed([str(HELPER), "init"], big))
         timed([str(HELPER), "init"], configs[1])
-        aws = {1: [], args.profiles: []}
+        # The same profiles written the botocore-native way (role_arn + source_profile), which
+        # bypasses any helper: what botocore pays for 1000 profiles of any kind.
+        native = work / "native-config"
+        native.write_text("".join(
+            f"[profile acct-{i:04d}-readonly]\nrole_arn = arn:aws:iam::{100000000000 + i}:role/"
+            "ReadOnly\nsource_profile = dev\nregion = eu-west-1\n\n"
+            for i in range(args.profiles)))
+        configs["native"] = {**env, "AWS_CONFIG_FILE": str(native)}
+        aws = {1: [], args.profiles: [], "native": []}
+        last = f"acct-{args.profiles - 1:04d}-readonly"
         for _ in range(args.runs):
-            for count, profile in ((1, "acct-0000-readonly"),
-                                   (args.profiles, f"acct-{args.profiles - 1:04d}-readonly")):
-                aws[count].append(timed([str(AWS), "configure", "get", "region", "--profile", profile],
-                                        configs[count]))
+            for count, profile in ((1, "acct-0000-readonly"), (args.profiles, last),
+                                   ("native", last)):
+                aws[count].append(timed([str(AWS), "configure", "get", "region", "--profile",
+                                         profile], configs[count]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -79,11 +89,14 @@ def main() -> int:
     rows = [(f"init, {n} profiles into an unmanaged config", cold),
             (f"init, {n} profiles already up to date", warm),
             ("aws configure get region, 1 stanza", aws[1]),
-            (f"aws configure get region, {n} stanzas", aws[n])]
+            (f"aws configure get region, {n} managed stanzas", aws[n]),
+            (f"aws configure get region, {n} native role_arn stanzas", aws["native"])]
     for label, values in rows:
         print(f"{label:55} {statistics.median(values):10.1f} {min(values):8.1f}")
     ratio = statistics.median(aws[n]) / statistics.median(aws[1])
-    print(f"\naws CLI start-up, {n} stanzas / 1 stanza: {ratio:.2f}x")
+    native_ratio = statistics.median(aws[n]) / statistics.median(aws["native"])
+    print(f"\naws CLI start-up, {n} managed stanzas / 1 stanza: {ratio:.2f}x")
+    print(f"aws CLI start-up, {n} managed stanzas / {n} native stanzas: {native_ratio:.2f}x")
     met = statistics.median(cold) < 2000
     print("init under 2 s: " + ("yes" if met else "NO"))
     return 0
