@@ -137,6 +137,18 @@ def test_a_symlinked_config_is_written_through(world):
     assert "[profile prod-read-only]" in target.read_text()
 
 
+def test_add_writes_through_a_symlinked_toml(world):
+    world.standard()
+    dotfiles = world.root / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "xaccount-credproc.toml"
+    world.toml.rename(target)
+    world.toml.symlink_to(target)
+    run_ok(world, "add", "extra", "--account-id", "333333333333", "--role-name", "Admin")
+    assert world.toml.is_symlink()
+    assert "[profiles.extra]" in target.read_text()
+
+
 def test_init_refuses_a_source_profile_that_is_served_by_the_helper(world):
     text = (f"[profile elsewhere]\ncredential_process = {HELPER} credential-process "
             "--profile x\n")

@@ -237,7 +237,9 @@ def read(path: str) -> str:
 
 def write_atomically(path: str, text: str, backup: bool = True) -> None:
     """Replace `path` with `text`: temp file in the same directory, fsync, rename. A new file gets
-    mode 0600, an existing one keeps its mode; the previous content is kept as PATH.bak."""
+    mode 0600, an existing one keeps its mode; the previous content is kept as PATH.bak. A symlink
+    (dotfile managers link ~/.aws/config) is written through, not replaced."""
+    path = os.path.realpath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, mode=0o700, exist_ok=True)
     try:

@@ -25,16 +25,7 @@ class UsageError(ConfigError):
 
 
 def cmd_credential_process(args) -> int:
-    from .provider import CredentialProvider
-    from .resolved import load_profile
-    from .sts import check_not_reentered
-
-    check_not_reentered(args.profile)
-    provider = CredentialProvider(load_profile(_config_path(args), args.profile))
-    try:
-        credentials = provider.credentials()
-    finally:
-        _warn(provider.warnings)
+    _, credentials = _role_credentials(args)
     sys.stdout.write(credentials.process_json() + "\n")
     sys.stdout.flush()
     return 0

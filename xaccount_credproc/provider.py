@@ -201,11 +201,12 @@ class CredentialProvider:
         session = self.cache.get(mfa_session_key(self.profile)) if self.profile.mfa_serial else None
         return role, session
 
-    def clear(self, mfa_session: bool = True) -> int:
-        """Remove this profile's cached entries; how many there were. Raises StoreError."""
+    def clear(self) -> int:
+        """Remove this profile's cached entries (its MFA session too); how many there were.
+        Raises StoreError."""
         if self.cache is None:
             return 0
         keys = [role_key(self.profile)]
-        if mfa_session and self.profile.mfa_serial:
+        if self.profile.mfa_serial:
             keys.append(mfa_session_key(self.profile))
         return sum(self.cache.delete(key) for key in keys)

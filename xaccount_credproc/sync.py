@@ -48,8 +48,9 @@ def locked(path: str, what: str):
 
     from ._digest import digest
 
+    # Keyed by the real file: two links to one config share its lock.
     lock_path = os.path.join(paths.private_cache_dir("locks"),
-                             f"edit-{digest(os.path.abspath(path))}.lock")
+                             f"edit-{digest(os.path.realpath(path))}.lock")
     lock = FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
     try:
         lock.acquire()
@@ -60,11 +61,6 @@ def locked(path: str, what: str):
         yield
     finally:
         lock.release()
-
-
-def aws_config_target() -> str:
-    # Write through a symlink (dotfile managers link ~/.aws/config) instead of replacing it.
-    return os.path.realpath(paths.aws_config_path())
 
 
 class InitResult:
@@ -78,7 +74,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
          prune: bool = False) -> InitResult:
     loaded = config.load(config_path)
     command = helper_command(config_path)
-    target = aws_config_target()
+    target = paths.aws_config_path()
     with locked(target, "the AWS config"):
         text = awsconfig.read(target)
         _refuse_loops(loaded, text)
