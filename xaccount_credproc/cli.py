@@ -195,12 +195,12 @@ def _role_credentials(args):
     from .sts import check_not_reentered
 
     check_not_reentered(args.profile)
-    profile = load_profile(_config_path(args), args.profile)
-    provider = CredentialProvider(profile)
+    warnings: list[str] = []
     try:
-        return profile, provider.credentials()
+        profile = load_profile(_config_path(args), args.profile, warnings)
+        return profile, CredentialProvider(profile, warnings=warnings).credentials()
     finally:
-        _warn(provider.warnings)
+        _warn(warnings)
 
 
 def cmd_console(args) -> int:

@@ -27,11 +27,22 @@ def lock_timeout() -> float:
 
 
 @contextmanager
-def held(name: str, what: str):
-    """Hold the lock for cache key `name`; `what` names it in messages (e.g. a profile)."""
+def held(name: str, what: str, warnings: list[str] | None = None):
+    """Hold the lock for cache key `name`; `what` names it in messages (e.g. a profile).
+
+    With a cache directory that is not this user's alone (see paths.private_cache_dir), lock
+    files there could be planted or held by someone else: with `warnings` given, say so there and
+    go on without the lock (parallel callers may then each fetch); without, raise."""
     from filelock import FileLock, Timeout
 
-    directory = paths.private_cache_dir("locks")
+    try:
+        directory = paths.private_cache_dir("locks")
+    except paths.UntrustedCacheDir as e:
+        if warnings is None:
+            raise
+        warnings.append(str(e))
+        yield
+        return
     path = os.path.join(directory, name.replace("/", "-") + ".lock")
     timeout = lock_timeout()
     lock = FileLock(path, timeout=timeout, mode=0o600)

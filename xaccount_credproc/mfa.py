@@ -17,6 +17,14 @@ PROCESS_TIMEOUT = 120
 PROMPT_TIMEOUT = 120
 
 
+def child_environment() -> dict[str, str]:
+    """Our environment without the re-entry marker: a program we run to get a code is not
+    resolving source credentials, and may itself run `aws` with a profile of ours."""
+    from .sts import REENTRY_ENV
+
+    return {k: v for k, v in os.environ.items() if k != REENTRY_ENV}
+
+
 class MfaCodeSource:
     """Asks for MFA codes for one device, for one profile."""
 
@@ -46,7 +54,8 @@ class MfaCodeSource:
 
         try:
             result = subprocess.run(shlex.split(self.mfa_process), stdin=subprocess.DEVNULL,
-                                    capture_output=True, timeout=PROCESS_TIMEOUT, check=False)
+                                    capture_output=True, timeout=PROCESS_TIMEOUT, check=False,
+                                    env=child_environment())
         except FileNotFoundError:
             raise MfaError(f"mfa_process for profile '{self.profile_name}' could not be started "
                            "(command not found)", "fix mfa_process in the config") from None
@@ -103,34 +112,72 @@ class MfaCodeSource:
                        f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
 
 
+class Signalled(MfaError):
+    """A signal ended the prompt; the terminal was restored first."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        name = signal.Signals(signum).name
+        super().__init__(f"MFA code entry interrupted by {name}")
+        self.exit_code = 128 + signum  # what a shell reports for a process a signal ended
+
+
+PROMPT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+
+
 def _read_hidden(tty, prompt: str) -> str:
-    """Write `prompt` to the terminal and read one line with echo off, within PROMPT_TIMEOUT."""
+    """Write `prompt` to the terminal and read one line with echo off, within PROMPT_TIMEOUT.
+
+    Echo is restored whatever ends the read: a line, a timeout, Ctrl-D, or SIGTERM / SIGHUP /
+    SIGINT (a closed terminal window, `kill`, Ctrl-C), whose handlers raise here so that the
+    `finally` runs before the process exits with the signal's conventional status."""
     import select
+    import signal
     import termios
 
     fd = tty.fileno()
-    tty.write(prompt.encode())
+
+    def interrupted(signum, frame):
+        raise Signalled(signum)
+
+    handlers = {}
+    for name in PROMPT_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            handlers[number] = signal.signal(number, interrupted)
+    old = None
     try:
-        old = termios.tcgetattr(fd)
-    except termios.error:
-        old = None
-    if old is not None:
-        new = list(old)
-        new[3] &= ~termios.ECHO
-        termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-    try:
-        line = b""
-        while not line.endswith(b"\n"):
-            ready, _, _ = select.select([fd], [], [], PROMPT_TIMEOUT)
-            if not ready:
-                raise MfaError(f"no MFA code entered within {PROMPT_TIMEOUT}s",
-                               "run the command again when your device is at hand")
-            chunk = os.read(fd, 64)
-            if not chunk:
-                break
-            line += chunk
+        tty.write(prompt.encode())
+        try:
+            try:
+                old = termios.tcgetattr(fd)
+            except termios.error:
+                old = None
+            if old is not None:
+                new = list(old)
+                new[3] &= ~termios.ECHO
+                termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            line = b""
+            while not line.endswith(b"\n"):
+                ready, _, _ = select.select([fd], [], [], PROMPT_TIMEOUT)
+                if not ready:
+                    raise MfaError(f"no MFA code entered within {PROMPT_TIMEOUT}s",
+                                   "run the command again when your device is at hand")
+                chunk = os.read(fd, 64)
+                if not chunk or (b"\x04" in chunk and not line):
+                    raise MfaError("MFA code entry cancelled (end of input)",
+                                   "run the command again and type the code")
+                line += chunk
+        finally:
+            # A hung-up terminal refuses both; what ended the read is what the user must see.
+            try:
+                if old is not None:
+                    termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+                tty.write(b"\n")
+            except (OSError, termios.error):
+                pass
     finally:
-        if old is not None:
-            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
-        tty.write(b"\n")
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
     return line.decode("utf-8", "replace").strip()

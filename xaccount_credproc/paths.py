@@ -7,6 +7,8 @@ A few lines of our own instead of platformdirs, and os.path instead of pathlib: 
 import os
 import sys
 
+from .errors import UserError
+
 APP = "xaccount-credproc"
 CONFIG_ENV = "XACCOUNT_CREDPROC_CONFIG"
 CACHE_DIR_ENV = "XACCOUNT_CREDPROC_CACHE_DIR"
@@ -55,12 +57,95 @@ def aws_credentials_path() -> str:
                               or join(_home(), ".aws", "credentials"))
 
 
+class UntrustedCacheDir(UserError):
+    """The cache directory (or a part of it) could have been written by someone else."""
+
+    def __init__(self, directory: str, reason: str):
+        super().__init__(f"the cache directory {directory} {reason}, so it is not used",
+                         "make it a directory of your own with mode 700, or set "
+                         f"{CACHE_DIR_ENV} to one")
+
+
+def check_trusted(st, directory: str, holds: str = "") -> None:
+    """Refuse what another user owns or may write (`st` from stat/fstat of `directory`, or of
+    the file in it that `holds` describes)."""
+    if sys.platform == "win32":  # pragma: no cover - ACLs, not modes
+        return
+    subject = f"holds {holds} that " if holds else ""
+    if st.st_uid != os.geteuid():
+        raise UntrustedCacheDir(directory, f"{subject}belongs to another user (uid {st.st_uid})")
+    if st.st_mode & 0o022:
+        raise UntrustedCacheDir(directory, f"{subject}is writable by "
+                                "other users")
+
+
+def trusted_dir(directory: str) -> bool:
+    """Whether `directory` exists and is ours alone to write (follows a symlink: the target
+    counts). Raises UntrustedCacheDir when it exists but is not; False when it does not exist."""
+    import stat
+
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise UntrustedCacheDir(directory, f"cannot be read ({e.strerror})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UntrustedCacheDir(directory, "is not a directory")
+    check_trusted(st, directory)
+    return True
+
+
 def private_cache_dir(name: str) -> str:
-    """A subdirectory of the cache dir; both readable by this user only. Returns it."""
+    """A subdirectory of the cache dir; both this user's alone. Returns it.
+
+    Created with mode 0700 where missing. An existing directory of ours that others may read is
+    tightened through a descriptor opened without following links, so a symlink is never
+    chmodded (its target, which may be a shared directory, is only checked). Raises
+    UntrustedCacheDir for anything another user owns or can write: whoever can write there can
+    plant lock files and profile snapshots.
+    """
     base = user_cache_dir()
     path = join(base, name)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(base)), mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise UntrustedCacheDir(base, f"cannot be created ({e.strerror})") from None
     for directory in (base, path):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if os.stat(directory).st_mode & 0o077:
-            os.chmod(directory, 0o700)
+        _make_private(directory)
     return path
+
+
+def _make_private(directory: str) -> None:
+    import stat
+
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise UntrustedCacheDir(directory, f"cannot be created ({e.strerror})") from None
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        # A symlink (a cache moved to another disk) or not a directory: check, never chmod.
+        trusted_dir(directory) or _missing(directory)
+        return
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISDIR(st.st_mode):
+            raise UntrustedCacheDir(directory, "is not a directory")
+        if st.st_uid != os.geteuid():
+            check_trusted(st, directory)
+        if st.st_mode & 0o002:
+            raise UntrustedCacheDir(directory, "is writable by every user")
+        if st.st_mode & 0o077:
+            os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
+
+
+def _missing(directory: str) -> None:
+    raise UntrustedCacheDir(directory, "vanished while it was being checked")

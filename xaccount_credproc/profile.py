@@ -12,6 +12,16 @@ FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_se
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color")
 
+# The exact type (or types) of each field, for data read back from a file (resolved.py).
+FIELD_TYPES = {
+    "name": (str,), "role_arn": (str,), "source_profile": (str,), "region": (str, type(None)),
+    "external_id": (str, type(None)), "mfa_serial": (str, type(None)),
+    "mfa_process": (str, type(None)), "duration_seconds": (int,), "role_session_name": (str,),
+    "refresh_margin": (int,), "cache": (str,), "mfa_session": (bool,),
+    "mfa_session_duration": (int,), "output": (str, type(None)),
+    "display_name": (str, type(None)), "color": (str, type(None)),
+}
+
 
 class Profile:
     """One fully resolved, validated profile (see config.py for the rules)."""

@@ -13,7 +13,7 @@ from .credentials import Credentials
 from .errors import AwsError
 from .profile import Profile
 from .store import KeyringStore, StoreError
-from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource
+from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource, check_not_nested
 
 # Only a cache miss needs `locking` (filelock) and `mfa` (re, subprocess, termios): they are
 # imported where used, to keep the hit path short.
@@ -39,13 +39,14 @@ def with_mfa_retries(mfa, call):
 
 
 class CredentialProvider:
-    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None, mfa=None):
+    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None, mfa=None,
+                 warnings: list[str] | None = None):
         self.profile = profile
         self.cache = (CredentialCache(store or KeyringStore())
                       if profile.cache == "keyring" else None)
         self._sts = sts
         self._mfa = mfa
-        self.warnings: list[str] = []
+        self.warnings: list[str] = [] if warnings is None else warnings
 
     @property
     def sts(self) -> StsSource:
@@ -69,15 +70,18 @@ class CredentialProvider:
         profile = self.profile
         if self.cache is None:
             debug.log('cache = "none": calling STS')
+            check_not_nested(profile.name)
             return self._fetch()
         key = role_key(profile)
         hit = self._cached(key, profile.refresh_margin)
         if hit:
             return hit
+        # Before the lock: a loop back into this helper would wait for the lock it holds.
+        check_not_nested(profile.name)
 
         from . import locking
 
-        with locking.held(key, f"profile '{profile.name}'"):
+        with locking.held(key, f"profile '{profile.name}'", self.warnings):
             hit = self._cached(key, profile.refresh_margin)
             if hit:
                 return hit
@@ -175,7 +179,7 @@ class CredentialProvider:
 
         from . import locking
 
-        with locking.held(key, f"the MFA session of {p.mfa_serial}"):
+        with locking.held(key, f"the MFA session of {p.mfa_serial}", self.warnings):
             hit = self._cached(key, MIN_MFA_SESSION_LEFT)
             if hit:
                 return hit, True

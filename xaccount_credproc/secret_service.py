@@ -38,62 +38,104 @@ def usable() -> bool:
 def read(service: str, usernames: list[str]) -> list[str | None] | None:
     """The secrets stored by keyring for (service, username) each, None for a missing one.
 
-    Returns None as a whole when the fast path cannot answer with certainty.
+    Returns None as a whole when the fast path cannot answer with certainty (keyring then
+    asks). Raises `Unusable` when the peer did not answer within TIMEOUT or broke the protocol:
+    keyring's D-Bus library would talk to the same peer without such bounds (it can wait
+    forever, or spin on a malformed reply), so the caller should not ask it.
     """
     if not usable():
         return None
     try:
         bus = _Bus.session()
+    except Unusable:
+        raise
     except Exception:
         return None
     if bus is None:
         return None
     try:
-        found = []
-        for username in usernames:
-            (paths,) = bus.call(DEFAULT_COLLECTION, "org.freedesktop.Secret.Collection",
-                                "SearchItems", "a{ss}",
-                                [[("service", service), ("username", username)]])
-            found.append(paths[0] if paths else None)
-        wanted = [p for p in found if p]
-        if not wanted:
-            return [None] * len(usernames)
-        for path in wanted:
-            ((_, locked),) = bus.call(path, "org.freedesktop.DBus.Properties", "Get", "ss",
-                                      ["org.freedesktop.Secret.Item", "Locked"])
-            if locked:
-                return None  # keyring would try to unlock it: let it
-        _, session = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession",
-                              "sv", ["plain", ("s", "")])
-        try:
-            (secrets,) = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "GetSecrets",
-                                  "aoo", [wanted, session])
-        finally:
-            bus.call(session, "org.freedesktop.Secret.Session", "Close", "", [])
-        by_path = dict(secrets)
-        out = []
-        for path in found:
-            if path is None:
-                out.append(None)
-                continue
-            _, parameters, value, _ = by_path[path]
-            if parameters:  # an encrypted transfer we did not ask for
-                return None
-            out.append(value.decode("utf-8"))
-        return out
+        return _read_items(bus, service, usernames)
+    except Unusable:
+        raise
     except Exception:
         return None
     finally:
         bus.close()
 
 
+def _read_items(bus: "_Bus", service: str, usernames: list[str]) -> list[str | None] | None:
+    # Replies must come from the connection that owns the Secret Service name right now.
+    (owner,) = bus.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
+                        [SECRETS], "s", destination=BUS_NAME)
+    if not owner.startswith(":"):
+        return None
+    bus.peer = owner
+    found = []
+    for username in usernames:
+        (paths,) = bus.call(DEFAULT_COLLECTION, "org.freedesktop.Secret.Collection",
+                            "SearchItems", "a{ss}", [[("service", service), ("username", username)]],
+                            "ao")
+        found.append(paths[0] if paths else None)
+    wanted = [p for p in found if p]
+    if not wanted:
+        return [None] * len(usernames)
+    for path in wanted:
+        ((kind, locked),) = bus.call(path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                                     ["org.freedesktop.Secret.Item", "Locked"], "v")
+        if kind != "b" or locked:
+            return None  # keyring would try to unlock it: let it
+    output, session = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession",
+                               "sv", ["plain", ("s", "")], "vo")
+    try:
+        (secrets,) = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "GetSecrets",
+                              "aoo", [wanted, session], "a{o(oayays)}")
+    finally:
+        bus.call(session, "org.freedesktop.Secret.Session", "Close", "", [], "")
+    by_path = dict(secrets)
+    out = []
+    for path in found:
+        if path is None:
+            out.append(None)
+            continue
+        if path not in by_path:
+            return None
+        secret_session, parameters, value, _ = by_path[path]
+        if parameters or secret_session != session:  # an encrypted transfer we did not ask for
+            return None
+        out.append(value.decode("utf-8"))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # A minimal D-Bus client: EXTERNAL authentication, method calls, little-endian marshalling of
 # the few types the Secret Service calls above use (y b u i s o g a ( ) { } v).
+#
+# It trusts nothing it reads: lengths and counts are bounded before anything is allocated or
+# looped over, signatures are validated (no empty structs, no stray dict entries, bounded
+# nesting), each reply must have the expected signature and come from the expected sender, and
+# the whole exchange shares one deadline. Anything odd raises, and the caller falls back to keyring.
+
+BUS_NAME = "org.freedesktop.DBus"
+MAX_MESSAGE = 1 << 20  # our replies are a few KiB: 16 chunks of 1200 characters at most
+MAX_ITEMS = 4096
+MAX_DEPTH = 32
+MAX_SKIPPED = 64  # signals and stray messages tolerated while waiting for a reply
 
 
 class DBusError(Exception):
-    pass
+    """A failure the peer may legitimately report (an error reply, a closed connection)."""
+
+
+class Unusable(DBusError):
+    """The peer cannot be relied on: no answer within the deadline, or a malformed message."""
+
+
+class NoAnswer(Unusable):
+    """The peer did not answer within the deadline (a hung daemon)."""
+
+
+class Malformed(Unusable):
+    """The peer sent something no correct D-Bus peer sends."""
 
 
 def _unix_socket():
@@ -109,16 +151,21 @@ def _unix_socket():
 
 
 class _Bus:
-    def __init__(self, sock):
+    def __init__(self, sock, deadline: float):
         self.sock = sock
+        self.deadline = deadline
         self.serial = 0
         self.buffer = b""
+        self.peer = BUS_NAME  # the sender replies must come from
 
     @classmethod
-    def session(cls) -> "_Bus | None":
+    def session(cls, timeout: float = None) -> "_Bus | None":
+        import time
+
         address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
         if not address:
             return None
+        deadline = time.monotonic() + (TIMEOUT if timeout is None else timeout)
         for entry in address.split(";"):
             transport, _, params = entry.partition(":")
             fields = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
@@ -131,14 +178,17 @@ class _Bus:
             else:
                 continue
             sock = _unix_socket()
-            sock.settimeout(TIMEOUT)
             try:
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
                 sock.connect(target)
-                bus = cls(sock)
+                bus = cls(sock, deadline)
                 bus._authenticate()
-                bus.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", [],
-                         destination="org.freedesktop.DBus")
+                bus.call("/org/freedesktop/DBus", BUS_NAME, "Hello", "", [], "s",
+                         destination=BUS_NAME)
                 return bus
+            except Unusable:
+                sock.close()
+                raise
             except Exception:
                 sock.close()
         return None
@@ -154,25 +204,39 @@ class _Bus:
             raise DBusError("authentication refused")
         self.sock.sendall(b"BEGIN\r\n")
 
+    def _recv(self, size: int) -> bytes:
+        import time
+
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise NoAnswer("no answer in time")
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(size)
+        except TimeoutError:
+            raise NoAnswer("no answer in time") from None
+        if not chunk:
+            raise DBusError("connection closed")
+        return chunk
+
     def _read_line(self) -> bytes:
         while b"\r\n" not in self.buffer:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise DBusError("connection closed")
-            self.buffer += chunk
+            if len(self.buffer) > 512:
+                raise Malformed("authentication line too long")
+            self.buffer += self._recv(512)
         line, _, self.buffer = self.buffer.partition(b"\r\n")
         return line
 
     def _read_exactly(self, size: int) -> bytes:
+        if size > MAX_MESSAGE:
+            raise Malformed("message too large")
         while len(self.buffer) < size:
-            chunk = self.sock.recv(max(4096, size - len(self.buffer)))
-            if not chunk:
-                raise DBusError("connection closed")
-            self.buffer += chunk
+            self.buffer += self._recv(min(65536, size - len(self.buffer)))
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
 
-    def call(self, path, interface, member, signature, args, destination=SECRETS):
+    def call(self, path, interface, member, signature, args, reply_signature,
+             destination=SECRETS):
         self.serial += 1
         body = _Writer()
         body.write_all(signature, args)
@@ -185,26 +249,61 @@ class _Bus:
                                           fields])
         header.pad(8)
         self.sock.sendall(bytes(header.data) + bytes(body.data))
-        while True:
-            kind, reply_to, reply_signature, reply_body = self._receive()
-            if reply_to != self.serial:
+        expected_sender = BUS_NAME if destination == BUS_NAME else self.peer
+        for _ in range(MAX_SKIPPED):
+            kind, fields, reply_body = self._receive()
+            if kind not in (2, 3) or fields.get(5) != self.serial:
                 continue  # a signal (e.g. NameAcquired) or someone else's reply
+            if fields.get(7) != expected_sender:
+                raise Malformed(f"{member}: reply from an unexpected sender")
             if kind == 3:
                 raise DBusError(f"{member} failed")
-            return _Reader(reply_body).read_all(reply_signature)
+            if fields.get(8, "") != reply_signature:
+                raise Malformed(f"{member}: unexpected reply signature")
+            reader = _Reader(reply_body)
+            try:
+                values = reader.read_all(reply_signature)
+            except (UnicodeDecodeError, ValueError, IndexError, _struct_error()) as e:
+                raise Malformed(f"{member}: {type(e).__name__} in reply") from None
+            if reader.offset != len(reply_body):
+                raise Malformed(f"{member}: trailing bytes in reply")
+            return values
+        raise Malformed("too many unrelated messages")
 
     def _receive(self):
         import struct
 
         fixed = self._read_exactly(16)
-        if fixed[:1] != b"l":
-            raise DBusError("big-endian messages are not supported")
+        if fixed[:1] != b"l" or fixed[3] != 1 or not 1 <= fixed[1] <= 4:
+            raise Malformed("not a little-endian D-Bus 1 message")
         body_length, _, fields_length = struct.unpack_from("<III", fixed, 4)
+        if body_length > MAX_MESSAGE or fields_length > MAX_MESSAGE \
+                or 16 + fields_length + body_length > MAX_MESSAGE:
+            raise Malformed("message too large")
         header_rest = self._read_exactly(fields_length + (-(16 + fields_length) % 8))
         body = self._read_exactly(body_length)
         reader = _Reader(fixed + header_rest, offset=12)
-        fields = {code: value for code, (_, value) in reader.read_all("a(yv)")[0]}
-        return fixed[1], fields.get(5), fields.get(8, ""), body
+        fields = {}
+        try:
+            entries = reader.read("a(yv)")
+        except (UnicodeDecodeError, ValueError, IndexError, _struct_error()) as e:
+            raise Malformed(f"{type(e).__name__} in a message header") from None
+        for code, (kind, value) in entries:
+            expected = _HEADER_FIELD_TYPES.get(code)
+            if expected is not None and kind != expected:
+                raise Malformed("malformed header field")
+            fields[code] = value
+        return fixed[1], fields, body
+
+
+def _struct_error():
+    import struct
+
+    return struct.error
+
+
+# Header field code -> the type the spec gives it (others are ignored).
+_HEADER_FIELD_TYPES = {1: "o", 2: "s", 3: "s", 4: "s", 5: "u", 6: "s", 7: "s", 8: "g", 9: "u"}
 
 
 def _unescape(value: str) -> str:
@@ -220,26 +319,47 @@ _ALIGN = {"y": 1, "b": 4, "u": 4, "i": 4, "s": 4, "o": 4, "g": 1, "a": 4, "(": 8
 
 
 def _split(signature: str) -> list[str]:
-    """Complete types of a signature: 'a{ss}ou' -> ['a{ss}', 'o', 'u']."""
+    """Complete types of a valid signature: 'a{ss}ou' -> ['a{ss}', 'o', 'u']. Raises DBusError
+    for anything that is not a valid signature of the types this module knows."""
+    if len(signature) > 255:
+        raise Malformed("signature too long")
     types, index = [], 0
     while index < len(signature):
-        end = _type_end(signature, index)
+        end = _type_end(signature, index, 0)
         types.append(signature[index:end])
         index = end
     return types
 
 
-def _type_end(signature: str, index: int) -> int:
+def _type_end(signature: str, index: int, depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise Malformed("signature nested too deeply")
+    if index >= len(signature):
+        raise Malformed("incomplete signature")
     char = signature[index]
     if char == "a":
-        return _type_end(signature, index + 1)
-    if char in "({":
-        closing = ")" if char == "(" else "}"
+        if signature[index + 1:index + 2] == "{":  # a dict entry: exactly a basic key and a value
+            key = signature[index + 2:index + 3]
+            if key not in _BASIC:
+                raise Malformed("bad dict entry key")
+            end = _type_end(signature, index + 3, depth + 1)
+            if signature[end:end + 1] != "}":
+                raise Malformed("a dict entry holds exactly two types")
+            return end + 1
+        return _type_end(signature, index + 1, depth + 1)
+    if char == "(":
         index += 1
-        while signature[index] != closing:
-            index = _type_end(signature, index)
+        if signature[index:index + 1] == ")":
+            raise Malformed("empty struct")
+        while signature[index:index + 1] != ")":
+            index = _type_end(signature, index, depth + 1)
         return index + 1
-    return index + 1
+    if char in _BASIC or char == "v":
+        return index + 1
+    raise Malformed(f"unsupported type {char!r}")
+
+
+_BASIC = "ybuisog"
 
 
 class _Writer:
@@ -290,12 +410,23 @@ class _Writer:
 
 
 class _Reader:
+    """Reads values of validated signatures from `data`, never past its end."""
+
     def __init__(self, data: bytes, offset: int = 0):
         self.data = data
         self.offset = offset
+        self.depth = 0
 
     def align(self, alignment: int) -> None:
         self.offset += -self.offset % alignment
+        self._need(0)
+
+    def _need(self, size: int) -> int:
+        if self.offset + size > len(self.data):
+            raise Malformed("value runs past the end of the message")
+        start = self.offset
+        self.offset += size
+        return start
 
     def read_all(self, signature: str) -> list:
         return [self.read(kind) for kind in _split(signature)]
@@ -306,42 +437,72 @@ class _Reader:
         code = kind[0]
         self.align(_ALIGN[code])
         if code == "y":
-            self.offset += 1
-            return self.data[self.offset - 1]
+            return self.data[self._need(1)]
         if code in "bu":
-            (value,) = struct.unpack_from("<I", self.data, self.offset)
-            self.offset += 4
+            (value,) = struct.unpack_from("<I", self.data, self._need(4))
+            if code == "b" and value > 1:
+                raise Malformed("bad boolean")
             return bool(value) if code == "b" else value
         if code == "i":
-            (value,) = struct.unpack_from("<i", self.data, self.offset)
-            self.offset += 4
+            (value,) = struct.unpack_from("<i", self.data, self._need(4))
             return value
         if code in "so":
-            (length,) = struct.unpack_from("<I", self.data, self.offset)
-            start = self.offset + 4
-            self.offset = start + length + 1
-            return self.data[start:start + length].decode("utf-8")
+            (length,) = struct.unpack_from("<I", self.data, self._need(4))
+            start = self._need(length + 1)
+            if self.data[start + length] != 0:
+                raise Malformed("string not terminated")
+            return bytes(self.data[start:start + length]).decode("utf-8")
         if code == "g":
-            length = self.data[self.offset]
-            start = self.offset + 1
-            self.offset = start + length + 1
-            return self.data[start:start + length].decode("ascii")
+            length = self.data[self._need(1)]
+            start = self._need(length + 1)
+            value = bytes(self.data[start:start + length]).decode("ascii")
+            _split(value)  # validated before anyone reads by it
+            return value
         if code == "v":
             inner = self.read("g")
-            return inner, self.read(inner)
+            if len(_split(inner)) != 1:
+                raise Malformed("a variant holds exactly one type")
+            self._enter()
+            try:
+                return inner, self.read(inner)
+            finally:
+                self.depth -= 1
         if code == "a":
-            (length,) = struct.unpack_from("<I", self.data, self.offset)
-            self.offset += 4
+            (length,) = struct.unpack_from("<I", self.data, self._need(4))
+            if length > MAX_MESSAGE:
+                raise Malformed("array too large")
             element = kind[1:]
             self.align(_ALIGN[element[0]])
             end = self.offset + length
+            if end > len(self.data):
+                raise Malformed("array runs past the end of the message")
             if element == "y":
                 self.offset = end
                 return bytes(self.data[end - length:end])
             items = []
-            while self.offset < end:
-                items.append(self.read(element))
+            self._enter()
+            try:
+                while self.offset < end:
+                    if len(items) >= MAX_ITEMS:
+                        raise Malformed("too many array items")
+                    before = self.offset
+                    items.append(self.read(element))
+                    if self.offset <= before:  # cannot happen for valid types; never loop
+                        raise Malformed("array element of no size")
+            finally:
+                self.depth -= 1
+            if self.offset != end:
+                raise Malformed("array length does not match its items")
             return items
         if code in "({":
-            return tuple(self.read_all(kind[1:-1]))
-        raise DBusError(f"cannot read type {kind}")
+            self._enter()
+            try:
+                return tuple(self.read_all(kind[1:-1]))
+            finally:
+                self.depth -= 1
+        raise Malformed(f"cannot read type {kind}")
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise Malformed("value nested too deeply")

@@ -11,6 +11,8 @@ from . import debug
 
 SERVICE = "xaccount-credproc"
 KEYRING_FIX = 'or set cache = "none" in the config to stop using the keyring'
+# A keyring call that takes longer is given up on: a hung daemon must not hang `aws`.
+TIMEOUT = 3.0
 
 
 class StoreError(Exception):
@@ -23,19 +25,22 @@ class StoreError(Exception):
 
 
 class KeyringStore:
-    def __init__(self, service: str = SERVICE):
+    def __init__(self, service: str = SERVICE, timeout: float | None = None):
         self.service = service
+        self.timeout = TIMEOUT if timeout is None else timeout
         self._keyring = None
+        self._stuck: StoreError | None = None
 
     def _backend(self):
         if self._keyring is None:
             try:
                 import keyring
+                import keyring.errors  # noqa: F401 - imported here, never in a bounded thread
                 from keyring.backends import fail
             except Exception as e:
                 raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
                                  f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
-            backend = keyring.get_keyring()
+            backend = self._bounded("choosing a backend", keyring.get_keyring)
             if isinstance(backend, fail.Keyring) or _is_empty_chain(backend):
                 raise StoreError(
                     "no OS keyring is available, so credentials are not cached",
@@ -52,40 +57,96 @@ class KeyringStore:
             return []
         from . import secret_service
 
-        values = secret_service.read(self.service, names)
+        try:
+            values = secret_service.read(self.service, names)
+        except secret_service.Unusable as e:
+            # keyring would talk to the same peer, without bounds: don't ask it.
+            what = (f"did not answer within {secret_service.TIMEOUT:g}s"
+                    if isinstance(e, secret_service.NoAnswer) else "sent a malformed D-Bus reply")
+            self._stuck = StoreError(
+                f"the Secret Service {what}, so credentials are not cached", "its daemon "
+                f"(gnome-keyring, KWallet) may be hung or broken: restart it, {KEYRING_FIX}")
+            raise self._stuck from None
         if values is not None and None not in values:
             return values
         debug.log("keyring lookup (the Secret Service fast path had no answer)")
         backend = self._backend()
-        return [self._call(backend.get_password, self.service, name) for name in names]
+        return [self._call("reading", backend.get_password, self.service, name)
+                for name in names]
 
     def set(self, name: str, value: str) -> None:
-        self._call(self._backend().set_password, self.service, name, value)
+        self._call("writing", self._backend().set_password, self.service, name, value)
 
     def delete(self, name: str) -> bool:
         from keyring.errors import PasswordDeleteError
 
+        backend = self._backend()
         try:
-            self._call(self._backend().delete_password, self.service, name)
+            self._call("deleting", backend.delete_password, self.service, name)
         except PasswordDeleteError:
             return False
         return True
 
-    @staticmethod
-    def _call(function, *args):
+    def _bounded(self, doing: str, function, *args):
+        """`function(*args)` in a helper thread, given up on after `timeout` seconds.
+
+        keyring has no timeouts of its own, and a hung daemon (stopped, deadlocked, waiting on
+        a dialog nobody sees) would hang every `aws` command. A thread that did not come back is
+        left behind (it is a daemon thread: it does not keep the process alive) and the store is
+        not used again in this process."""
+        if self._stuck is not None:
+            raise self._stuck
+        import threading
+
+        outcome: list = []
+
+        def run():
+            try:
+                outcome.append((True, function(*args)))
+            except BaseException as e:  # handed to the caller's thread
+                outcome.append((False, e))
+
+        thread = threading.Thread(target=run, name="keyring", daemon=True)
+        thread.start()
+        thread.join(self.timeout)
+        if not outcome:
+            self._stuck = StoreError(
+                f"the OS keyring did not answer within {self.timeout:g}s ({doing}), so "
+                "credentials are not cached", "its daemon may be hung: restart it (or log out "
+                f"and in), {KEYRING_FIX}")
+            raise self._stuck
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def _call(self, doing: str, function, *args):
         from keyring.errors import KeyringLocked, PasswordDeleteError
 
         try:
-            return function(*args)
-        except PasswordDeleteError:
+            return self._bounded(doing, function, *args)
+        except (PasswordDeleteError, StoreError):
             raise
         except KeyringLocked:
             raise StoreError("the OS keyring is locked, so credentials are not cached",
                              "unlock it (log in to your desktop session, or run "
                              f"'gnome-keyring-daemon --unlock'), {KEYRING_FIX}") from None
         except Exception as e:  # backends raise many types (D-Bus, OS errors, size limits)
-            raise StoreError(f"the OS keyring failed ({type(e).__name__}), so credentials are "
-                             "not cached", f"check that your keyring works, {KEYRING_FIX}") from None
+            raise StoreError(f"the OS keyring failed {doing} ({_describe(e)}), so credentials "
+                             "are not cached", f"check that your keyring works, {KEYRING_FIX}"
+                             ) from None
+
+
+def _describe(error: BaseException) -> str:
+    """The error's type and, for D-Bus errors, their name (ServiceUnknown, NoReply, ...), which
+    says what happened. Never the message: a backend might quote what it was given."""
+    seen = error
+    while seen is not None:
+        name = getattr(seen, "name", None)
+        if isinstance(name, str) and name.startswith("org.freedesktop."):
+            return f"{type(error).__name__}: {name}"
+        seen = seen.__cause__ or seen.__context__
+    return type(error).__name__
 
 
 def _is_empty_chain(backend) -> bool:

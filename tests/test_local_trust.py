@@ -1,0 +1,450 @@
+"""Nothing local that another process could have written is trusted: profile snapshots and the cache
+directory (planted by a second, unprivileged user), replies on the session bus (a stand-in peer
+that sends malformed messages), signals at the MFA prompt, and loops back into the helper."""
+
+import json
+import os
+import pwd
+import random
+import signal
+import subprocess
+import sys
+import termios
+import time
+import uuid
+
+import pytest
+
+from tests.harness import fake_dbus
+from tests.harness.terminal import Terminal
+from tests.harness.world import HELPER, MFA_CODE, ROLE_ARN
+
+ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
+DEPLOY_ARN = "arn:aws:iam::333333333333:role/Deploy"
+
+
+def identity(world, profile="prod-read-only", env=None):
+    """The identity the real `aws` CLI gets, and the helper's own run (botocore swallows the
+    stderr of a credential_process that succeeds, so warnings are read from a direct run)."""
+    result = world.aws("sts", "get-caller-identity", "--profile", profile, env=env)
+    assert result.returncode == 0, result.stderr
+    direct = world.run("credential-process", "--profile", profile, env=env)
+    assert direct.returncode == 0, direct.stderr
+    assert json.loads(direct.stdout)["AccessKeyId"].startswith("ASIA")
+    return json.loads(result.stdout)["Arn"], direct
+
+
+def add_deploy(world) -> None:
+    world.sts.add_role(DEPLOY_ARN, mfa_required=True)
+    world.write_toml(world.toml.read_text() + f'\n[profiles.deploy]\nrole_arn = "{DEPLOY_ARN}"\n')
+    world.write_aws_config("prod-read-only", "deploy")
+
+
+def warning_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def settle(world) -> None:
+    """Wait until the config files are past the snapshot's 2 s "racy" window."""
+    newest = max(p.stat().st_ctime for p in [world.toml])
+    time.sleep(max(0.0, newest + 2.2 - time.time()))
+
+
+# -- a second user ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mallory():
+    """A throwaway unprivileged user (needs root, as CI has)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("these tests create a user and must run as root in CI")
+        pytest.skip("needs root to create a second user")
+    name = f"xcpm{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    name], check=True, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def public_tmp():
+    """A directory another user can reach (pytest's tmp_path is private to root)."""
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="xcp-shared-")
+    os.chmod(path, 0o755)
+    try:
+        yield __import__("pathlib").Path(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def as_user(user, argv, **kwargs):
+    return subprocess.run(argv, user=user.pw_uid, group=user.pw_gid, extra_groups=[],
+                          capture_output=True, text=True, timeout=60, check=False, **kwargs)
+
+
+def forged_snapshot(world, cache_dir, profile: str, overrides: dict) -> tuple[bytes, str]:
+    """A snapshot for `profile` that is valid in every respect (tag, files, name) but
+    carries `overrides`: what an attacker who can write the cache dir would plant."""
+    code = """
+import marshal, os, sys, json
+os.environ.update(json.loads(sys.argv[1]))
+from xaccount_credproc import config, resolved
+path, name, overrides = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+loaded = config.load(path)
+profile = loaded.resolve(name).as_dict()
+profile.update(overrides)
+data = {"format": resolved.FORMAT, "name": name, "config": os.path.abspath(path),
+        "env": [os.environ.get(v) for v in resolved.USER_VARIABLES],
+        "files": [resolved._file_identity(str(p)) for p in loaded.files], "profile": profile}
+body = marshal.dumps(data)
+sys.stdout.buffer.write(resolved.MAGIC + resolved._tag(body) + body)
+print(resolved._snapshot_path(path, name), file=sys.stderr)
+"""
+    env = {**world.env, "XACCOUNT_CREDPROC_CACHE_DIR": str(cache_dir)}
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(env), str(world.toml), profile,
+                             json.dumps(overrides)], capture_output=True, check=True, env=env)
+    return result.stdout, result.stderr.decode().strip()
+
+
+def plant(user, path: str, data: bytes) -> None:
+    """Write `path` as `user` (its directory must let them)."""
+    result = subprocess.run(["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path],
+                            input=data, user=user.pw_uid, group=user.pw_gid, extra_groups=[],
+                            capture_output=True, timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("layout", ["world-writable", "owned-by-other-user"])
+def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public_tmp, tmp_path,
+                                                          layout):
+    world.standard()
+    world.use_mfa_process()
+    add_deploy(world)
+    shared = public_tmp / "shared-cache"
+    if layout == "world-writable":
+        shared.mkdir(mode=0o777)
+        shared.chmod(0o1777)
+    else:
+        shared.mkdir(mode=0o755)
+        os.chown(shared, mallory.pw_uid, mallory.pw_gid)
+    marker = tmp_path / "planted-command-ran"
+    settle(world)
+    # deploy's role under prod-read-only's name, and a command of mallory's as mfa_process.
+    data, path = forged_snapshot(world, shared, "prod-read-only", {
+        "role_arn": DEPLOY_ARN, "mfa_process": f"sh -c 'touch {marker}; echo {MFA_CODE}'"})
+    plant(mallory, path, data)
+    env = {"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)}
+    for _ in range(2):
+        arn, result = identity(world, env=env)
+        assert arn == ASSUMED
+        (line,) = warning_lines(result.stderr)
+        assert "the cache directory" in line and "so it is not used" in line, line
+        assert ("writable by other users" in line if layout == "world-writable"
+                else "belongs to another user" in line), line
+    assert not marker.exists()
+    assert world.sts.calls_of("AssumeRole")[0].params["RoleArn"] == ROLE_ARN
+    # Nothing of ours was written into the shared directory, and its mode is untouched.
+    assert {p.name for p in shared.rglob("*")} <= {"profiles", os.path.basename(path)}
+    assert (shared.stat().st_mode & 0o7777) == (0o1777 if layout == "world-writable" else 0o755)
+
+
+def lock_names(world, cache_dir) -> list[str]:
+    """The lock files prod-read-only's fetch would take (names are no secret)."""
+    code = ("import sys; from xaccount_credproc import config, cache; "
+            "p = config.load(sys.argv[1]).resolve('prod-read-only'); "
+            "print(cache.role_key(p)); print(cache.mfa_session_key(p))")
+    env = {**world.env, "XACCOUNT_CREDPROC_CACHE_DIR": str(cache_dir)}
+    keys = subprocess.run([sys.executable, "-c", code, str(world.toml)], env=env,
+                          capture_output=True, text=True, check=True).stdout.split()
+    return [key.replace("/", "-") + ".lock" for key in keys]
+
+
+def test_lock_files_planted_as_symlinks_truncate_nothing(world, mallory, public_tmp):
+    world.standard()
+    world.use_mfa_process()
+    shared = public_tmp / "shared-cache"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o1777)
+    victim_file = world.home / "precious.txt"
+    victim_file.write_text("keep me\n")
+    links = " ".join(f"ln -s {victim_file} {shared}/locks/{name};"
+                     for name in lock_names(world, shared))
+    result = as_user(mallory, ["sh", "-c", f"mkdir -p {shared}/locks && {links}"])
+    assert result.returncode == 0, result.stderr
+    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)})
+    assert arn == ASSUMED
+    assert len(warning_lines(result.stderr)) == 1
+    assert victim_file.read_text() == "keep me\n"
+    assert all(os.lstat(p).st_uid == mallory.pw_uid for p in (shared / "locks").iterdir())
+
+
+def test_a_cache_path_that_links_to_a_shared_directory_is_never_chmodded(world, tmp_path):
+    world.standard()
+    world.use_mfa_process()
+    shared = tmp_path / "tmp-like"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    link = tmp_path / "cache-link"
+    link.symlink_to(shared)
+    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(link)})
+    assert arn == ASSUMED
+    (line,) = warning_lines(result.stderr)
+    assert "writable by other users" in line
+    assert (shared.stat().st_mode & 0o7777) == 0o1777
+
+
+def test_a_cache_dir_that_is_missing_is_created_private_and_a_loose_one_is_tightened(world):
+    world.standard()
+    world.use_mfa_process()
+    identity(world)
+    assert (world.cache_dir.stat().st_mode & 0o777) == 0o700
+    world.cache_dir.chmod(0o755)
+    (world.cache_dir / "locks").chmod(0o750)
+    assert world.run("clear", "--all").returncode == 0  # the next call takes a lock
+    identity(world)
+    assert (world.cache_dir.stat().st_mode & 0o777) == 0o700
+    assert ((world.cache_dir / "locks").stat().st_mode & 0o777) == 0o700
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only"])
+def test_an_unusable_cache_dir_is_one_warning_and_credentials(world, tmp_path, kind):
+    world.standard()
+    world.use_mfa_process()
+    target = tmp_path / "cache"
+    if kind == "file":
+        target.write_text("not a directory\n")
+    else:
+        target.mkdir(mode=0o700)
+        (target / "profiles").write_text("")  # a file where a directory must be
+    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(target)})
+    assert arn == ASSUMED
+    (line,) = warning_lines(result.stderr)
+    assert line.startswith("xaccount-credproc: warning: the cache directory"), line
+    assert "Traceback" not in result.stderr
+
+
+# -- snapshot swaps and mutations -------------------------------------------------------------
+
+
+def snapshot_files(world):
+    return sorted((world.cache_dir / "profiles").glob("*.snapshot"))
+
+
+def test_a_swapped_snapshot_never_serves_another_profiles_role(world):
+    world.standard()
+    world.use_mfa_process()
+    add_deploy(world)
+    settle(world)
+    identity(world)
+    identity(world, "deploy")
+    prod, deploy = (os.path.join(world.cache_dir, "profiles", n) for n in (
+        snapshot_name(world, "prod-read-only"), snapshot_name(world, "deploy")))
+    assert os.path.exists(prod) and os.path.exists(deploy)
+    os.replace(deploy, prod)
+    items = {i["username"] for i in world.keyring_items()}
+    arn, result = identity(world)
+    assert arn == ASSUMED and result.stderr == ""
+    assert {i["username"] for i in world.keyring_items()} == items  # no stray entries
+    assert len(world.sts.calls_of("AssumeRole")) == 2  # the hit came from the cache
+
+
+def snapshot_name(world, profile: str) -> str:
+    code = ("import sys, os; from xaccount_credproc import resolved; "
+            "print(os.path.basename(resolved._snapshot_path(sys.argv[1], sys.argv[2])))")
+    return subprocess.run([sys.executable, "-c", code, str(world.toml), profile], env=world.env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, monkeypatch):
+    """In-process for speed; the path read is exactly the one the installed helper reads."""
+    from xaccount_credproc import config, resolved
+
+    world.standard()
+    world.use_mfa_process()
+    add_deploy(world)
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    settle(world)
+    right = config.load(world.toml).resolve("prod-read-only")
+    assert resolved.load_profile(world.toml, "prod-read-only") == right
+    (path,) = [p for p in snapshot_files(world)
+               if p.name == snapshot_name(world, "prod-read-only")]
+    original = path.read_bytes()
+    rng = random.Random(1348)
+    for round_ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            how = rng.choice(["flip", "truncate", "insert", "delete"])
+            at = rng.randrange(len(data))
+            if how == "flip":
+                data[at] ^= 1 << rng.randrange(8)
+            elif how == "truncate":
+                del data[at:]
+            elif how == "insert":
+                data[at:at] = os.urandom(rng.randint(1, 8))
+            elif len(data) > 1:
+                del data[at]
+        path.write_bytes(bytes(data))
+        warnings: list[str] = []
+        assert resolved.load_profile(world.toml, "prod-read-only", warnings) == right, round_
+        assert warnings == []
+        assert path.read_bytes() != bytes(data) or bytes(data) == original  # rewritten
+
+
+@pytest.mark.parametrize("override", [
+    {"name": "deploy"}, {"duration_seconds": "3600"}, {"mfa_session": 1},
+    {"external_id": 12345}, {"role_arn": None}, {"mfa_process": ["sh", "-c", "id"]},
+    {"extra_field": "x"}])
+def test_a_well_tagged_snapshot_of_the_wrong_shape_is_reparsed(world, monkeypatch, override):
+    from xaccount_credproc import config, resolved
+
+    world.standard()
+    world.use_mfa_process()
+    add_deploy(world)
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    settle(world)
+    right = config.load(world.toml).resolve("prod-read-only")
+    data, path = forged_snapshot(world, world.cache_dir, "prod-read-only", override)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    assert resolved.load_profile(world.toml, "prod-read-only") == right
+
+
+def test_a_snapshot_that_cannot_be_replaced_leaves_no_temp_file(world):
+    world.standard()
+    world.use_mfa_process()
+    settle(world)
+    identity(world)
+    (path,) = snapshot_files(world)
+    path.unlink()
+    path.mkdir()  # os.replace onto a directory fails
+    arn, result = identity(world)
+    assert arn == ASSUMED and result.stderr == ""
+    assert not [p for p in (world.cache_dir / "profiles").iterdir() if ".tmp" in p.name]
+
+
+# -- a hostile session bus ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", fake_dbus.MODES)
+def test_the_dbus_reader_gives_up_in_time_on_any_malformed_reply(tmp_path, monkeypatch, mode):
+    from xaccount_credproc import secret_service
+
+    bus = fake_dbus.FakeBus(str(tmp_path), mode)
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+        started = time.monotonic()
+        with pytest.raises(secret_service.Unusable) as refused:
+            secret_service.read("xaccount-credproc", ["role/x"])
+        took = time.monotonic() - started
+        assert took < secret_service.TIMEOUT + 0.5, took
+        slow = mode in ("silent", "trickle")
+        assert isinstance(refused.value, secret_service.NoAnswer if slow
+                          else secret_service.Malformed), refused.value
+        assert "SearchItems" in bus.calls  # it got as far as the malformed reply
+    finally:
+        bus.stop()
+
+
+@pytest.mark.parametrize("mode", ["huge-length", "empty-struct", "wrong-sender", "silent"])
+def test_a_malformed_bus_still_gets_credentials_with_one_warning(world, mode, tmp_path):
+    world.standard()
+    world.use_mfa_process()
+    bus = fake_dbus.FakeBus(str(tmp_path), mode)
+    try:
+        started = time.monotonic()
+        arn, result = identity(world, env={"DBUS_SESSION_BUS_ADDRESS": bus.address})
+        took = time.monotonic() - started
+        assert arn == ASSUMED
+        (line,) = warning_lines(result.stderr)
+        assert line.startswith("xaccount-credproc: warning: the Secret Service "), line
+        assert "so credentials are not cached" in line, line
+        assert took < 20, took  # two runs: aws, then the helper alone
+    finally:
+        bus.stop()
+
+
+# -- the terminal prompt ------------------------------------------------------------------------
+
+
+def prompt(world) -> Terminal:
+    world.standard()
+    terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                        world.env)
+    terminal.expect(r"MFA code for .*: ")
+    time.sleep(0.2)  # echo is off once the prompt shows; give tcsetattr its moment
+    assert not termios.tcgetattr(terminal.master)[3] & termios.ECHO
+    return terminal
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_at_the_prompt_leaves_echo_on_and_exits_conventionally(world, signum):
+    terminal = prompt(world)
+    terminal.proc.send_signal(signum)
+    terminal.proc.wait(timeout=30)
+    assert termios.tcgetattr(terminal.master)[3] & termios.ECHO  # echo is back on
+    result = terminal.finish()
+    assert result.returncode == 128 + signum
+    assert result.stdout == ""
+    assert result.stderr.strip() == (f"xaccount-credproc: MFA code entry interrupted by "
+                                     f"{signal.Signals(signum).name}")
+    assert world.sts.calls_of("AssumeRole") == []
+
+
+def test_ctrl_d_at_the_prompt_gives_up_at_once(world):
+    terminal = prompt(world)
+    terminal.type("\x04")
+    result = terminal.finish()
+    assert result.returncode == 4
+    assert "MFA code entry cancelled" in result.stderr
+    assert terminal.screen.count(b"MFA code for") == 1  # not asked again
+    assert world.sts.calls == []
+
+
+# -- loops back into the helper ----------------------------------------------------------------
+
+
+def test_the_reentry_marker_does_not_reach_mfa_process(world):
+    world.standard()
+    dump = world.root / "mfa-env"
+    script = world.root / "mfa.sh"
+    code_file = world.root / "otp-device"
+    code_file.write_text(MFA_CODE + "\n")
+    script.write_text(f"#!/bin/sh\nenv > {dump}\ncat {code_file}\n")
+    script.chmod(0o700)
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
+    arn, _ = identity(world)
+    assert arn == ASSUMED
+    assert dump.exists()
+    assert "XACCOUNT_CREDPROC_ACTIVE" not in dump.read_text()
+
+
+def test_a_wrapper_that_scrubs_the_environment_cannot_make_the_helper_loop(world):
+    world.standard()
+    world.use_mfa_process()
+    wrapper = world.root / "company-wrapper.sh"
+    keep = " ".join(f"{k}='{v}'" for k, v in world.env.items())
+    wrapper.write_text(f"#!/bin/sh\nexec env -i {keep} {HELPER} credential-process "
+                       "--profile prod-read-only\n")
+    wrapper.chmod(0o755)
+    world.write_credentials("")
+    world.aws_config.write_text(world.aws_config.read_text()
+                                + f"[profile dev]\ncredential_process = {wrapper}\n")
+    started = time.monotonic()
+    result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only", timeout=120)
+    assert time.monotonic() - started < 60
+    assert result.returncode != 0
+    assert "started again for profile 'prod-read-only'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert world.sts.calls == []
