@@ -107,8 +107,10 @@ def test_output_is_exactly_the_credential_process_document(world):
     assert result.stderr == ""
     assert result.stdout.endswith("}\n") and result.stdout.count("\n") == 1
     doc = json.loads(result.stdout)
-    assert set(doc) == {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
+    assert set(doc) == {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration",
+                        "AccountId"}
     assert doc["Version"] == 1 and isinstance(doc["Version"], int)
+    assert doc["AccountId"] == "222222222222"  # the role's account, for account-based endpoints
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["Expiration"])
     expires = time.mktime(time.strptime(doc["Expiration"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
     assert 7200 - 60 <= expires - before <= 7200 + 60

@@ -20,6 +20,7 @@ from .credentials import Credentials
 FORMAT = "xcp1"
 CHUNK = 1200  # characters: 2400 bytes of UTF-16, under the 2560-byte Windows limit
 MAX_CHUNKS = 16
+MAX_EXPIRATION = 253402300799  # 9999-12-31T23:59:59Z: what RFC 3339 and gmtime() can show
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
 
 
@@ -95,7 +96,11 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
     fields = payload.split("\n")
     if len(fields) != 5 or fields[0] != name or not fields[1] or not fields[2]:
         return None
-    if not fields[4].isdigit():
+    # ASCII digits only ("²".isdigit() is true), and an expiry time can express: anything else
+    # is a miss that gets overwritten, never an error later.
+    if not (fields[4].isascii() and fields[4].isdigit() and len(fields[4]) <= 11):
+        return None
+    if int(fields[4]) > MAX_EXPIRATION:
         return None
     return Credentials(fields[1], fields[2], fields[3] or None, int(fields[4]))
 

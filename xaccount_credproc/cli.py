@@ -25,8 +25,8 @@ class UsageError(ConfigError):
 
 
 def cmd_credential_process(args) -> int:
-    _, credentials = _role_credentials(args)
-    sys.stdout.write(credentials.process_json() + "\n")
+    profile, credentials = _role_credentials(args)
+    sys.stdout.write(credentials.process_json(profile.account_id) + "\n")
     sys.stdout.flush()
     return 0
 

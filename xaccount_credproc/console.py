@@ -20,6 +20,8 @@ PARTITION_HOSTS = {
     "aws": ("signin.aws.amazon.com", "console.aws.amazon.com"),
     "aws-us-gov": ("signin.amazonaws-us-gov.com", "console.amazonaws-us-gov.com"),
     "aws-cn": ("signin.amazonaws.cn", "console.amazonaws.cn"),
+    # The European Sovereign Cloud: its own partition, console and sign-in.
+    "aws-eusc": ("signin.amazonaws-eusc.eu", "console.amazonaws-eusc.eu"),
 }
 # The console's own switch-role palette.
 COLORS = {"red": "F2B0A9", "orange": "FBBF93", "yellow": "FAD791", "green": "B7CA9D",
@@ -33,7 +35,7 @@ def hosts(partition: str) -> tuple[str, str]:
     except KeyError:
         raise ConfigError(f"the AWS console of partition {partition} has no federation sign-in "
                           "that xaccount-credproc knows",
-                          "use a role in aws, aws-us-gov or aws-cn") from None
+                          "use a role in aws, aws-us-gov, aws-cn or aws-eusc") from None
 
 
 def destination_url(destination: str | None, partition: str, region: str) -> str:

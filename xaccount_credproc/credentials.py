@@ -37,13 +37,16 @@ class Credentials:
         # botocore crashes on naive timestamps and Go parses strictly: always UTC with "Z".
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.expiration))
 
-    def process_json(self) -> str:
-        """The document `credential_process` must print (Version is the integer 1)."""
+    def process_json(self, account_id: str | None = None) -> str:
+        """The document `credential_process` must print (Version is the integer 1). Newer SDKs
+        use `AccountId` for account-based endpoints; older ones ignore it."""
         members = [("AccessKeyId", self.access_key_id),
                    ("SecretAccessKey", self.secret_access_key)]
         if self.session_token:
             members.append(("SessionToken", self.session_token))
         members.append(("Expiration", self.expiration_rfc3339()))
+        if account_id:
+            members.append(("AccountId", account_id))
         return '{"Version": 1, ' + ", ".join(
             f"{json_string(key)}: {json_string(value)}" for key, value in members) + "}"
 

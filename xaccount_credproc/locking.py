@@ -6,11 +6,13 @@ locks (flock): a holder killed with SIGKILL releases its lock with its last file
 nobody is blocked by a dead process. Lock files hold no data, let alone secrets.
 """
 
+import contextlib
 import os
+import time
 from contextlib import contextmanager
 
 from . import debug, paths
-from .errors import UserError
+from .errors import AwsError, ConfigError, UserError
 
 TIMEOUT_ENV = "XACCOUNT_CREDPROC_LOCK_TIMEOUT"
 # Longer than a holder can legitimately take: an unanswered MFA prompt gives up after 120 s, and
@@ -18,17 +20,82 @@ TIMEOUT_ENV = "XACCOUNT_CREDPROC_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 
 
+MAX_TIMEOUT = 3600.0
+
+
 def lock_timeout() -> float:
+    """The bound on waiting for a parallel fetch: finite, so `aws` can never hang on it."""
+    raw = os.environ.get(TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_TIMEOUT
     try:
-        return max(0.0, float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT)))
+        value = float(raw)
     except ValueError:
-        raise UserError(f"{TIMEOUT_ENV} must be a number of seconds",
-                        f"unset it or set e.g. {TIMEOUT_ENV}=300") from None
+        value = float("nan")
+    if not 0 <= value <= MAX_TIMEOUT:  # also false for nan
+        raise UserError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 0 to "
+                        f"{MAX_TIMEOUT:g}", f"unset it or set e.g. {TIMEOUT_ENV}=300")
+    return value
+
+
+# How long a holder's failure is handed to the callers that waited for it, instead of each of
+# them trying again in turn (4 callers of a mute STS would otherwise wait 1x, 2x, 3x, 4x).
+FAILURE_TTL = 30.0
+
+
+class Held:
+    """What `held` yields: the lock's path (None when running unlocked) and, if this caller had
+    to wait, since when."""
+
+    def __init__(self, path: str | None, waited_since_ns: int | None):
+        self.marker = None if path is None else path + ".failed"
+        self.waited_since_ns = waited_since_ns
+
+    def failure(self) -> UserError | None:
+        """The failure of the holder this caller waited for, if it failed while we waited."""
+        if self.marker is None or self.waited_since_ns is None:
+            return None
+        try:
+            st = os.stat(self.marker)
+            with open(self.marker, encoding="utf-8") as f:
+                text = f.read(4096)
+        except (OSError, UnicodeDecodeError):
+            return None
+        fresh = time.time_ns() - st.st_mtime_ns < FAILURE_TTL * 1e9
+        if st.st_mtime_ns < self.waited_since_ns - 50_000_000 or not fresh:
+            return None
+        parts = text.split("\n")
+        if len(parts) < 4 or parts[0] not in ("aws", "config"):
+            return None
+        error = (AwsError if parts[0] == "aws" else ConfigError)(parts[1], parts[2])
+        return error
+
+    def record(self, error: UserError) -> None:
+        """Leave `error` for the callers waiting behind us. Only failures a waiter would meet
+        too (AWS's answer, a broken source): not an MFA prompt of this caller's."""
+        if self.marker is None or not isinstance(error, AwsError | ConfigError):
+            return
+        kind = "aws" if isinstance(error, AwsError) else "config"
+        text = "\n".join([kind, error.what.replace("\n", " "), error.fix.replace("\n", " "), ""])
+        temporary = f"{self.marker}.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(temporary, self.marker)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def clear(self) -> None:
+        if self.marker is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.marker)
 
 
 @contextmanager
 def held(name: str, what: str, warnings: list[str] | None = None):
     """Hold the lock for cache key `name`; `what` names it in messages (e.g. a profile).
+    Yields a `Held`.
 
     With a cache directory that is not this user's alone (see paths.private_cache_dir), lock
     files there could be planted or held by someone else: with `warnings` given, say so there and
@@ -41,15 +108,17 @@ def held(name: str, what: str, warnings: list[str] | None = None):
         if warnings is None:
             raise
         warnings.append(str(e))
-        yield
+        yield Held(None, None)
         return
     path = os.path.join(directory, name.replace("/", "-") + ".lock")
     timeout = lock_timeout()
     lock = FileLock(path, timeout=timeout, mode=0o600)
+    waited_since = None
     try:
         lock.acquire(timeout=0)
     except Timeout:
         debug.log(f"waiting for another xaccount-credproc fetching {what}")
+        waited_since = time.time_ns()
         try:
             lock.acquire()
         except Timeout:
@@ -58,6 +127,6 @@ def held(name: str, what: str, warnings: list[str] | None = None):
                 "it may be waiting for an MFA code in another terminal: answer it or stop it, "
                 f"or raise {TIMEOUT_ENV}") from None
     try:
-        yield
+        yield Held(path, waited_since)
     finally:
         lock.release()

@@ -10,7 +10,7 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 from . import debug
 from .cache import CredentialCache, mfa_session_key, role_key
 from .credentials import Credentials
-from .errors import AwsError
+from .errors import AwsError, UserError
 from .profile import Profile
 from .store import KeyringStore, StoreError
 from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource, check_not_nested
@@ -52,7 +52,7 @@ class CredentialProvider:
     def sts(self) -> StsSource:
         if self._sts is None:
             p = self.profile
-            self._sts = StsSource(p.source_profile, p.region, p.name)
+            self._sts = StsSource(p.source_profile, p.region, p.name, self.warnings)
         return self._sts
 
     @property
@@ -81,11 +81,20 @@ class CredentialProvider:
 
         from . import locking
 
-        with locking.held(key, f"profile '{profile.name}'", self.warnings):
+        with locking.held(key, f"profile '{profile.name}'", self.warnings) as lock:
             hit = self._cached(key, profile.refresh_margin)
             if hit:
                 return hit
-            fresh = self._fetch()
+            failed = lock.failure()
+            if failed is not None:
+                debug.log("the caller we waited for failed just now: its error is ours")
+                raise failed
+            try:
+                fresh = self._fetch()
+            except UserError as e:
+                lock.record(e)
+                raise
+            lock.clear()
             if fresh.seconds_left() <= profile.refresh_margin:
                 debug.log(f"STS issued credentials with only {fresh.seconds_left():.0f}s left; "
                           "they are returned but will not be served from the cache")
@@ -179,12 +188,20 @@ class CredentialProvider:
 
         from . import locking
 
-        with locking.held(key, f"the MFA session of {p.mfa_serial}", self.warnings):
+        with locking.held(key, f"the MFA session of {p.mfa_serial}", self.warnings) as lock:
             hit = self._cached(key, MIN_MFA_SESSION_LEFT)
             if hit:
                 return hit, True
-            session = with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
-                serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
+            failed = lock.failure()
+            if failed is not None:
+                raise failed
+            try:
+                session = with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
+                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
+            except UserError as e:
+                lock.record(e)
+                raise
+            lock.clear()
             self._store(key, session)
             return session, False
 

@@ -102,7 +102,9 @@ def _read_items(bus: "_Bus", service: str, usernames: list[str]) -> list[str | N
         secret_session, parameters, value, _ = by_path[path]
         if parameters or secret_session != session:  # an encrypted transfer we did not ask for
             return None
-        out.append(value.decode("utf-8"))
+        # Not UTF-8 (written by something else): a value that parses as no entry, so the
+        # caller sees a miss and overwrites it, instead of keyring failing on it every time.
+        out.append(value.decode("utf-8", "replace"))
     return out
 
 

@@ -7,6 +7,8 @@ Keyring trouble becomes a `StoreError` that says what is wrong and how to fix it
 it into a warning and carries on without the cache.
 """
 
+import os
+
 from . import debug
 
 SERVICE = "xaccount-credproc"
@@ -16,9 +18,10 @@ TIMEOUT = 3.0
 
 
 class StoreError(Exception):
-    def __init__(self, what: str, fix: str):
+    def __init__(self, what: str, fix: str, decode_error: bool = False):
         super().__init__(what)
         self.what, self.fix = what, fix
+        self.decode_error = decode_error  # the backend found a value that is not text
 
     def __str__(self) -> str:
         return f"{self.what}; {self.fix}"
@@ -40,7 +43,17 @@ class KeyringStore:
             except Exception as e:
                 raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
                                  f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
-            backend = self._bounded("choosing a backend", keyring.get_keyring)
+            try:
+                backend = self._bounded("choosing a backend", keyring.get_keyring)
+            except StoreError:
+                raise
+            except Exception as e:  # e.g. PYTHON_KEYRING_BACKEND naming a missing module
+                chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+                where = (f"PYTHON_KEYRING_BACKEND={chosen!r}" if chosen
+                         else "keyring's configuration (keyringrc.cfg)")
+                raise StoreError(f"the keyring backend named by {where} cannot be loaded "
+                                 f"({type(e).__name__}), so credentials are not cached",
+                                 f"fix or unset it, {KEYRING_FIX}") from None
             if isinstance(backend, fail.Keyring) or _is_empty_chain(backend):
                 raise StoreError(
                     "no OS keyring is available, so credentials are not cached",
@@ -71,8 +84,15 @@ class KeyringStore:
             return values
         debug.log("keyring lookup (the Secret Service fast path had no answer)")
         backend = self._backend()
-        return [self._call("reading", backend.get_password, self.service, name)
-                for name in names]
+        return [self._read_one(backend, name) for name in names]
+
+    def _read_one(self, backend, name: str) -> str | None:
+        try:
+            return self._call("reading", backend.get_password, self.service, name)
+        except StoreError as e:
+            if e.decode_error:
+                return ""  # an entry that is not text: a miss, overwritten by the next fetch
+            raise
 
     def set(self, name: str, value: str) -> None:
         self._call("writing", self._backend().set_password, self.service, name, value)
@@ -133,8 +153,8 @@ class KeyringStore:
                              f"'gnome-keyring-daemon --unlock'), {KEYRING_FIX}") from None
         except Exception as e:  # backends raise many types (D-Bus, OS errors, size limits)
             raise StoreError(f"the OS keyring failed {doing} ({_describe(e)}), so credentials "
-                             "are not cached", f"check that your keyring works, {KEYRING_FIX}"
-                             ) from None
+                             "are not cached", f"check that your keyring works, {KEYRING_FIX}",
+                             decode_error=isinstance(e, UnicodeDecodeError)) from None
 
 
 def _describe(error: BaseException) -> str:

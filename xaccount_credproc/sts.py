@@ -16,6 +16,14 @@ from .errors import AwsError, ConfigError, UserError
 REENTRY_ENV = "XACCOUNT_CREDPROC_ACTIVE"
 HELPER_MARKERS = ("xaccount-credproc", "xaccount_credproc")
 EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
+# A helper blocks the CLI that runs it, and botocore never times it out: a mute STS must cost
+# seconds, not botocore's default of 60 s a read times 3 attempts.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 5
+ATTEMPTS = 2
+# Beyond this difference between STS's Date and our clock, say so: credentials that look
+# expired on arrival (or never expire) are the symptom.
+CLOCK_SKEW_WARNING = 300
 INVALID_CODES = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
                  "AuthFailure", "InvalidAccessKeyId")
 
@@ -107,10 +115,12 @@ def check_not_nested(profile_name: str) -> None:
 class StsSource:
     """STS as seen from one source profile (and region)."""
 
-    def __init__(self, source_profile: str, region: str | None, for_profile: str):
+    def __init__(self, source_profile: str, region: str | None, for_profile: str,
+                 warnings: list[str] | None = None):
         self.source_profile = source_profile
         self.region = region
         self.for_profile = for_profile
+        self.warnings = [] if warnings is None else warnings
         self._session = None
         self._client = None
         self.endpoint_url = "STS"
@@ -149,8 +159,8 @@ class StsSource:
 
         session = self.session()
         region = self.region or session.region_name or "us-east-1"
-        config = Config(connect_timeout=5, read_timeout=15,
-                        retries={"mode": "standard", "max_attempts": 3})
+        config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
         kwargs = {}
         if credentials is not None:
             kwargs = {"aws_access_key_id": credentials.access_key_id,
@@ -196,13 +206,31 @@ class StsSource:
         client_call = lambda: self.client(signed_by).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
                               sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by))
+        self._check_clock(response)
         return Credentials.from_sts(response["Credentials"])
 
     def get_session_token(self, *, serial: str, code: str, duration: int) -> Credentials:
         debug.log(f"GetSessionToken with MFA {serial} for {duration}s")
         response = self._call("GetSessionToken", lambda: self.client().get_session_token(
             SerialNumber=serial, TokenCode=code, DurationSeconds=duration))
+        self._check_clock(response)
         return Credentials.from_sts(response["Credentials"])
+
+    def _check_clock(self, response: dict) -> None:
+        import time
+        from email.utils import parsedate_to_datetime
+
+        date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        try:
+            skew = time.time() - parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        if abs(skew) > CLOCK_SKEW_WARNING:
+            minutes = round(abs(skew) / 60)
+            self.warnings.append(
+                f"this computer's clock is {minutes} minutes {'ahead of' if skew > 0 else 'behind'} "
+                f"STS's ({self.endpoint_url}), so credentials may look expired on arrival or be "
+                "served too long; set the clock right (enable NTP / time sync)")
 
     def call_api(self, action: str, call):
         """Run `call` (any AWS API call through this source), with our error translation."""
@@ -221,8 +249,19 @@ class StsSource:
             raise AwsError(f"source profile '{self.source_profile}' has no usable credentials",
                            f"add keys (aws configure --profile {self.source_profile}) or log in "
                            f"(aws sso login --profile {self.source_profile})") from None
-        except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
-                bx.ConnectionClosedError, bx.ProxyConnectionError) as e:
+        except bx.ReadTimeoutError as e:
+            endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
+            raise AwsError(f"{endpoint} accepted the connection but did not answer {action} "
+                           f"within {READ_TIMEOUT}s ({ATTEMPTS} tries)",
+                           "STS or a proxy in between is stuck: try again later, or check "
+                           "the network, proxy settings and AWS_ENDPOINT_URL_STS") from None
+        except bx.ConnectTimeoutError as e:
+            endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
+            raise AwsError(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s "
+                           f"({ATTEMPTS} tries)", "check the network, proxy settings and "
+                           "AWS_ENDPOINT_URL_STS") from None
+        except (bx.EndpointConnectionError, bx.ConnectionClosedError,
+                bx.ProxyConnectionError) as e:
             proxy = getattr(e, "kwargs", {}).get("proxy_url")
             via = f" through proxy {proxy}" if proxy else ""
             raise AwsError(f"cannot reach {self.endpoint_url}{via} ({type(e).__name__})",
