@@ -411,6 +411,8 @@ def parse(argv: list[str]) -> tuple[Command, Args]:
         token = tokens.pop(0)
         if token in ("-h", "--help"):
             raise _Help(top_help())
+        if token == "--version":
+            raise _Help(f"{PROG} {_version()}")
         if token.startswith("-"):
             _take_option(token, tokens, GLOBAL_OPTIONS, values, None)
         elif token in COMMANDS:
@@ -486,8 +488,17 @@ class _Help(Exception):
     pass
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xaccount-credproc")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def top_help() -> str:
-    lines = [f"usage: {PROG} [--config PATH] [--debug] COMMAND [options]", "",
+    lines = [f"usage: {PROG} [--version] [--config PATH] [--debug] COMMAND [options]", "",
              "AWS credential_process helper for cross-account roles with ExternalId and MFA, "
              "cached in the OS keyring.", "", "commands:"]
     width = max(len(name) for name in COMMANDS)

@@ -42,6 +42,8 @@ MIN_REFRESH_MARGIN = 960
 # A fetched credential must stay servable for at least this long, or caching is pointless.
 MIN_SERVABLE = 600
 CACHE_MODES = ("keyring", "none")
+MAX_INCLUDE_DEPTH = 16
+MAX_CONFIG_SIZE = 4 << 20
 
 PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
@@ -137,6 +139,9 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
     if real in stack:
         chain = " -> ".join(str(p) for p in (*stack, real))
         raise ConfigError(f"include cycle: {chain}", "remove one of these includes")
+    if len(stack) >= MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{stack[-1]}: includes nest more than {MAX_INCLUDE_DEPTH} deep",
+                          "include the files from one place instead of in a chain")
     data, text = _read_toml(path, stack)
     config.files.append(real)
 
@@ -175,9 +180,26 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
         merged.update(_check_table(table, path, text, ("profiles", name)))
 
 
+def _read_text(path: Path) -> str:
+    """A config file's text: only a regular file (a FIFO would block, /dev/zero never ends),
+    at most MAX_CONFIG_SIZE bytes, UTF-8 with or without the BOM Windows editors write."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"config file {path} is not a regular file",
+                              "point the config (or include) at a plain file")
+        data = f.read(MAX_CONFIG_SIZE + 1)
+    if len(data) > MAX_CONFIG_SIZE:
+        raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_SIZE // 1024} KiB",
+                          "check that it is the right file")
+    return data.decode("utf-8").removeprefix("\ufeff")
+
+
 def _read_toml(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except FileNotFoundError:
         if stack:
             raise ConfigError(f"{stack[-1]}: included file {path} does not exist",

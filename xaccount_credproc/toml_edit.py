@@ -24,8 +24,7 @@ TEMPLATE = """\
 
 def _read(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return config._read_text(path)
     except FileNotFoundError:
         return TEMPLATE
     except (OSError, UnicodeDecodeError) as e:
@@ -36,19 +35,23 @@ def _read(path: str) -> str:
 def _validated_write(path: str, text: str) -> None:
     """Load `text` as if it were `path`; write it only if that succeeds."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
     candidate = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.check")
     try:
-        with open(candidate, "w", encoding="utf-8") as f:
-            f.write(text)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         try:
-            config.load(candidate)
-        except ConfigError as e:
-            raise ConfigError(e.what.replace(candidate, path), e.fix) from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(candidate)
-    awsconfig.write_atomically(path, text, backup=os.path.exists(path))
+            with open(candidate, "w", encoding="utf-8") as f:
+                f.write(text)
+            try:
+                config.load(candidate)
+            except ConfigError as e:
+                raise ConfigError(e.what.replace(candidate, path), e.fix) from None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(candidate)
+        awsconfig.write_atomically(path, text, backup=os.path.exists(path))
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {e.strerror}",
+                          "check the permissions of the file and its directory") from None
 
 
 def add_profile(path: str, name: str, values: dict) -> bool:

@@ -93,6 +93,7 @@ class StsEmulator:
             self.lifetime: int | None = None  # issue credentials that expire this soon instead
             self.token_length: int | None = None  # issue session tokens this long instead
             self.fail_next: list[tuple[int, str, str]] = []
+            self.clock_offset: float = 0.0  # seconds added to the Date header STS answers with
             # JSON-protocol calls (X-Amz-Target) to answer with an error instead of moto's
             # answer, e.g. what AWS says where moto is lenient.
             self.json_failures: dict[str, tuple[int, str, str]] = {}
@@ -123,6 +124,16 @@ class StsEmulator:
     def start(self) -> str:
         self._server = make_server("127.0.0.1", 0, self, threaded=True)
         self._server.daemon_threads = True
+        emulator = self
+
+        class SkewedClock(self._server.RequestHandlerClass):
+            """The server's own Date header, as a server whose clock is off would send it."""
+
+            def date_time_string(self, timestamp=None):
+                return super().date_time_string(
+                    (time.time() if timestamp is None else timestamp) + emulator.clock_offset)
+
+        self._server.RequestHandlerClass = SkewedClock
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         return self.url

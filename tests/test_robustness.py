@@ -1,0 +1,271 @@
+"""Nothing hangs and nothing ends in `internal error`: a mute STS, a stopped (SIGSTOP) keyring
+daemon, odd cache entries, bad environment values, a wrong clock, and a lock holder killed while
+its mfa_process runs. Real parts throughout: the installed helper, the real `aws` CLI, the STS
+emulator, gnome-keyring on a private bus."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.harness.keyring_daemon import SecretServiceDaemon
+from tests.harness.world import HELPER, MFA_CODE
+
+ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
+DEPLOY_ARN = "arn:aws:iam::333333333333:role/Deploy"
+
+
+def helper(world, profile="prod-read-only", env=None, timeout=60):
+    return world.run("credential-process", "--profile", profile, env=env, timeout=timeout)
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def one_line_failure(result, pattern: str) -> str:
+    assert result.returncode != 0 and result.stdout == ""
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    (line,) = lines(result.stderr)
+    assert pattern in line, line
+    return line
+
+
+# -- a mute STS -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mute_sts():
+    """Accepts connections (the kernel completes them) and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("callers", [1, 4])
+def test_a_mute_sts_is_a_clear_error_within_the_bound(world, mute_sts, callers):
+    world.standard()
+    world.use_mfa_process("mfa_session = false\n")
+    env = {"AWS_ENDPOINT_URL_STS": mute_sts}
+    started = time.monotonic()
+    with ThreadPoolExecutor(callers) as pool:
+        results = list(pool.map(lambda _: helper(world, env=env), range(callers)))
+    took = time.monotonic() - started
+    for result in results:
+        assert result.returncode == 3
+        one_line_failure(result, f"{mute_sts}/ accepted the connection but did not answer "
+                                 "AssumeRole within 5s (2 tries)")
+    # 2 tries of 5 s for the one caller that tries; the others get its failure at once.
+    assert took < 25, took
+
+
+# -- a hung keyring daemon ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_keyring(tmp_path):
+    daemon = SecretServiceDaemon(tmp_path / "own-keyring").start()
+    try:
+        yield daemon
+    finally:
+        os.kill(daemon.processes[-1].pid, signal.SIGCONT)
+        daemon.stop()
+
+
+def test_a_stopped_keyring_daemon_costs_seconds_on_a_hit_and_a_miss(world, own_keyring):
+    world.standard()
+    world.use_mfa_process(f'\n[profiles.deploy]\nrole_arn = "{DEPLOY_ARN}"\n')
+    world.sts.add_role(DEPLOY_ARN, mfa_required=True)
+    env = dict(own_keyring.env)
+    warm = helper(world, env=env)
+    assert warm.returncode == 0 and warm.stderr == "", warm.stderr
+    os.kill(own_keyring.processes[-1].pid, signal.SIGSTOP)  # the daemon hangs
+    for profile in ("prod-read-only", "deploy"):  # a cached profile, then an uncached one
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _, p=profile: helper(world, p, env=env), range(4)))
+        took = time.monotonic() - started
+        for result in results:
+            assert result.returncode == 0, result.stderr
+            assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+            (line,) = lines(result.stderr)
+            assert line.startswith("xaccount-credproc: warning: the Secret Service did not "
+                                   "answer within 2s, so credentials are not cached"), line
+        assert took < 20, (profile, took)
+
+
+# -- odd cache entries ------------------------------------------------------------------------
+
+
+def entry(name: str, expiry: str) -> str:
+    payload = "\n".join([name, "ASIAODDENTRY00000000", "oddSecret", "oddToken", expiry])
+    return f"xcp1 1 {zlib.crc32(payload.encode()):08x} {payload}"
+
+
+@pytest.mark.parametrize("expiry", ["99999999999999999999", "²³", "1e9", "-1",
+                                    "253402300800"])
+def test_a_well_formed_entry_with_an_odd_expiry_is_a_miss_that_is_overwritten(world, expiry):
+    world.standard()
+    world.use_mfa_process()
+    assert helper(world).returncode == 0
+    name = next(i["username"] for i in world.keyring_items() if i["username"].startswith("role/"))
+    world.keyring_set(name, entry(name, expiry))
+    result = helper(world)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["AccessKeyId"] != "ASIAODDENTRY00000000"
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+    assert helper(world).returncode == 0 and len(world.sts.calls_of("AssumeRole")) == 2
+
+
+def test_an_entry_that_is_not_utf8_is_replaced_not_warned_about_forever(world):
+    world.standard()
+    world.use_mfa_process()
+    assert helper(world).returncode == 0
+    name = next(i["username"] for i in world.keyring_items() if i["username"].startswith("role/"))
+    code = """
+import sys, secretstorage
+bus = secretstorage.dbus_init()
+collection = secretstorage.get_default_collection(bus)
+attributes = {"service": "xaccount-credproc", "username": sys.argv[1],
+              "application": "Python keyring library"}
+collection.create_item("planted", attributes, b"\\xff\\xfe not text", replace=True)
+"""
+    subprocess.run([sys.executable, "-c", code, name], env=world.env, check=True, timeout=60)
+    for expected_calls in (2, 2):
+        result = helper(world)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert len(world.sts.calls_of("AssumeRole")) == expected_calls
+
+
+# -- bad environment values ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-5", "soon", "1e9"])
+def test_a_lock_timeout_that_is_not_finite_is_refused(world, value):
+    world.standard()
+    world.use_mfa_process()
+    result = helper(world, env={"XACCOUNT_CREDPROC_LOCK_TIMEOUT": value})
+    line = one_line_failure(result, f"XACCOUNT_CREDPROC_LOCK_TIMEOUT={value!r} is not a number "
+                                    "of seconds from 0 to 3600")
+    assert result.returncode == 1, line
+    assert world.sts.calls == []
+
+
+def test_a_keyring_backend_setting_naming_a_missing_module_is_one_warning(world):
+    world.standard()
+    world.use_mfa_process()
+    result = helper(world, env={"PYTHON_KEYRING_BACKEND": "no_such_module.Keyring"})
+    assert result.returncode == 0, result.stderr
+    (line,) = lines(result.stderr)
+    assert ("the keyring backend named by PYTHON_KEYRING_BACKEND='no_such_module.Keyring' "
+            "cannot be loaded") in line, line
+
+
+def test_a_wrong_clock_is_named(world):
+    world.standard()
+    world.use_mfa_process()
+    world.sts.clock_offset = -3 * 3600  # STS says it is three hours earlier than we think
+    result = helper(world)
+    assert result.returncode == 0, result.stderr
+    (line,) = lines(result.stderr)
+    assert "this computer's clock is 180 minutes ahead of STS's" in line, line
+    world.sts.clock_offset = 0
+    assert helper(world, "prod-read-only").stderr == ""  # a hit: no STS, nothing to say
+
+
+# -- children of a killed helper ------------------------------------------------------------------
+
+
+def test_a_lock_holder_killed_with_sigkill_leaves_no_mfa_process_behind(world):
+    world.standard()
+    pid_file = world.root / "mfa-pid"
+    script = world.root / "slow-otp.sh"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nsleep 60\necho {MFA_CODE}\n")
+    script.chmod(0o700)
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
+    process = subprocess.Popen([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                               env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline, "mfa_process never started"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while _alive(child):
+        assert time.monotonic() < deadline, "mfa_process outlived the helper"
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# -- config inputs that used to end badly ----------------------------------------------------------
+
+
+def test_an_include_chain_1100_deep_is_one_line(world):
+    world.standard()
+    for i in range(1100):
+        (world.toml.parent / f"inc{i}.toml").write_text(f'include = ["inc{i + 1}.toml"]\n')
+    (world.toml.parent / "inc1100.toml").write_text("")
+    world.write_toml(world.toml.read_text().replace("[defaults]", 'include = ["inc0.toml"]\n\n'
+                                                                  "[defaults]"))
+    result = helper(world)
+    assert result.returncode == 2
+    one_line_failure(result, "includes nest more than 16 deep")
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_an_include_or_config_that_is_not_a_regular_file_is_one_line_at_once(world, target):
+    world.standard()
+    if target == "fifo":
+        fifo = world.root / "config.fifo"
+        os.mkfifo(fifo)
+        target = str(fifo)
+    world.write_toml(world.toml.read_text().replace("[defaults]", f'include = ["{target}"]\n\n'
+                                                                  "[defaults]"))
+    started = time.monotonic()
+    result = helper(world)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 2
+    one_line_failure(result, f"config file {target} is not a regular file")
+    result = world.run("credential-process", "--profile", "prod-read-only", "--config", target)
+    assert result.returncode == 2
+    one_line_failure(result, "is not a regular file")
+
+
+def test_a_config_with_a_utf8_bom_loads(world):
+    world.standard()
+    world.use_mfa_process()
+    world.toml.write_bytes(b"\xef\xbb\xbf" + world.toml.read_bytes())
+    result = helper(world)
+    assert result.returncode == 0, result.stderr
+    result = world.run("add", "second", "--role-arn", DEPLOY_ARN)
+    assert result.returncode == 0, result.stderr
+    assert "[profiles.second]" in world.toml.read_text(encoding="utf-8-sig")
+
+
+def test_version(world):
+    result = world.run("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.strip() == "xaccount-credproc 0.1.0"
