@@ -261,9 +261,12 @@ def snapshot_name(world, profile: str) -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, monkeypatch):
-    """In-process for speed; the path read is exactly the one the installed helper reads."""
-    from xaccount_credproc import config, resolved
+@pytest.fixture
+def right(world, monkeypatch):
+    """Two profiles, this process in the world's environment (in-process for speed: the paths
+    read are exactly those the installed helper reads), past the snapshot's racy window.
+    Returns prod-read-only as the config resolves it."""
+    from xaccount_credproc import config
 
     world.standard()
     world.use_mfa_process()
@@ -271,7 +274,12 @@ def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, 
     for key, value in world.env.items():
         monkeypatch.setenv(key, value)
     settle(world)
-    right = config.load(world.toml).resolve("prod-read-only")
+    return config.load(world.toml).resolve("prod-read-only")
+
+
+def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, right):
+    from xaccount_credproc import resolved
+
     assert resolved.load_profile(world.toml, "prod-read-only") == right
     (path,) = [p for p in snapshot_files(world)
                if p.name == snapshot_name(world, "prod-read-only")]
@@ -301,16 +309,9 @@ def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, 
     {"name": "deploy"}, {"duration_seconds": "3600"}, {"mfa_session": 1},
     {"external_id": 12345}, {"role_arn": None}, {"mfa_process": ["sh", "-c", "id"]},
     {"extra_field": "x"}])
-def test_a_well_tagged_snapshot_of_the_wrong_shape_is_reparsed(world, monkeypatch, override):
-    from xaccount_credproc import config, resolved
+def test_a_well_tagged_snapshot_of_the_wrong_shape_is_reparsed(world, right, override):
+    from xaccount_credproc import resolved
 
-    world.standard()
-    world.use_mfa_process()
-    add_deploy(world)
-    for key, value in world.env.items():
-        monkeypatch.setenv(key, value)
-    settle(world)
-    right = config.load(world.toml).resolve("prod-read-only")
     data, path = forged_snapshot(world, world.cache_dir, "prod-read-only", override)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     with open(path, "wb") as f:
