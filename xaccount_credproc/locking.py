@@ -67,8 +67,7 @@ class Held:
         parts = text.split("\n")
         if len(parts) < 4 or parts[0] not in ("aws", "config"):
             return None
-        error = (AwsError if parts[0] == "aws" else ConfigError)(parts[1], parts[2])
-        return error
+        return (AwsError if parts[0] == "aws" else ConfigError)(parts[1], parts[2])
 
     def record(self, error: UserError) -> None:
         """Leave `error` for the callers waiting behind us. Only failures a waiter would meet
@@ -77,19 +76,28 @@ class Held:
             return
         kind = "aws" if isinstance(error, AwsError) else "config"
         text = "\n".join([kind, error.what.replace("\n", " "), error.fix.replace("\n", " "), ""])
-        temporary = f"{self.marker}.{os.getpid()}.tmp"
-        try:
-            with open(temporary, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(temporary, self.marker)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        with contextlib.suppress(OSError):  # waiters then simply try again themselves
+            paths.replace_private(self.marker, text.encode("utf-8"))
 
     def clear(self) -> None:
         if self.marker is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.marker)
+
+    def fetch(self, fetch):
+        """`fetch()` under this lock, unless the holder we waited for just failed: then its
+        error is ours at once. A failure is left for whoever waits behind us."""
+        failed = self.failure()
+        if failed is not None:
+            debug.log("the caller we waited for failed just now: its error is ours")
+            raise failed
+        try:
+            result = fetch()
+        except UserError as e:
+            self.record(e)
+            raise
+        self.clear()
+        return result
 
 
 @contextmanager

@@ -149,3 +149,21 @@ def _make_private(directory: str) -> None:
 
 def _missing(directory: str) -> None:
     raise UntrustedCacheDir(directory, "vanished while it was being checked")
+
+
+def replace_private(path: str, data: bytes) -> None:
+    """Put `data` at `path` (in a directory of ours) through a new temp file of mode 0600 that
+    is opened without following a link and renamed into place; the temp file never outlives a
+    failure. Raises OSError."""
+    import contextlib
+
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o600)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):  # gone when it was renamed into place
+            os.unlink(temporary)

@@ -10,7 +10,7 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 from . import debug
 from .cache import CredentialCache, mfa_session_key, role_key
 from .credentials import Credentials
-from .errors import AwsError, UserError
+from .errors import AwsError
 from .profile import Profile
 from .store import KeyringStore, StoreError
 from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource, check_not_nested
@@ -85,16 +85,7 @@ class CredentialProvider:
             hit = self._cached(key, profile.refresh_margin)
             if hit:
                 return hit
-            failed = lock.failure()
-            if failed is not None:
-                debug.log("the caller we waited for failed just now: its error is ours")
-                raise failed
-            try:
-                fresh = self._fetch()
-            except UserError as e:
-                lock.record(e)
-                raise
-            lock.clear()
+            fresh = lock.fetch(self._fetch)
             if fresh.seconds_left() <= profile.refresh_margin:
                 debug.log(f"STS issued credentials with only {fresh.seconds_left():.0f}s left; "
                           "they are returned but will not be served from the cache")
@@ -192,16 +183,9 @@ class CredentialProvider:
             hit = self._cached(key, MIN_MFA_SESSION_LEFT)
             if hit:
                 return hit, True
-            failed = lock.failure()
-            if failed is not None:
-                raise failed
-            try:
-                session = with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
-                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
-            except UserError as e:
-                lock.record(e)
-                raise
-            lock.clear()
+            session = lock.fetch(lambda: with_mfa_retries(
+                self.mfa, lambda code: self.sts.get_session_token(
+                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration)))
             self._store(key, session)
             return session, False
 

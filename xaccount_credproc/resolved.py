@@ -150,20 +150,7 @@ def _remember(snapshot: str, config_path, profile: Profile, files: list[str]) ->
             "files": identities, "profile": profile.as_dict()}
     body = marshal.dumps(data)
     paths.private_cache_dir(PROFILES_DIR)  # raises UntrustedCacheDir
-    temporary = f"{snapshot}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except OSError:
-        return  # only an optimisation: the next call loads the config again
-    try:
-        with open(fd, "wb") as f:
-            f.write(MAGIC + _tag(body) + body)
-        os.replace(temporary, snapshot)
-    except OSError:
-        pass
-    finally:
-        import contextlib
+    import contextlib
 
-        with contextlib.suppress(OSError):  # gone when it was renamed into place
-            os.unlink(temporary)
+    with contextlib.suppress(OSError):  # only an optimisation: the next call parses again
+        paths.replace_private(snapshot, MAGIC + _tag(body) + body)
