@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian/Ubuntu machine, without
-# asking anything: Debian packages (dbus, gnome-keyring, a Python >= 3.11 with venv) and a
+# asking anything: Debian packages (dbus, gnome-keyring, awscli v2, golang-go and the Go AWS SDK,
+# a Python >= 3.11 with venv) and a
 # project virtualenv in .venv with the package (editable) and its dev extras. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,12 @@ done
 packages=()
 command -v dbus-daemon >/dev/null || packages+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || packages+=(gnome-keyring)
+# The client matrix (tests/test_clients.py): the AWS CLI v2 and the AWS SDK for Go v2 as Debian
+# ships them, the Go program built offline against the packaged SDK.
+[ -x /usr/bin/aws ] || packages+=(awscli)
+command -v go >/dev/null || packages+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/service/sts ] ||
+  packages+=(golang-github-aws-aws-sdk-go-v2-dev)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

@@ -144,21 +144,32 @@ def test_user_additions_inside_a_managed_stanza_survive_an_update():
 
 @pytest.mark.parametrize(("word", "quoted"), [
     ("/usr/local/bin/xaccount-credproc", "/usr/local/bin/xaccount-credproc"),
-    ("/home/al ice/.local/bin/xaccount-credproc", '"/home/al ice/.local/bin/xaccount-credproc"'),
+    ("/home/al ice/.local/bin/xaccount-credproc", '/"home/al ice/.local/bin/xaccount-credproc"'),
     (r"C:\Program Files\Python\Scripts\xaccount-credproc.exe",
-     r'"C:\Program Files\Python\Scripts\xaccount-credproc.exe"'),
-    ("/opt/tools (x86)/bin/x", '"/opt/tools (x86)/bin/x"'),
+     r'C":\Program Files\Python\Scripts\xaccount-credproc.exe"'),
+    ("/opt/tools (x86)/bin/x", '/"opt/tools (x86)/bin/x"'),
+    ("/home/jürgen/~tools/x", '/"home/jürgen/~tools/x"'),
 ])
-def test_command_words_read_the_same_under_shlex_and_sh(word, quoted, tmp_path):
+def test_command_words_read_the_same_under_shlex_sh_windows_and_old_go_ini(word, quoted):
     import shlex
     import subprocess
 
+    from botocore.compat import _windows_shell_split
+
     assert awsconfig.quote_word(word) == quoted
     line = f"{quoted} credential-process --profile p"
+    assert not line.startswith('"') and awsconfig.misread_line(line) is None
     assert shlex.split(line) == [word, "credential-process", "--profile", "p"]
     printed = subprocess.run(["sh", "-c", f"printf '%s\\n' {line}"], capture_output=True,
                              text=True, check=True).stdout.splitlines()
     assert printed == [word, "credential-process", "--profile", "p"]
+    assert _windows_shell_split(line) == [word, "credential-process", "--profile", "p"]
+
+
+@pytest.mark.parametrize("word", ["/home/a#b/x", "/opt/x;y/bin", "C:\\a;b\\x.exe"])
+def test_paths_with_comment_characters_are_refused(word):
+    with pytest.raises(ConfigError, match="contains # or ;"):
+        awsconfig.quote_word(word)
 
 
 @pytest.mark.parametrize("word", ['/a"b', "/a$HOME", "/a`x`", "/a%PATH%", "/a'b", "/a!b",

@@ -24,6 +24,7 @@ HEADER_RE = re.compile(r"\[(?P<header>.+)\]")
 # The settings a managed stanza holds; any other line ends it (a user's own additions stay).
 OWN_KEY_RE = re.compile(r"(credential_process|region|output)\s*=")
 KEY_LINE_RE = re.compile(r"[A-Za-z0-9_.-]+\s*[=:]")
+COMMENT_CHARS = "#;"
 # Safe unquoted in POSIX shlex, `sh -c` and the Windows splitters.
 BARE_WORD_RE = re.compile(r"[A-Za-z0-9_./:@+=,-]+")
 
@@ -91,8 +92,19 @@ def managed_span(lines: list[str], section: Section) -> tuple[int, int] | None:
 
 
 def quote_word(word: str) -> str:
-    """`word` quoted so that shlex (botocore on POSIX), `sh -c` (the Go SDK) and the Windows
-    splitters (botocore and Go on Windows) all read the same single word."""
+    """`word` quoted so that shlex (botocore on POSIX), `sh -c` (the Go, JS and Ruby SDKs) and the
+    Windows splitters (botocore and Go on Windows) all read the same single word, and so that the
+    line is read the same by every INI reader first.
+
+    The quotes open after the first character (`/"opt/my tools/x"`), never before it: the Go
+    SDK's INI reader before its late-2023 rewrite (aws-sdk-go v1, v2 up to about config v1.25,
+    as Debian 12 ships it) takes a value that *starts* with a quote as one quoted string and
+    drops everything after it, the arguments included. A quote inside a word means the same to
+    all three splitters. `#` and `;` are refused outright: some readers end a value there."""
+    if any(c in word for c in COMMENT_CHARS):
+        raise ConfigError(f"the path {word!r} contains # or ;, which some AWS SDKs read as the "
+                          "start of a comment in ~/.aws/config", "install xaccount-credproc (and "
+                          "keep its config) where the path has neither")
     if BARE_WORD_RE.fullmatch(word):
         return word
     # Never safe, quoted or not: quotes, expansions of sh and cmd.exe, escapes before a quote.
@@ -100,7 +112,20 @@ def quote_word(word: str) -> str:
         raise ConfigError(f"the path {word!r} cannot be written safely into a credential_process "
                           "line", "install xaccount-credproc where its path has no quotes, "
                           "$, %, ! or backslash pairs")
-    return f'"{word}"'
+    if not BARE_WORD_RE.fullmatch(word[0]):
+        raise ConfigError(f"the path {word!r} cannot be written safely into a credential_process "
+                          "line", "use an absolute path (starting with / or a drive letter)")
+    return f'{word[0]}"{word[1:]}"'
+
+
+def misread_line(value: str) -> str | None:
+    """Why some client would misread a credential_process value as written, or None."""
+    if value.startswith('"'):
+        return ("it starts with a quote, which the Go SDK before late 2023 (Terraform, "
+                "aws-sdk-go v1) reads as the whole value, dropping the arguments")
+    if any(c in value for c in COMMENT_CHARS):
+        return "it contains # or ;, which some SDKs read as the start of a comment"
+    return None
 
 
 def render(name: str, command: list[str], region: str | None, output: str | None,

@@ -47,10 +47,17 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
         return [Check(FAIL, f"AWS config: {e.what}", e.fix)]
     out = []
     plan = awsconfig.plan(text, wanted_stanzas(loaded, helper_command(config_path)))
+    misread = _misread_lines(text, loaded)
+    for name, why in misread.items():
+        out.append(Check(FAIL, f"AWS config: the credential_process line of '{name}' is "
+                               f"misread by some clients: {why}",
+                         "run 'xaccount-credproc init' to rewrite it"))
     for name in plan.added:
         out.append(Check(FAIL, f"AWS config: profile '{name}' has no managed stanza",
                          "run 'xaccount-credproc init'"))
     for name in plan.updated:
+        if name in misread:
+            continue  # said above, more precisely
         out.append(Check(FAIL, f"AWS config: the stanza of '{name}' is out of date",
                          "run 'xaccount-credproc init'"))
     for name in plan.conflicts:
@@ -84,6 +91,23 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
     out += _credentials_file(loaded)
     if not out:
         out.append(Check(OK, f"AWS config {path}: every profile has its managed stanza"))
+    return out
+
+
+def _misread_lines(text: str, loaded: config.Config) -> dict[str, str]:
+    """Managed profiles whose credential_process line some client would misread."""
+    lines = awsconfig.split_lines(text)
+    out = {}
+    for section in awsconfig.sections(lines):
+        span = awsconfig.managed_span(lines, section)
+        if span is None or section.profile not in loaded.profiles:
+            continue
+        for line in lines[span[0]:span[1]]:
+            key, _, value = line.partition("=")
+            why = awsconfig.misread_line(value.strip()) if key.strip() == "credential_process" \
+                else None
+            if why:
+                out[section.profile] = why
     return out
 
 

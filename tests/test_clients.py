@@ -1,0 +1,135 @@
+"""Every client reads the line `init` writes the same way: the AWS CLI v1 (PyPI), the AWS CLI v2
+(Debian's `awscli`) and a Go program on the AWS SDK for Go v2 as Debian 12 ships it, built
+offline. The helper is installed under a path with a space and a non-ASCII character, and its
+config lives under one too, so every word of the line needs quoting."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.harness.world import HELPER
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
+GO_SDK = Path("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2")
+AWS_V2 = Path("/usr/bin/aws")
+
+
+def required(path: Path, what: str) -> None:
+    """A real client that is missing fails in CI (the bootstrap installs it) and skips only on a
+    developer machine without it."""
+    if not path.exists():
+        message = f"{what} is not installed ({path}): run scripts/bootstrap.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def go_probe(tmp_path_factory) -> Path:
+    required(GO_SDK, "Debian's golang-github-aws-aws-sdk-go-v2-dev")
+    go = shutil.which("go") or "/usr/lib/go/bin/go"
+    required(Path(go), "Debian's golang-go")
+    work = tmp_path_factory.mktemp("go")
+    source = work / "src" / "stsprobe"
+    shutil.copytree(ROOT / "tests" / "clients" / "stsprobe", source)
+    binary = work / "stsprobe"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
+           "GO111MODULE": "off", "GOPATH": f"{work}:/usr/share/gocode", "GOPROXY": "off",
+           "GOFLAGS": "", "GOCACHE": str(work / "cache"), "CGO_ENABLED": "0"}
+    subprocess.run([go, "build", "-o", str(binary), "stsprobe"], cwd=work, env=env, check=True,
+                   capture_output=True, timeout=600)
+    return binary
+
+
+@pytest.fixture
+def odd_install(world, tmp_path):
+    """The helper installed at '…/Tools (x86) ünï/bin/xaccount-credproc', its config in
+    '…/My Configs/config.toml', and `init` run from there, as a user would."""
+    world.standard()
+    world.use_mfa_process()
+    bindir = tmp_path / "Tools (x86) ünï" / "bin"
+    bindir.mkdir(parents=True)
+    helper = bindir / "xaccount-credproc"
+    shutil.copy2(HELPER, helper)  # the console script: its shebang is the project's interpreter
+    config = tmp_path / "My Configs" / "config.toml"
+    config.parent.mkdir()
+    shutil.copy2(world.toml, config)
+    world.aws_config.write_text("")
+    result = subprocess.run([str(helper), "init"], env={**world.env,
+                            "XACCOUNT_CREDPROC_CONFIG": str(config)}, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in world.aws_config.read_text().splitlines()
+                if x.startswith("credential_process"))
+    value = line.split("=", 1)[1].strip()
+    assert not value.startswith('"') and "#" not in value and ";" not in value, line
+    assert str(helper.parent.parent).split("/")[-1] in value  # the odd path itself is used
+    return helper
+
+
+def test_aws_cli_v1(world, odd_install):
+    result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Arn"] == ASSUMED
+
+
+def test_aws_cli_v2_from_debian(world, odd_install):
+    required(AWS_V2, "Debian's awscli (v2)")
+    version = subprocess.run([str(AWS_V2), "--version"], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+    assert version.startswith("aws-cli/2."), version
+    # This CLI predates AWS_ENDPOINT_URL_STS; the helper (boto3) still reads it from the env.
+    result = world._run([str(AWS_V2), "sts", "get-caller-identity", "--profile",
+                         "prod-read-only", "--endpoint-url", world.sts.url], None, 120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Arn"] == ASSUMED
+
+
+def test_go_sdk_v2_from_debian(world, odd_install, go_probe):
+    result = world._run([str(go_probe), "prod-read-only"], {"STS_ENDPOINT": world.sts.url}, 120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ASSUMED
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+def test_all_three_share_one_cached_session(world, odd_install, go_probe):
+    required(AWS_V2, "Debian's awscli (v2)")
+    for argv, env in (
+            ([str(go_probe), "prod-read-only"], {"STS_ENDPOINT": world.sts.url}),
+            ([str(AWS_V2), "sts", "get-caller-identity", "--profile", "prod-read-only",
+              "--endpoint-url", world.sts.url], None)):
+        result = world._run(argv, env, 120)
+        assert result.returncode == 0, result.stderr
+    assert world.aws("sts", "get-caller-identity", "--profile", "prod-read-only").returncode == 0
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+def test_the_old_quoted_line_breaks_go_and_doctor_then_init_repair_it(world, odd_install,
+                                                                      go_probe, tmp_path):
+    config = tmp_path / "My Configs" / "config.toml"
+    env = {"XACCOUNT_CREDPROC_CONFIG": str(config)}
+    text = world.aws_config.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("credential_process"))
+    old = ("credential_process = " + " ".join(
+        f'"{w}"' if " " in w else w for w in [str(odd_install), "credential-process", "--config",
+                                               str(config), "--profile", "prod-read-only"]))
+    world.aws_config.write_text(text.replace(line, old))  # as earlier versions wrote it
+
+    broken = world._run([str(go_probe), "prod-read-only"], {"STS_ENDPOINT": world.sts.url}, 120)
+    assert broken.returncode != 0  # the Go INI reader kept only the quoted path: no arguments
+    doctor = world.run("doctor", env=env)
+    assert ("the credential_process line of 'prod-read-only' is misread by some clients: it "
+            "starts with a quote") in doctor.stdout, doctor.stdout
+    assert doctor.stdout.count("'prod-read-only'") >= 1 and "out of date" not in doctor.stdout
+
+    repaired = world._run([str(odd_install), "init"], env, 60)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "updated 1 (prod-read-only)" in repaired.stdout
+    result = world._run([str(go_probe), "prod-read-only"], {"STS_ENDPOINT": world.sts.url}, 120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ASSUMED
