@@ -249,7 +249,8 @@ def test_add_creates_a_commented_config_and_keeps_comments(world):
     (["--role-arn", ROLE_ARN, "--external-id", "x"], "external_id is not valid for STS"),
     (["--role-arn", ROLE_ARN, "--account-id", "222222222222"], "give either --role-arn, or"),
     ([], "give either --role-arn, or --account-id and --role-name"),
-    (["--role-arn", ROLE_ARN, "--duration-seconds", "soon"], "--duration-seconds 'soon' is not"),
+    (["--role-arn", ROLE_ARN, "--duration-seconds", "soon"],
+     "argument --duration-seconds: 'soon' is not a whole number of seconds"),
 ])
 def test_add_rejects_bad_values_and_writes_nothing(world, args, message):
     world.standard()

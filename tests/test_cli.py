@@ -1,0 +1,70 @@
+"""The command line: argparse's familiar shape for every command, one-line usage errors, and the
+exact hot-path form of credential-process parsed without importing argparse."""
+
+import json
+
+import pytest
+
+from xaccount_credproc.cli import COMMANDS, credential_process
+
+
+def test_help_names_every_command_and_each_command_has_its_own(world):
+    top = world.run("--help")
+    assert top.returncode == 0 and top.stdout.startswith("usage: xaccount-credproc ")
+    for name in ("credential-process", "init", "add", "remove", "console", "switch-role-url",
+                 "exec", "doctor", "list", "clear"):
+        assert f"\n  {name} " in top.stdout
+        own = world.run(name, "--help")
+        assert own.returncode == 0, own.stderr
+        assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
+        assert "--config PATH" in own.stdout and "--debug" in own.stdout
+    assert len(COMMANDS) == 10
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["bogus"], "argument COMMAND: invalid choice: 'bogus'"),
+    ([], "the following arguments are required: COMMAND"),
+    (["credential-process"], "the following arguments are required: --profile"),
+    (["credential-process", "--profile"], "argument --profile: expected one argument"),
+    (["credential-process", "--profile", "p", "--nope"], "unrecognized arguments: --nope"),
+    (["list", "extra"], "unrecognized arguments: extra"),
+    (["console", "--profile", "p", "--session-duration", "long"],
+     "argument --session-duration: 'long' is not a whole number of seconds"),
+])
+def test_usage_errors_are_one_line_with_exit_2(world, argv, message):
+    result = world.run(*argv)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr and "see 'xaccount-credproc" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "prod-read-only"],
+    ["credential-process", "--profile=prod-read-only"],
+    ["--config", "CONFIG", "credential-process", "--profile", "prod-read-only"],
+    ["credential-process", "--config=CONFIG", "--profile", "prod-read-only", "--debug"],
+])
+def test_the_hot_path_forms_give_the_same_answer_with_and_without_argparse(world, argv):
+    world.standard()
+    world.use_mfa_process()
+    argv = [str(world.toml) if a == "CONFIG" else a.replace("=CONFIG", f"={world.toml}")
+            for a in argv]
+    fast = credential_process.parse_exactly(argv)
+    assert fast is not None and fast.profile == "prod-read-only"
+    from xaccount_credproc.cli import parse
+
+    slow, handler = parse(argv)
+    assert handler is credential_process.run
+    assert (fast.profile, fast.config, fast.debug) == (slow.profile, slow.config, slow.debug)
+    result = world.run(*argv)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccountId"] == "222222222222"
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process"], ["credential-process", "--profile"], ["--profile", "p",
+                                                                  "credential-process"],
+    ["credential-process", "--profile", "p", "-h"], ["credential-process", "--profile", "p", "x"],
+    ["init"], ["credential-process", "--config=", "--profile", "p"]])
+def test_anything_but_the_exact_hot_path_form_goes_to_argparse(argv):
+    assert credential_process.parse_exactly(argv) is None

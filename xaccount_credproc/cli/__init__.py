@@ -1,0 +1,125 @@
+"""The command layer: arguments, exit codes and the one line a user reads when something fails.
+
+One module per command (as aws-vault's cli/ has), each with NAME, SUMMARY, add_arguments(parser)
+and run(args). Every command is parsed by argparse, except the exact form in which
+~/.aws/config runs `credential-process`: that runs on every `aws` command, and argparse (with the
+gettext, shutil and locale imports its formatter brings) costs more than the whole cache hit, so
+credential_process.parse_exactly reads it and hands anything else to argparse. Handlers import
+what they need when they run.
+"""
+
+import os
+import sys
+
+from .. import debug
+from ..errors import UserError
+from ._common import EXIT_INTERRUPTED, PROG, UsageError, fail
+
+# In the order `--help` lists them.
+COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
+            "doctor", "list", "clear")
+
+
+class Args:
+    """Parsed arguments (what argparse's Namespace is, without importing argparse)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing useful is left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str]) -> int:
+    from . import credential_process
+
+    args, run = credential_process.parse_exactly(argv), credential_process.run
+    if args is None:
+        try:
+            args, run = parse(argv)
+        except UsageError as e:
+            fail(str(e))
+            return e.exit_code
+        except SystemExit as e:  # --help and --version printed what was asked
+            return e.code if isinstance(e.code, int) else 0
+    if args.debug:
+        debug.enabled = True
+    try:
+        return run(args)
+    except UserError as e:
+        if debug.enabled:
+            import traceback
+
+            traceback.print_exc()
+        fail(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise
+    except Exception as e:  # never a traceback (it could show more than we mean to) by default
+        if debug.enabled:
+            import traceback
+
+            traceback.print_exc()
+        fail(f"internal error ({type(e).__name__}); rerun with --debug and report it")
+        return 70
+
+
+def parse(argv: list[str]):
+    """(args, handler) through argparse. Raises UsageError (one line) or SystemExit (help)."""
+    import argparse
+    import importlib
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):  # one line, like every other error, instead of usage + error
+            raise UsageError(message, f"see '{self.prog} --help'")
+
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
+    common = Parser(add_help=False)
+    _global_options(common, argparse.SUPPRESS)  # after the command: only when given
+    width = max(len(m.NAME) for m in modules)
+    parser = Parser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage=f"{PROG} [-h] [--version] [--config PATH] [--debug] COMMAND [options]",
+        description="AWS credential_process helper for cross-account roles with ExternalId and "
+                    "MFA, cached in the OS keyring.\n\ncommands:\n" + "\n".join(
+                        f"  {m.NAME.ljust(width)}  {m.SUMMARY}" for m in modules),
+        epilog=f"'{PROG} COMMAND --help' describes one command.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    _global_options(parser, None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     help=argparse.SUPPRESS)
+    for module in modules:
+        sub = commands.add_parser(module.NAME, help=module.SUMMARY, description=module.SUMMARY,
+                                  parents=[common], prog=f"{PROG} {module.NAME}")
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    namespace = parser.parse_args(argv)
+    return namespace, namespace.handler
+
+
+def _global_options(parser, default) -> None:
+    group = parser.add_argument_group("options (any command)")
+    group.add_argument("--config", metavar="PATH", default=default,
+                       help="TOML config file (default: $XACCOUNT_CREDPROC_CONFIG, else "
+                            "~/.config/xaccount-credproc/config.toml)")
+    group.add_argument("--debug", action="store_true",
+                       default=False if default is None else default,
+                       help="explain each step on stderr (never secrets); show tracebacks")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xaccount-credproc")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"

@@ -1,0 +1,52 @@
+"""What every command shares: the program name, errors, warnings, the config path, and the one
+path to a profile's role credentials (credential-process, console and exec)."""
+
+import sys
+
+from ..errors import ConfigError
+
+PROG = "xaccount-credproc"
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(ConfigError):
+    pass
+
+
+def config_path(args) -> str:
+    from ..paths import config_path
+
+    return config_path(args.config)
+
+
+def role_credentials(args):
+    """(profile, credentials) from the cache, or fetched (with MFA) under the same lock."""
+    from ..provider import CredentialProvider
+    from ..resolved import load_profile
+    from ..sts import check_not_reentered
+
+    check_not_reentered(args.profile)
+    warnings: list[str] = []
+    try:
+        profile = load_profile(config_path(args), args.profile, warnings)
+        return profile, CredentialProvider(profile, warnings=warnings).credentials()
+    finally:
+        warn(warnings)
+
+
+def duration(seconds: float) -> str:
+    if seconds <= 0:
+        return "expired"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def warn(messages) -> None:
+    for message in dict.fromkeys(messages):  # once each, in order
+        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def fail(message: str) -> None:
+    # One line: the AWS CLI shows our whole stderr after "Error when retrieving credentials from
+    # custom-process:".
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,35 @@
+"""`clear NAME` / `clear --all`: remove cached credentials and MFA sessions."""
+
+from ._common import UsageError, config_path, warn
+
+NAME = "clear"
+SUMMARY = "remove cached credentials and MFA sessions from the keyring"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("name", metavar="NAME", nargs="?",
+                        help="the profile whose entries to remove")
+    parser.add_argument("--all", action="store_true", help="remove the entries of every profile")
+
+
+def run(args) -> int:
+    from .. import config
+    from ..provider import CredentialProvider
+    from ..store import KeyringStore, StoreError
+
+    if bool(args.name) == bool(args.all):
+        raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
+    loaded = config.load(config_path(args))
+    names = loaded.names() if args.all else [loaded.resolve(args.name).name]
+    store = KeyringStore()
+    removed = 0
+    try:
+        for name in names:
+            removed += CredentialProvider(loaded.resolve(name), store=store).clear()
+    except StoreError as e:
+        warn([str(e)])
+        return 1
+    what = "all profiles" if args.all else f"profile '{args.name}'"
+    print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'} for {what} "
+          "(role credentials and MFA sessions)")
+    return 0

@@ -1,0 +1,46 @@
+"""`exec --profile NAME -- COMMAND [ARGS...]` / `exec --profile NAME --env`."""
+
+import os
+import sys
+
+from ..errors import UserError
+from ._common import PROG, UsageError, role_credentials
+
+NAME = "exec"
+SUMMARY = "run a command with a profile's credentials in its environment"
+
+
+def add_arguments(parser) -> None:
+    import argparse
+
+    parser.add_argument("--profile", metavar="NAME", required=True,
+                        help="profile name in the TOML config")
+    parser.add_argument("--env", action="store_true",
+                        help="print export lines for eval instead of running a command")
+    parser.add_argument("remainder", metavar="-- COMMAND [ARGS...]", nargs=argparse.REMAINDER,
+                        help="the command to run, after --")
+
+
+def run(args) -> int:
+    from .. import execenv
+
+    command = args.remainder[1:] if args.remainder[:1] == ["--"] else args.remainder
+    if bool(args.env) == bool(command):
+        raise UsageError("give either --env, or -- COMMAND [ARGS...]",
+                         f"e.g. '{PROG} exec --profile prod -- aws s3 ls'")
+    profile, credentials = role_credentials(args)
+    if args.env:
+        sys.stdout.write(execenv.shell_exports(credentials, profile.region))
+        return 0
+    env = execenv.child_environment(dict(os.environ), credentials, profile.region)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        # Replace this process: the command's exit status and signals are the caller's to see.
+        os.execvpe(command[0], command, env)  # noqa: S606 - by design, no shell
+    except FileNotFoundError:
+        raise UserError(f"command not found: {command[0]}", "check the name and PATH") from None
+    except PermissionError:
+        raise UserError(f"command not executable: {command[0]}",
+                        "check its permissions") from None
+    return 127  # pragma: no cover - execvpe does not return

@@ -1,0 +1,46 @@
+"""`list`: profiles with their cache state and time left (no secrets)."""
+
+from ._common import config_path, duration, warn
+
+NAME = "list"
+SUMMARY = "profiles with their cache state and time left (no secrets)"
+
+
+def add_arguments(parser) -> None:
+    pass
+
+
+def run(args) -> int:
+    import time
+
+    from .. import config
+    from ..provider import CredentialProvider
+    from ..store import KeyringStore, StoreError
+
+    loaded = config.load(config_path(args))
+    store = KeyringStore()
+    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION")]
+    now = time.time()
+    for name in loaded.names():
+        profile = loaded.resolve(name)
+        try:
+            role, session = CredentialProvider(profile, store=store).cached()
+        except StoreError as e:
+            warn([str(e)])
+            return 1
+        if profile.cache == "none":
+            state, left = "off", "-"
+        elif role is None:
+            state, left = "no", "-"
+        else:
+            seconds = role.seconds_left(now)
+            state = ("yes" if seconds > profile.refresh_margin
+                     else "expired" if seconds <= 0 else "refresh due")
+            left = duration(seconds)
+        mfa = "-" if not profile.mfa_serial else (
+            duration(session.seconds_left(now)) if session else "none")
+        rows.append((name, profile.role_arn, state, left, mfa))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0

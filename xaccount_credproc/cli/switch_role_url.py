@@ -1,0 +1,31 @@
+"""`switch-role-url --profile NAME`: the console's switch-role link (no credentials involved)."""
+
+from ._common import PROG, config_path, warn
+
+NAME = "switch-role-url"
+SUMMARY = "print the console's switch-role link for a profile"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--profile", metavar="NAME", required=True,
+                        help="profile name in the TOML config")
+    parser.add_argument("--display-name", metavar="TEXT",
+                        help="label in the console (default: display_name, else the profile name)")
+    parser.add_argument("--color", metavar="COLOR",
+                        help="red, orange, yellow, green, blue or a hex colour")
+
+
+def run(args) -> int:
+    from .. import config, console
+
+    profile = config.load(config_path(args)).resolve(args.profile)
+    role = profile.role_arn.split(":role/", 1)[1]
+    url = console.switch_role_url(profile.partition, profile.account_id, role,
+                                  args.display_name or profile.display_name or profile.name,
+                                  args.color or profile.color)
+    if profile.external_id:
+        warn([f"profile '{profile.name}' uses an ExternalId, which the console's switch role "
+              "cannot send: the link works only if the role's trust policy does not require it; "
+              f"use '{PROG} console --profile {profile.name}' instead"])
+    print(url)
+    return 0
