@@ -79,7 +79,8 @@ def own_keyring(tmp_path):
     try:
         yield daemon
     finally:
-        os.kill(daemon.processes[-1].pid, signal.SIGCONT)
+        if daemon.processes[-1].poll() is None:  # a test may have stopped (SIGSTOP) it
+            os.kill(daemon.processes[-1].pid, signal.SIGCONT)
         daemon.stop()
 
 
@@ -269,3 +270,86 @@ def test_version(world):
     result = world.run("--version")
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.strip() == "xaccount-credproc 0.1.0"
+
+
+def test_a_killed_keyring_daemon_is_named_as_such_not_as_locked(world, own_keyring):
+    world.standard()
+    world.use_mfa_process()
+    env = dict(own_keyring.env)
+    assert helper(world, env=env).returncode == 0
+    daemon = own_keyring.processes[-1]
+    daemon.kill()
+    daemon.wait(timeout=10)
+    result = helper(world, env=env)
+    assert result.returncode == 0, result.stderr
+    (line,) = lines(result.stderr)
+    assert "no Secret Service answers on the session bus" in line, line
+    assert "locked" not in line
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """Make a directory refuse every change, root's too (root ignores mode bits)."""
+    made = []
+
+    def freeze(path):
+        result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            message = f"chattr +i is not possible here: {result.stderr.strip()}"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        made.append(path)
+
+    yield freeze
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+@pytest.mark.parametrize("command", [["add", "second", "--role-arn", DEPLOY_ARN],
+                                     ["remove", "prod-read-only"]])
+def test_add_and_remove_in_a_directory_that_cannot_be_written_are_one_line(world, immutable,
+                                                                           command):
+    world.standard()
+    before = world.toml.read_text()
+    immutable(world.toml.parent)
+    result = world.run(*command)
+    assert result.returncode == 2 and result.stdout == ""
+    one_line_failure(result, f"cannot write {world.toml}: Operation not permitted")
+    assert world.toml.read_text() == before
+
+
+def test_an_mfa_process_that_times_out_is_killed_with_everything_it_started(tmp_path):
+    """run_bounded is what runs mfa_process (with 120 s; 1 s here): a shell whose background
+    child holds the output pipe open must not keep the helper waiting, nor outlive it."""
+    from xaccount_credproc.mfa import run_bounded
+
+    pid_file = tmp_path / "grandchild"
+    script = f"sleep 60 & echo $! > {pid_file}; wait"
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        run_bounded(["sh", "-c", script], 1)
+    assert time.monotonic() - started < 8
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild):
+        assert time.monotonic() < deadline, "the background child outlived the timeout"
+        time.sleep(0.05)
+
+
+def test_an_mfa_process_that_finishes_keeps_what_it_started(tmp_path):
+    """A program that starts a daemon (gpg-agent, a YubiKey helper) and prints the code keeps
+    its daemon."""
+    from xaccount_credproc.mfa import run_bounded
+
+    pid_file = tmp_path / "daemon"
+    # In the same process group (no setsid): a group kill on success would take it too.
+    script = f"sleep 30 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}; echo 845271"
+    result = run_bounded(["sh", "-c", script], 10)
+    assert result.returncode == 0 and result.stdout.strip() == b"845271"
+    daemon = int(pid_file.read_text())
+    try:
+        assert _alive(daemon)
+    finally:
+        os.kill(daemon, signal.SIGKILL)

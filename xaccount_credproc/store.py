@@ -152,21 +152,38 @@ class KeyringStore:
                              "unlock it (log in to your desktop session, or run "
                              f"'gnome-keyring-daemon --unlock'), {KEYRING_FIX}") from None
         except Exception as e:  # backends raise many types (D-Bus, OS errors, size limits)
+            if _dbus_name(e) in NO_SERVICE_ERRORS:
+                raise StoreError(
+                    "no Secret Service answers on the session bus (its daemon exited or was "
+                    "never started), so credentials are not cached", "start it again (log out "
+                    "and in, or run 'gnome-keyring-daemon --start --components=secrets'), "
+                    + KEYRING_FIX) from None
             raise StoreError(f"the OS keyring failed {doing} ({_describe(e)}), so credentials "
                              "are not cached", f"check that your keyring works, {KEYRING_FIX}",
                              decode_error=isinstance(e, UnicodeDecodeError)) from None
 
 
-def _describe(error: BaseException) -> str:
-    """The error's type and, for D-Bus errors, their name (ServiceUnknown, NoReply, ...), which
-    says what happened. Never the message: a backend might quote what it was given."""
+# What the bus answers when no one owns org.freedesktop.secrets (a killed or absent daemon).
+NO_SERVICE_ERRORS = {f"org.freedesktop.DBus.Error.{name}" for name in (
+    "ServiceUnknown", "NameHasNoOwner", "UnknownMethod", "UnknownObject")}
+
+
+def _dbus_name(error: BaseException) -> str | None:
+    """The D-Bus error name behind `error` (ServiceUnknown, NoReply, ...), if there is one."""
     seen = error
     while seen is not None:
         name = getattr(seen, "name", None)
         if isinstance(name, str) and name.startswith("org.freedesktop."):
-            return f"{type(error).__name__}: {name}"
+            return name
         seen = seen.__cause__ or seen.__context__
-    return type(error).__name__
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    """The error's type and its D-Bus error name, which says what happened. Never the message:
+    a backend might quote what it was given."""
+    name = _dbus_name(error)
+    return f"{type(error).__name__}: {name}" if name else type(error).__name__
 
 
 def _is_empty_chain(backend) -> bool:
