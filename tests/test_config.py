@@ -212,3 +212,20 @@ def test_config_path_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("XACCOUNT_CREDPROC_CONFIG", str(tmp_path / "env.toml"))
     assert config_path() == str(tmp_path / "env.toml")
     assert config_path(str(tmp_path / "flag.toml")) == str(tmp_path / "flag.toml")
+
+
+def test_the_european_sovereign_cloud_is_a_partition_of_its_own(tmp_path):
+    from xaccount_credproc import console
+
+    cfg = load(tmp_path, """
+[profiles.sovereign]
+account_id = "012345678901"
+role_name = "ReadOnly"
+region = "eusc-de-east-1"
+""")
+    profile = cfg.resolve("sovereign")
+    assert profile.role_arn == "arn:aws-eusc:iam::012345678901:role/ReadOnly"
+    assert profile.partition == "aws-eusc"
+    assert console.hosts("aws-eusc") == ("signin.amazonaws-eusc.eu", "console.amazonaws-eusc.eu")
+    assert console.destination_url(None, "aws-eusc", "eusc-de-east-1").startswith(
+        "https://console.amazonaws-eusc.eu/")

@@ -32,7 +32,8 @@ MFA_SERIAL_RE = re.compile(r"[\w+=/:,.@-]{9,256}", _A)
 EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", _A)
 SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", _A)
 ACCOUNT_ID_RE = re.compile(r"\d{12}", _A)
-REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", _A)
+# us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1 (the European Sovereign Cloud).
+REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}", _A)
 
 MAX_DURATION = 43200
 STS_MIN_DURATION = 900
