@@ -353,3 +353,16 @@ def test_an_mfa_process_that_finishes_keeps_what_it_started(tmp_path):
         assert _alive(daemon)
     finally:
         os.kill(daemon, signal.SIGKILL)
+
+
+def test_a_cache_dir_that_cannot_be_written_is_one_warning_and_credentials(world, immutable):
+    world.standard()
+    world.use_mfa_process()
+    world.cache_dir.mkdir(parents=True, mode=0o700)
+    immutable(world.cache_dir)  # no locks, no snapshots can be made there
+    result = helper(world)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    (line,) = lines(result.stderr)
+    assert line.startswith(f"xaccount-credproc: warning: the cache directory {world.cache_dir}/")
+    assert "cannot be created (Operation not permitted), so it is not used" in line, line
