@@ -47,7 +47,10 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
         return [Check(FAIL, f"AWS config: {e.what}", e.fix)]
     out = []
     plan = awsconfig.plan(text, wanted_stanzas(loaded, helper_command(config_path)))
-    misread = _misread_lines(text, loaded)
+    # A managed line written the old way is always among the out-of-date ones init rewrites.
+    served = awsconfig.profiles_served_by_helper(text)
+    misread = {name: why for name in plan.updated
+               if (why := awsconfig.misread_line(served.get(name, "")))}
     for name, why in misread.items():
         out.append(Check(FAIL, f"AWS config: the credential_process line of '{name}' is "
                                f"misread by some clients: {why}",
@@ -91,23 +94,6 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
     out += _credentials_file(loaded)
     if not out:
         out.append(Check(OK, f"AWS config {path}: every profile has its managed stanza"))
-    return out
-
-
-def _misread_lines(text: str, loaded: config.Config) -> dict[str, str]:
-    """Managed profiles whose credential_process line some client would misread."""
-    lines = awsconfig.split_lines(text)
-    out = {}
-    for section in awsconfig.sections(lines):
-        span = awsconfig.managed_span(lines, section)
-        if span is None or section.profile not in loaded.profiles:
-            continue
-        for line in lines[span[0]:span[1]]:
-            key, _, value = line.partition("=")
-            why = awsconfig.misread_line(value.strip()) if key.strip() == "credential_process" \
-                else None
-            if why:
-                out[section.profile] = why
     return out
 
 

@@ -13,6 +13,11 @@ class UsageError(ConfigError):
     pass
 
 
+def add_profile_option(parser) -> None:
+    parser.add_argument("--profile", metavar="NAME", required=True,
+                        help="profile name in the TOML config")
+
+
 def config_path(args) -> str:
     from ..paths import config_path
 

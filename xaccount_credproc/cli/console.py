@@ -1,7 +1,7 @@
 """`console --profile NAME`: sign in to the AWS console as the profile's role."""
 
 from ..errors import UserError
-from ._common import PROG, UsageError, role_credentials
+from ._common import PROG, UsageError, add_profile_option, role_credentials
 from .add import seconds
 
 NAME = "console"
@@ -9,8 +9,7 @@ SUMMARY = "sign in to the AWS console as a profile's role (opens a browser)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--profile", metavar="NAME", required=True,
-                        help="profile name in the TOML config")
+    add_profile_option(parser)
     parser.add_argument("--print", action="store_true",
                         help="print the sign-in URL instead (it is a credential for 15 minutes)")
     parser.add_argument("--destination", metavar="URL|SERVICE",

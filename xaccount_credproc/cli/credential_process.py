@@ -2,7 +2,7 @@
 
 import sys
 
-from ._common import role_credentials
+from ._common import add_profile_option, role_credentials
 
 NAME = "credential-process"
 SUMMARY = ("print a profile's role credentials as credential_process JSON (what ~/.aws/config "
@@ -10,8 +10,7 @@ SUMMARY = ("print a profile's role credentials as credential_process JSON (what 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--profile", metavar="NAME", required=True,
-                        help="profile name in the TOML config")
+    add_profile_option(parser)
 
 
 def run(args) -> int:

@@ -4,7 +4,7 @@ import os
 import sys
 
 from ..errors import UserError
-from ._common import PROG, UsageError, role_credentials
+from ._common import PROG, UsageError, add_profile_option, role_credentials
 
 NAME = "exec"
 SUMMARY = "run a command with a profile's credentials in its environment"
@@ -13,8 +13,7 @@ SUMMARY = "run a command with a profile's credentials in its environment"
 def add_arguments(parser) -> None:
     import argparse
 
-    parser.add_argument("--profile", metavar="NAME", required=True,
-                        help="profile name in the TOML config")
+    add_profile_option(parser)
     parser.add_argument("--env", action="store_true",
                         help="print export lines for eval instead of running a command")
     parser.add_argument("remainder", metavar="-- COMMAND [ARGS...]", nargs=argparse.REMAINDER,

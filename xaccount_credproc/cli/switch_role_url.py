@@ -1,14 +1,13 @@
 """`switch-role-url --profile NAME`: the console's switch-role link (no credentials involved)."""
 
-from ._common import PROG, config_path, warn
+from ._common import PROG, add_profile_option, config_path, warn
 
 NAME = "switch-role-url"
 SUMMARY = "print the console's switch-role link for a profile"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--profile", metavar="NAME", required=True,
-                        help="profile name in the TOML config")
+    add_profile_option(parser)
     parser.add_argument("--display-name", metavar="TEXT",
                         help="label in the console (default: display_name, else the profile name)")
     parser.add_argument("--color", metavar="COLOR",
