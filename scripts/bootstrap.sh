@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian/Ubuntu machine, without
 # asking anything: Debian packages (dbus, gnome-keyring, awscli v2, golang-go and the Go AWS SDK,
-# a Python >= 3.11 with venv) and a
+# Xvfb, zenity, xdotool and xwd, a Python >= 3.11 with venv) and a
 # project virtualenv in .venv with the package (editable) and its dev extras. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,12 @@ command -v gnome-keyring-daemon >/dev/null || packages+=(gnome-keyring)
 command -v go >/dev/null || packages+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/service/sts ] ||
   packages+=(golang-github-aws-aws-sdk-go-v2-dev)
+# MFA dialogs (tests/test_mfa_dialog.py): a virtual X server, zenity, xdotool to answer the
+# dialog, xwd for a screenshot of it.
+command -v Xvfb >/dev/null || packages+=(xvfb)
+command -v zenity >/dev/null || packages+=(zenity)
+command -v xdotool >/dev/null || packages+=(xdotool)
+command -v xwd >/dev/null || packages+=(x11-apps)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

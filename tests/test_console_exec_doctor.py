@@ -342,7 +342,8 @@ def test_doctor_warns_when_mfa_needs_a_terminal_that_is_missing(world):
     world.write_toml(world.toml.read_text().replace(world.mfa_process_line(), ""))
     result, lines = doctor(world)
     assert result.returncode == 0
-    assert any(line.startswith("warn  MFA: no terminal here, and prod-read-only ask for codes")
+    assert any(line.startswith("warn  MFA for 'prod-read-only': no prompt would work here "
+                               "(mfa_prompt = \"auto\", no terminal, no desktop dialog)")
                for line in lines), lines
 
 

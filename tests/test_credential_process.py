@@ -221,8 +221,11 @@ def test_no_terminal_and_no_mfa_process_fails_at_once(world):
     assert result.returncode == 255
     stderr = assert_clean_failure(
         result, r"Error when retrieving credentials from custom-process: xaccount-credproc: "
-                r"profile 'prod-read-only' needs an MFA code but there is no terminal to ask on; "
-                r"set mfa_process")
+                r"profile 'prod-read-only' needs an MFA code but there is no terminal to ask on "
+                r"and no desktop session \(DISPLAY or WAYLAND_DISPLAY\); set mfa_process in the "
+                r"config .*, run it from a desktop session with zenity or kdialog, or run "
+                r"'xaccount-credproc credential-process --profile prod-read-only' once in a "
+                r"terminal")
     assert stderr.count("xaccount-credproc:") == 1
     assert mfa_calls(world.sts) == []
 

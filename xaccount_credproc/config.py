@@ -43,6 +43,7 @@ MIN_REFRESH_MARGIN = 960
 # A fetched credential must stay servable for at least this long, or caching is pointless.
 MIN_SERVABLE = 600
 CACHE_MODES = ("keyring", "none")
+MFA_PROMPTS = ("auto", "terminal", "dialog")
 MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
 
@@ -50,6 +51,7 @@ PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
+    "mfa_prompt",
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
 
@@ -444,6 +446,7 @@ _VALIDATORS = {
     "output": _output,
     "display_name": _display_name,
     "color": _color,
+    "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
 }
 
 

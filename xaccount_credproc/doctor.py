@@ -133,15 +133,42 @@ def _keyring(profiles) -> list[Check]:
 
 
 def _terminal(profiles) -> list[Check]:
-    needing = [p.name for p in profiles if p.mfa_serial and not p.mfa_process]
-    if not needing:
-        return [Check(OK, "MFA: no profile needs a terminal (none, or mfa_process)")]
+    """Per MFA profile: which prompt would be used right now, and whether anything would work
+    without a terminal (an IDE or desktop app runs the helper with none)."""
+    from . import prompt
+
+    mfa = [p for p in profiles if p.mfa_serial]
+    if not mfa:
+        return [Check(OK, "MFA: no profile uses MFA")]
     try:
         os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+        terminal = True
     except OSError:
-        return [Check(WARN, f"MFA: no terminal here, and {', '.join(needing)} ask for codes on "
-                            "one", "run from a terminal, or set mfa_process")]
-    return [Check(OK, f"MFA: a terminal is available for {', '.join(needing)}")]
+        terminal = False
+    dialog = prompt.find_dialog()
+    dialog_name = f"a {dialog.EXECUTABLE} dialog" if dialog else None
+    out = []
+    for p in mfa:
+        if p.mfa_process:
+            out.append(Check(OK, f"MFA for '{p.name}': mfa_process (no prompt needed)"))
+            continue
+        now = ("the terminal" if terminal and p.mfa_prompt != "dialog"
+               else dialog_name if p.mfa_prompt != "terminal" else None)
+        without = dialog_name if p.mfa_prompt != "terminal" else None
+        if now is None:
+            out.append(Check(WARN, f"MFA for '{p.name}': no prompt would work here (mfa_prompt "
+                                   f"= \"{p.mfa_prompt}\", no terminal"
+                                   f"{'' if dialog else ', no desktop dialog'})",
+                             "set mfa_process, or run from a terminal or a desktop session "
+                             "with zenity or kdialog"))
+        elif without is None:
+            out.append(Check(WARN, f"MFA for '{p.name}': {now} now, but nothing without a "
+                                   "terminal (IDEs, desktop apps)",
+                             "set mfa_process, or use a desktop session with zenity or kdialog "
+                             "(mfa_prompt = \"auto\")"))
+        else:
+            out.append(Check(OK, f"MFA for '{p.name}': {now} now; {without} without a terminal"))
+    return out
 
 
 def _sources(profiles) -> list[Check]:

@@ -1,8 +1,10 @@
-"""Where MFA codes come from: `mfa_process`, else the controlling terminal.
+"""Where MFA codes come from: `mfa_process`, else a person at the controlling terminal or, where
+there is none (IDEs, desktop apps), at a desktop dialog (prompt/).
 
 botocore runs credential_process with stdout and stderr as pipes, so a prompt on stderr is invisible
-until we exit. The prompt therefore goes to the terminal itself (/dev/tty), and where there is no
-terminal we fail at once instead of hanging the caller. Codes are never logged or put in messages.
+until we exit. The prompt therefore goes to the terminal itself (/dev/tty) or to a dialog, and
+where there is neither we fail at once instead of hanging the caller. Every prompt runs under the
+fetch's lock, so parallel callers see one prompt. Codes are never logged or put in messages.
 """
 
 import os
@@ -15,82 +17,47 @@ CODE_RE = re.compile(r"\d{6}", re.ASCII)
 TERMINAL_TRIES = 3
 PROCESS_TIMEOUT = 120
 PROMPT_TIMEOUT = 120
+PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
+# After this long without an answer, a mfa_process is probably waiting for a security key touch.
+SLOW_PROCESS = 1.0
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
-    """Linux: have the kernel SIGKILL the child when the helper dies, even by SIGKILL."""
-    import contextlib
-
-    with contextlib.suppress(Exception):  # no prctl: the child simply runs unbound
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the helper died before prctl took effect
-            os._exit(1)
+def prompt_timeout() -> int:
+    """How long a person has to answer a prompt (terminal or dialog)."""
+    raw = os.environ.get(PROMPT_TIMEOUT_ENV)
+    if raw is None:
+        return PROMPT_TIMEOUT
+    if not (raw.isascii() and raw.isdigit() and 5 <= int(raw) <= 600):
+        raise MfaError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds from 5 "
+                       "to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
+    return int(raw)
 
 
-def run_bounded(argv: list[str], timeout: float):
-    """Run a program of the user's (stdin /dev/null, output captured) for at most `timeout`
-    seconds. It runs in a process group of its own, so on a timeout it is killed with
-    everything it started (a shell's children keep the pipes open otherwise), and on Linux it
-    dies with the helper, even when the helper is killed with SIGKILL while holding a lock.
-    Raises TimeoutError, and OSError when it cannot start."""
-    import signal
-    import subprocess
-
-    linux = sys.platform.startswith("linux")
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=child_environment(),
-                               process_group=0 if os.name == "posix" else None,
-                               preexec_fn=_die_with_parent if linux else None)
+def _open_terminal(path: str) -> int | None:
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise TimeoutError from None
-    finally:
-        # Only a child that did not finish: one that did may have started something meant to
-        # outlive it (gpg-agent, a YubiKey daemon).
-        if process.returncode is None:
-            _kill_group(process, signal)
-    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
-
-
-def _kill_group(process, signal) -> None:
-    """Kill what is left of the child's process group, and reap the child."""
-    import contextlib
-
-    if os.name == "posix":
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-    elif process.poll() is None:  # pragma: no cover - Windows
-        process.kill()
-    with contextlib.suppress(Exception):
-        process.communicate(timeout=5)
-
-
-def child_environment() -> dict[str, str]:
-    """Our environment without the re-entry marker: a program we run to get a code is not
-    resolving source credentials, and may itself run `aws` with a profile of ours."""
-    from .sts import REENTRY_ENV
-
-    return {k: v for k, v in os.environ.items() if k != REENTRY_ENV}
+        return os.open(path, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
 
 
 class MfaCodeSource:
-    """Asks for MFA codes for one device, for one profile."""
+    """Asks for MFA codes for one device, for one profile: `mfa_process` when set, else a person
+    (`mfa_prompt`: "terminal", "dialog", or "auto": the terminal when there is one, else a
+    desktop dialog when a desktop session is reachable, else a clear failure)."""
 
     def __init__(self, serial: str, profile_name: str, mfa_process: str | None,
-                 tty_path: str = "/dev/tty"):
+                 tty_path: str = "/dev/tty", prompt: str = "auto", role_arn: str | None = None):
         self.serial = serial
         self.profile_name = profile_name
         self.mfa_process = mfa_process
         self.tty_path = tty_path
+        self.prompt = prompt
+        self.role_arn = role_arn
         self.asked = 0
 
     @property
     def interactive(self) -> bool:
-        """Whether asking again can give a different answer (a person at a terminal)."""
+        """Whether asking again can give a different answer (a person at a terminal or dialog)."""
         return not self.mfa_process
 
     def code(self, rejected: bool = False) -> str:
@@ -98,13 +65,43 @@ class MfaCodeSource:
         self.asked += 1
         if self.mfa_process:
             return self._from_process()
-        return self._from_terminal(rejected)
+        if sys.platform == "win32" and self.prompt != "dialog":  # pragma: no cover
+            return self._from_windows_console(rejected)
+        fd = _open_terminal(self.tty_path) if self.prompt != "dialog" else None
+        if fd is not None:
+            return self._from_terminal(fd, rejected)
+        if self.prompt == "terminal":
+            raise MfaError(f"profile '{self.profile_name}' needs an MFA code but there is no "
+                           "terminal to ask on (mfa_prompt = \"terminal\")",
+                           "set mfa_prompt = \"auto\" for a desktop dialog, set mfa_process, or "
+                           "run it in a terminal")
+        from . import prompt
+
+        dialog = prompt.find_dialog()
+        if dialog is None:
+            raise MfaError(*self.nowhere_to_ask())
+        return self._from_dialog(dialog, rejected)
+
+    def nowhere_to_ask(self) -> tuple[str, str]:
+        """(what, fix) when there is neither a terminal nor a desktop dialog."""
+        from . import prompt
+
+        where = ("no desktop dialog program (zenity or kdialog)" if prompt.desktop_session()
+                 else "no desktop session (DISPLAY or WAYLAND_DISPLAY)")
+        return (f"profile '{self.profile_name}' needs an MFA code but there is no terminal to ask "
+                f"on and {where}", "set mfa_process in the config (e.g. an OTP tool or 'ykman "
+                "oath accounts code'), run it from a desktop session with zenity or kdialog, or "
+                f"run 'xaccount-credproc credential-process --profile {self.profile_name}' once "
+                "in a terminal (the MFA session then serves the rest)")
 
     def _from_process(self) -> str:
         import shlex
 
+        from .process import run_bounded
+
         try:
-            result = run_bounded(shlex.split(self.mfa_process), PROCESS_TIMEOUT)
+            result = run_bounded(shlex.split(self.mfa_process), PROCESS_TIMEOUT,
+                                 on_slow=self._tell_slow, slow_after=SLOW_PROCESS)
         except FileNotFoundError:
             raise MfaError(f"mfa_process for profile '{self.profile_name}' could not be started "
                            "(command not found)", "fix mfa_process in the config") from None
@@ -124,27 +121,51 @@ class MfaCodeSource:
                            "code", "it must print only the code on stdout")
         return code
 
-    def _from_terminal(self, rejected: bool) -> str:
-        if sys.platform == "win32":  # pragma: no cover - no console here
-            return self._from_windows_console(rejected)
-        try:
-            fd = os.open(self.tty_path, os.O_RDWR | os.O_NOCTTY)
-        except OSError:
-            raise MfaError(
-                f"profile '{self.profile_name}' needs an MFA code but there is no terminal to ask "
-                "on", "set mfa_process in the config, or run "
-                f"'xaccount-credproc credential-process --profile {self.profile_name}' in a "
-                "terminal first") from None
+    def _tell_slow(self) -> None:
+        """mfa_process is taking a while: most likely a security key waiting for a touch."""
+        from .prompt.notify import notify
+
+        message = (f"touch your security key for profile {self.profile_name} "
+                   f"(xaccount-credproc is waiting for mfa_process)")
+        fd = _open_terminal(self.tty_path)
+        if fd is not None:
+            try:
+                os.write(fd, f"xaccount-credproc: {message}\r\n".encode())
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        notify("Touch your security key", message)
+
+    def _from_terminal(self, fd: int, rejected: bool) -> str:
+        timeout = prompt_timeout()
         with open(fd, "r+b", buffering=0) as tty:
             note = "AWS rejected that code. " if rejected else ""
             for attempt in range(1, TERMINAL_TRIES + 1):
                 prompt = f"{note}MFA code for {self.serial} (profile {self.profile_name}): "
-                code = _read_hidden(tty, prompt)
+                code = _read_hidden(tty, prompt, timeout)
                 if CODE_RE.fullmatch(code):
                     return code
                 note = "That is not 6 digits. "
                 if attempt == TERMINAL_TRIES:
                     tty.write(b"No valid MFA code entered.\n")
+        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
+                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+
+    def _from_dialog(self, dialog, rejected: bool) -> str:
+        from . import prompt
+
+        timeout = prompt_timeout()
+        title = f"MFA code for profile {self.profile_name}"
+        note = "AWS rejected that code. " if rejected else ""
+        for _ in range(TERMINAL_TRIES):
+            role = f"Role: {self.role_arn}\n" if self.role_arn else ""
+            text = (f"{note}Enter the 6-digit code of your MFA device.\n\n{role}"
+                    f"MFA device: {self.serial}")
+            code = prompt.ask(dialog, title, text, timeout).strip()
+            if CODE_RE.fullmatch(code):
+                return code
+            note = "That is not 6 digits. "
         raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
                        f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
 
@@ -175,8 +196,8 @@ class Signalled(MfaError):
 PROMPT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
 
 
-def _read_hidden(tty, prompt: str) -> str:
-    """Write `prompt` to the terminal and read one line with echo off, within PROMPT_TIMEOUT.
+def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
+    """Write `prompt` to the terminal and read one line with echo off, within `timeout`.
 
     Echo is restored whatever ends the read: a line, a timeout, Ctrl-D, or SIGTERM / SIGHUP /
     SIGINT (a closed terminal window, `kill`, Ctrl-C), whose handlers raise here so that the
@@ -209,9 +230,9 @@ def _read_hidden(tty, prompt: str) -> str:
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
             line = b""
             while not line.endswith(b"\n"):
-                ready, _, _ = select.select([fd], [], [], PROMPT_TIMEOUT)
+                ready, _, _ = select.select([fd], [], [], timeout)
                 if not ready:
-                    raise MfaError(f"no MFA code entered within {PROMPT_TIMEOUT}s",
+                    raise MfaError(f"no MFA code entered within {timeout}s",
                                    "run the command again when your device is at hand")
                 chunk = os.read(fd, 64)
                 if not chunk or (b"\x04" in chunk and not line):

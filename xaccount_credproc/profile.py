@@ -10,7 +10,7 @@ DEFAULT_MFA_SESSION_DURATION = 12 * 3600
 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
-          "mfa_session", "mfa_session_duration", "output", "display_name", "color")
+          "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt")
 
 # The exact type (or types) of each field, for data read back from a file (resolved.py).
 FIELD_TYPES = {
@@ -19,7 +19,7 @@ FIELD_TYPES = {
     "mfa_process": (str, type(None)), "duration_seconds": (int,), "role_session_name": (str,),
     "refresh_margin": (int,), "cache": (str,), "mfa_session": (bool,),
     "mfa_session_duration": (int,), "output": (str, type(None)),
-    "display_name": (str, type(None)), "color": (str, type(None)),
+    "display_name": (str, type(None)), "color": (str, type(None)), "mfa_prompt": (str,),
 }
 
 
@@ -35,7 +35,7 @@ class Profile:
                  cache: str = "keyring", mfa_session: bool = True,
                  mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
                  output: str | None = None, display_name: str | None = None,
-                 color: str | None = None):
+                 color: str | None = None, mfa_prompt: str = "auto"):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -52,6 +52,7 @@ class Profile:
         self.output = output
         self.display_name = display_name
         self.color = color
+        self.mfa_prompt = mfa_prompt
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in FIELDS}

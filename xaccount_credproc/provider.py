@@ -61,7 +61,8 @@ class CredentialProvider:
             from .mfa import MfaCodeSource
 
             p = self.profile
-            self._mfa = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process)
+            self._mfa = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process,
+                                      prompt=p.mfa_prompt, role_arn=p.role_arn)
         return self._mfa
 
     # -- the one public path -------------------------------------------------------------------

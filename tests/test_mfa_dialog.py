@@ -1,0 +1,381 @@
+"""MFA where there is no terminal: the helper started as an IDE starts the AWS CLI (no controlling
+terminal, stdin /dev/null, stdout and stderr pipes) asks in a real zenity dialog on a real X
+server (Xvfb), which the test finds in the X window list and types into with xdotool. Slow
+mfa_process runs announce themselves on a stand-in freedesktop Notifications service on a
+private session bus. The kdialog, osascript and PowerShell drivers are run against stand-in
+executables that record their command lines."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness.desktop import Desktop
+from tests.harness.terminal import Terminal
+from tests.harness.world import AWS, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
+TITLE = "MFA code for profile prod-read-only"
+
+
+@pytest.fixture(scope="session")
+def desktop():
+    screen = Desktop().start()  # raises, never skips, when Xvfb/zenity/xdotool are missing
+    yield screen
+    screen.stop()
+
+
+@pytest.fixture
+def ide(world, desktop):
+    """Alice's setup with no mfa_process: a person answers, in a dialog."""
+    world.standard()
+    world.env.update(desktop.env)
+    return world
+
+
+def start_aws(world, env=None) -> subprocess.Popen:
+    """The AWS CLI as an IDE starts it: a new session (no controlling terminal), stdin
+    /dev/null, stdout and stderr pipes."""
+    return subprocess.Popen([str(AWS), "sts", "get-caller-identity", "--profile",
+                             "prod-read-only"], env={**world.env, **(env or {})},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def start_helper(world, env=None) -> subprocess.Popen:
+    return subprocess.Popen([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                            env={**world.env, **(env or {})}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def dialog_argv(desktop, window) -> list[str]:
+    pid = desktop._xdotool("getwindowpid", window).stdout.strip()
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [w.decode() for w in f.read().split(b"\0") if w]
+
+
+def zenity_processes() -> list[str]:
+    result = subprocess.run(["pgrep", "-f", "zenity --entry"], capture_output=True, text=True,
+                            check=False)
+    return result.stdout.split()
+
+
+def test_an_ide_gets_a_dialog_and_the_aws_cli_gets_the_role(ide, desktop):
+    aws = start_aws(ide)
+    window = desktop.wait_for_window(TITLE)
+    title = desktop.title(window)
+    assert "MFA" in title and "prod-read-only" in title
+    argv = dialog_argv(desktop, window)
+    assert "--hide-text" in argv  # what is typed is hidden
+    text = next(a for a in argv if a.startswith("--text="))
+    assert ROLE_ARN in text and MFA_SERIAL in text
+    colours = desktop.screenshot(ARTIFACTS / "mfa-dialog.png")
+    assert colours > 4, "the screenshot of the dialog is blank"
+    desktop.type_into(window, MFA_CODE)
+    out, err = aws.communicate(timeout=60)
+    assert aws.returncode == 0, err
+    assert json.loads(out)["Arn"] == ASSUMED
+    assert MFA_CODE not in " ".join(argv)
+    assert len(ide.sts.calls_of("GetSessionToken")) == 1
+
+
+def test_cancel_gives_exit_4_at_once(ide, desktop):
+    helper = start_helper(ide)
+    window = desktop.wait_for_window(TITLE)
+    desktop.press(window, "Escape")
+    out, err = helper.communicate(timeout=30)
+    assert helper.returncode == 4 and out == ""
+    assert err.strip() == ("xaccount-credproc: MFA code entry cancelled; run the command again "
+                           "when your device is at hand")
+    assert ide.sts.calls == []
+
+
+@pytest.mark.parametrize("wrong", ["12345", "000000"])
+def test_a_wrong_code_is_asked_again_then_the_right_one_works(ide, desktop, wrong):
+    aws = start_aws(ide)
+    first = desktop.wait_for_window(TITLE)
+    desktop.type_into(first, wrong)
+    desktop.wait_until_gone(first)
+    second = desktop.wait_for_window(TITLE)
+    text = next(a for a in dialog_argv(desktop, second) if a.startswith("--text="))
+    assert ("That is not 6 digits." if wrong == "12345" else "AWS rejected that code.") in text
+    desktop.type_into(second, MFA_CODE)
+    out, err = aws.communicate(timeout=60)
+    assert aws.returncode == 0, err
+    assert json.loads(out)["Arn"] == ASSUMED
+
+
+def test_an_unanswered_dialog_gives_up_and_leaves_nothing_behind(ide, desktop):
+    started = time.monotonic()
+    helper = start_helper(ide, {"XACCOUNT_CREDPROC_PROMPT_TIMEOUT": "5"})
+    desktop.wait_for_window(TITLE)
+    out, err = helper.communicate(timeout=60)
+    assert time.monotonic() - started < 20
+    assert helper.returncode == 4
+    assert "no MFA code entered within 5s" in err
+    time.sleep(0.5)
+    assert desktop.windows(TITLE) == [] and zenity_processes() == []
+
+
+def test_16_parallel_aws_commands_show_one_dialog_and_make_one_sts_call(ide, desktop):
+    commands = [start_aws(ide) for _ in range(16)]
+    seen: set[str] = set()
+    most_at_once = 0
+    deadline = time.monotonic() + 60
+    while not seen and time.monotonic() < deadline:
+        found = desktop.windows(TITLE)
+        seen.update(found)
+        time.sleep(0.1)
+    assert seen, "no dialog appeared"
+    for _ in range(20):  # two seconds of the X window list: still one dialog
+        found = desktop.windows(TITLE)
+        seen.update(found)
+        most_at_once = max(most_at_once, len(found))
+        time.sleep(0.1)
+    desktop.type_into(sorted(seen)[0], MFA_CODE)
+    for command in commands:
+        out, err = command.communicate(timeout=120)
+        assert command.returncode == 0, err
+        assert json.loads(out)["Arn"] == ASSUMED
+    assert len(seen) == 1 and most_at_once == 1
+    assert len(ide.sts.calls_of("GetSessionToken")) == 1
+    assert len(ide.sts.calls_of("AssumeRole")) == 1
+
+
+def test_mfa_prompt_terminal_never_opens_a_dialog(ide, desktop):
+    ide.write_toml(ide.toml.read_text().replace("[defaults]\n",
+                                                '[defaults]\nmfa_prompt = "terminal"\n'))
+    result = ide.run("credential-process", "--profile", "prod-read-only")
+    assert result.returncode == 4
+    assert "no terminal to ask on (mfa_prompt = \"terminal\")" in result.stderr
+    assert desktop.windows(TITLE) == []
+
+
+def test_mfa_prompt_dialog_is_used_even_with_a_terminal(ide, desktop):
+    ide.write_toml(ide.toml.read_text().replace("[defaults]\n",
+                                                '[defaults]\nmfa_prompt = "dialog"\n'))
+    terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                        ide.env)
+    window = desktop.wait_for_window(TITLE)
+    desktop.type_into(window, MFA_CODE)
+    result = terminal.finish()
+    assert result.returncode == 0, result.stderr
+    assert b"MFA code for" not in terminal.screen  # nothing asked on the terminal
+
+
+# -- a slow mfa_process: a notification ---------------------------------------------------------
+
+
+class Notifications:
+    """A stand-in org.freedesktop.Notifications on a private session bus: records Notify."""
+
+    def __init__(self, address: str):
+        from jeepney import bus_messages
+        from jeepney.io.blocking import open_dbus_connection
+
+        self.calls: list[tuple] = []
+        self.connection = open_dbus_connection(bus=address)
+        reply = self.connection.send_and_get_reply(
+            bus_messages.message_bus.RequestName("org.freedesktop.Notifications"))
+        assert reply.body[0] == 1, reply.body  # primary owner
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        from jeepney import MessageType, new_method_return
+
+        while self.running:
+            try:
+                message = self.connection.receive(timeout=0.2)
+            except TimeoutError:
+                continue
+            except Exception:
+                return
+            header = message.header
+            if (header.message_type == MessageType.method_call
+                    and header.fields.get(3) == "Notify"):  # 3: MEMBER
+                self.calls.append(message.body)
+                self.connection.send(new_method_return(message, "u", (len(self.calls),)))
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5)
+        self.connection.close()
+
+
+@pytest.fixture
+def notifications(secret_service):
+    service = Notifications(secret_service.env["DBUS_SESSION_BUS_ADDRESS"])
+    yield service
+    service.close()
+
+
+def slow_otp(world, seconds: float) -> None:
+    script = world.root / "slow-otp.py"
+    script.write_text(f"import time\ntime.sleep({seconds})\nprint({MFA_CODE!r})\n")
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", f'[defaults]\nmfa_process = "{sys.executable} {script}"\n'))
+
+
+def test_a_slow_mfa_process_sends_one_notification_without_secrets(world, notifications):
+    world.standard()
+    slow_otp(world, 2.5)
+    result = world.run("credential-process", "--profile", "prod-read-only")
+    assert result.returncode == 0, result.stderr
+    (call,) = notifications.calls
+    app, _, _, summary, body, *_ = call
+    assert app == "xaccount-credproc" and summary == "Touch your security key"
+    assert "touch your security key for profile prod-read-only" in body
+    assert MFA_CODE not in json.dumps(call, default=str)
+
+
+def test_a_quick_mfa_process_sends_nothing(world, notifications):
+    world.standard()
+    slow_otp(world, 0)
+    assert world.run("credential-process", "--profile", "prod-read-only").returncode == 0
+    time.sleep(0.3)
+    assert notifications.calls == []
+
+
+def test_a_slow_mfa_process_says_so_on_the_terminal_too(world, notifications):
+    world.standard()
+    slow_otp(world, 2.5)
+    terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                        world.env)
+    terminal.expect("touch your security key for profile prod-read-only")
+    assert terminal.finish().returncode == 0
+    assert len(notifications.calls) == 1
+
+
+# -- the other drivers, with stand-in executables ------------------------------------------------
+
+STAND_IN = """\
+#!{python}
+import json, os, sys
+with open(os.environ["STAND_IN_LOG"], "a") as f:
+    f.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + "\\n")
+mode = os.environ.get("STAND_IN_MODE", "ok")
+if mode == "ok":
+    sys.stdout.write(os.environ["STAND_IN_ANSWER"])
+    sys.exit(0)
+if mode == "cancel":
+    sys.stderr.write("execution error: User canceled. (-128)\\n")
+    sys.exit(1)
+sys.exit(int(mode))
+"""
+
+
+@pytest.fixture
+def stand_ins(tmp_path, monkeypatch):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for name in ("zenity", "kdialog", "osascript", "powershell.exe"):
+        path = bindir / name
+        path.write_text(STAND_IN.format(python=sys.executable))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "argv.log"
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("STAND_IN_LOG", str(log))
+    monkeypatch.setenv("STAND_IN_ANSWER", MFA_CODE + "\n")
+    return lambda: [json.loads(line) for line in log.read_text().splitlines()]
+
+
+TEXT = f"Enter the 6-digit code.\n\nRole: {ROLE_ARN}\nMFA device: {MFA_SERIAL}"
+
+
+@pytest.mark.parametrize(("driver_name", "expected"), [
+    ("zenity", ["zenity", "--entry", "--hide-text", f"--title={TITLE}", f"--text={TEXT}",
+                "--timeout=120", "--width=460"]),
+    ("kdialog", ["kdialog", "--title", TITLE, "--password", TEXT]),
+    ("osascript", ["osascript", "-e",
+                   f'set r to display dialog "{TEXT}" default answer "" with hidden answer with '
+                   f'title "{TITLE}" buttons {{"Cancel", "OK"}} default button "OK" cancel '
+                   'button "Cancel" giving up after 120',
+                   "-e", 'if gave up of r then return "xaccount-credproc:gave-up"',
+                   "-e", "return text returned of r"]),
+])
+def test_driver_command_lines_and_answers(stand_ins, driver_name, expected):
+    import importlib
+
+    from xaccount_credproc import prompt
+
+    driver = importlib.import_module(f"xaccount_credproc.prompt.{driver_name}")
+    assert prompt.ask(driver, TITLE, TEXT, 120) == MFA_CODE
+    (argv,) = stand_ins()
+    assert argv == expected
+    assert all(MFA_CODE not in word for word in argv)
+
+
+def test_the_powershell_dialog_script(stand_ins):
+    from xaccount_credproc import prompt
+    from xaccount_credproc.prompt import powershell
+
+    assert prompt.ask(powershell, "MFA code for profile o'brien", TEXT, 120) == MFA_CODE
+    (argv,) = stand_ins()
+    assert argv[:4] == ["powershell.exe", "-NoProfile", "-NonInteractive", "-Command"]
+    script = argv[4]
+    assert "$form.Text = 'MFA code for profile o''brien'" in script  # quoted, not expanded
+    assert "$box.UseSystemPasswordChar = $true" in script  # hidden input
+    assert "$timer.Interval = 120000" in script and "exit 5" in script
+    assert MFA_CODE not in script
+
+
+@pytest.mark.parametrize(("driver_name", "mode", "message"), [
+    ("zenity", "1", "MFA code entry cancelled"),
+    ("zenity", "5", "no MFA code entered within 120s"),
+    ("kdialog", "1", "MFA code entry cancelled"),
+    ("osascript", "cancel", "MFA code entry cancelled"),
+    ("powershell", "1", "MFA code entry cancelled"),
+    ("powershell", "5", "no MFA code entered within 120s"),
+])
+def test_driver_cancel_and_give_up(stand_ins, monkeypatch, driver_name, mode, message):
+    import importlib
+
+    from xaccount_credproc import prompt
+    from xaccount_credproc.errors import MfaError
+
+    monkeypatch.setenv("STAND_IN_MODE", mode)
+    driver = importlib.import_module(f"xaccount_credproc.prompt.{driver_name}")
+    with pytest.raises(MfaError, match=message) as failure:
+        prompt.ask(driver, TITLE, TEXT, 120)
+    assert failure.value.exit_code == 4
+
+
+def test_osascript_giving_up_is_a_timeout(stand_ins, monkeypatch):
+    from xaccount_credproc import prompt
+    from xaccount_credproc.errors import MfaError
+    from xaccount_credproc.prompt import osascript
+
+    monkeypatch.setenv("STAND_IN_ANSWER", osascript.GAVE_UP + "\n")
+    with pytest.raises(MfaError, match="no MFA code entered within 120s"):
+        prompt.ask(osascript, TITLE, TEXT, 120)
+
+
+def test_a_bad_mfa_prompt_value_is_a_config_error(world):
+    world.standard()
+    world.write_toml(world.toml.read_text().replace("[defaults]\n",
+                                                    '[defaults]\nmfa_prompt = "popup"\n'))
+    result = world.run("credential-process", "--profile", "prod-read-only")
+    assert result.returncode == 2
+    assert "mfa_prompt 'popup' is not one of auto, terminal, dialog" in result.stderr
+
+
+def test_doctor_says_which_prompt_each_mfa_profile_would_use(ide, desktop):
+    ide.write_toml(ide.toml.read_text() + '\n[profiles.strict]\nrole_arn = "arn:aws:iam::'
+                   '333333333333:role/Admin"\nmfa_prompt = "terminal"\n')
+    result = ide.run("doctor")  # no controlling terminal, as an IDE would run it
+    lines = result.stdout.splitlines()
+    assert ("ok    MFA for 'prod-read-only': a zenity dialog now; a zenity dialog without a "
+            "terminal") in lines, lines
+    assert any(line.startswith("warn  MFA for 'strict': no prompt would work here "
+                               "(mfa_prompt = \"terminal\", no terminal)") for line in lines), lines

@@ -1,0 +1,15 @@
+"""kdialog (KDE): a password dialog. It has no timeout of its own: run_bounded is the bound."""
+
+EXECUTABLE = "kdialog"
+
+
+def arguments(title: str, text: str, timeout: int) -> list[str]:
+    return ["--title", title, "--password", text]
+
+
+def answer(returncode: int, stdout: str, stderr: str) -> str:
+    from . import Cancelled
+
+    if returncode == 0:
+        return stdout.strip()
+    raise Cancelled()
