@@ -22,6 +22,10 @@ PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
 SLOW_PROCESS = 1.0
 
 
+class NoValidCode(MfaError):
+    """Every try gave something that is not 6 digits."""
+
+
 def prompt_timeout() -> int:
     """How long a person has to answer a prompt (terminal or dialog)."""
     raw = os.environ.get(PROMPT_TIMEOUT_ENV)
@@ -137,49 +141,44 @@ class MfaCodeSource:
                 os.close(fd)
         notify("Touch your security key", message)
 
+    def _three_tries(self, rejected: bool, ask) -> str:
+        """`ask(note)` until it gives 6 digits, TERMINAL_TRIES times at most; `note` tells the
+        person why they are asked again."""
+        note = "AWS rejected that code. " if rejected else ""
+        for _ in range(TERMINAL_TRIES):
+            code = ask(note).strip()
+            if CODE_RE.fullmatch(code):
+                return code
+            note = "That is not 6 digits. "
+        raise NoValidCode(f"no valid MFA code for profile '{self.profile_name}' after "
+                          f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+
     def _from_terminal(self, fd: int, rejected: bool) -> str:
         timeout = prompt_timeout()
         with open(fd, "r+b", buffering=0) as tty:
-            note = "AWS rejected that code. " if rejected else ""
-            for attempt in range(1, TERMINAL_TRIES + 1):
-                prompt = f"{note}MFA code for {self.serial} (profile {self.profile_name}): "
-                code = _read_hidden(tty, prompt, timeout)
-                if CODE_RE.fullmatch(code):
-                    return code
-                note = "That is not 6 digits. "
-                if attempt == TERMINAL_TRIES:
-                    tty.write(b"No valid MFA code entered.\n")
-        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
-                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+            try:
+                return self._three_tries(rejected, lambda note: _read_hidden(
+                    tty, f"{note}MFA code for {self.serial} (profile {self.profile_name}): ",
+                    timeout))
+            except NoValidCode:
+                tty.write(b"No valid MFA code entered.\n")
+                raise
 
     def _from_dialog(self, dialog, rejected: bool) -> str:
         from . import prompt
 
         timeout = prompt_timeout()
         title = f"MFA code for profile {self.profile_name}"
-        note = "AWS rejected that code. " if rejected else ""
-        for _ in range(TERMINAL_TRIES):
-            role = f"Role: {self.role_arn}\n" if self.role_arn else ""
-            text = (f"{note}Enter the 6-digit code of your MFA device.\n\n{role}"
-                    f"MFA device: {self.serial}")
-            code = prompt.ask(dialog, title, text, timeout).strip()
-            if CODE_RE.fullmatch(code):
-                return code
-            note = "That is not 6 digits. "
-        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
-                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+        role = f"Role: {self.role_arn}\n" if self.role_arn else ""
+        return self._three_tries(rejected, lambda note: prompt.ask(
+            dialog, title, f"{note}Enter the 6-digit code of your MFA device.\n\n{role}"
+                           f"MFA device: {self.serial}", timeout))
 
     def _from_windows_console(self, rejected: bool) -> str:  # pragma: no cover
         import getpass
 
-        note = "AWS rejected that code. " if rejected else ""
-        for _ in range(TERMINAL_TRIES):
-            code = getpass.getpass(f"{note}MFA code for {self.serial}: ").strip()
-            if CODE_RE.fullmatch(code):
-                return code
-            note = "That is not 6 digits. "
-        raise MfaError(f"no valid MFA code for profile '{self.profile_name}' after "
-                       f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
+        return self._three_tries(rejected, lambda note: getpass.getpass(
+            f"{note}MFA code for {self.serial}: "))
 
 
 class Signalled(MfaError):
