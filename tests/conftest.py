@@ -1,4 +1,5 @@
 import logging
+import os
 
 import pytest
 
@@ -41,3 +42,46 @@ def secret_service(secret_service_daemon):
 @pytest.fixture
 def world(tmp_path, sts, secret_service):
     return World(tmp_path, sts, secret_service)
+
+
+@pytest.fixture(autouse=True)
+def no_kernel_keys_left_behind():
+    """Every test leaves the machine's kernel keyring as it found it: entries this tool made
+    during the test (in the user keyring, shared by the uid's sessions) are removed, so no test
+    sees another's. The user keyring is one per uid: two suites run at once as the same user
+    would remove each other's entries."""
+    from tests.harness import kernel_keys
+
+    if not os.path.exists("/proc/keys"):
+        yield
+        return
+    before = {key.id for key in kernel_keys.ours()}
+    yield
+    kernel_keys.remove(key.id for key in kernel_keys.ours() if key.id not in before)
+
+
+@pytest.fixture
+def throwaway_user():
+    """A throwaway unprivileged user (needs root, as CI has), removed afterwards."""
+    from tests.harness import users
+
+    user = users.create_user()
+    try:
+        yield user
+    finally:
+        users.delete_user(user)
+
+
+@pytest.fixture
+def public_tmp():
+    """A directory another user can reach (pytest's tmp_path is private to root)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    path = tempfile.mkdtemp(prefix="xcp-shared-")
+    os.chmod(path, 0o755)
+    try:
+        yield Path(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.harness.federation import FederationEndpoint
+from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.world import ALICE_SECRET, AWS, EXTERNAL_ID, HELPER, MFA_CODE, ROLE_ARN
 from xaccount_credproc import console
 from xaccount_credproc.credentials import Credentials
@@ -306,7 +307,7 @@ def test_doctor_on_a_healthy_setup(world):
 ])
 def test_doctor_names_each_problem_and_its_fix(world, tmp_path, breakage, message):
     ready(world)
-    env = {}
+    env, kwargs = {}, {}
     stanza_path = f"{HELPER} credential-process"
     if breakage == "no-init":
         world.aws_config.write_text("")
@@ -322,14 +323,15 @@ def test_doctor_names_each_problem_and_its_fix(world, tmp_path, breakage, messag
     elif breakage == "hand-written":
         world.aws_config.write_text(f"[profile prod-read-only]\ncredential_process = {stanza_path}"
                                     " --profile prod-read-only\n")
-    elif breakage == "keyring":
+    elif breakage == "keyring":  # no Secret Service, and a kernel that refuses keyctl
         env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path}/no-bus"
+        kwargs["preexec_fn"] = refuse_keyctl()
     elif breakage == "sts":
         world.write_credentials("[dev]\naws_access_key_id = AKIAUNKNOWN000000000\n"
                                 "aws_secret_access_key = x\n")
     elif breakage == "toml":
         world.write_toml(world.toml.read_text() + "nonsense = 1\n")
-    result, lines = doctor(world, env=env)
+    result, lines = doctor(world, env=env, **kwargs)
     assert result.returncode == 1
     assert any(message in line for line in lines), lines
     assert re.fullmatch(r"\d+ problems? found", lines[-1])

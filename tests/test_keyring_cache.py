@@ -1,6 +1,7 @@
 """The keyring cache and its locks, end to end: the real `aws` CLI and the installed helper, the real
 Secret Service (gnome-keyring on a private D-Bus) and the recording STS server."""
 
+import errno
 import json
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.world import ALICE_KEY, EXTERNAL_ID, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
 
@@ -297,16 +299,21 @@ def test_locked_keyring_still_returns_credentials_with_one_warning(world, tmp_pa
         daemon.stop()
 
 
-def test_absent_keyring_still_returns_credentials_with_one_warning(world, tmp_path):
+@pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOSYS])
+def test_absent_keyring_still_returns_credentials_with_one_warning(world, tmp_path, refusal):
+    """No Secret Service, and a kernel that refuses keyctl (a container's seccomp profile)."""
     world.standard()
     counter = counting_mfa(world)
     env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
-    result = world.run("credential-process", "--profile", "prod-read-only", env=env)
+    result = world.run("credential-process", "--profile", "prod-read-only", env=env,
+                       preexec_fn=refuse_keyctl(refusal))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("xaccount-credproc: warning: ")
     assert "credentials are not cached" in result.stderr and 'cache = "none"' in result.stderr
+    assert "no Secret Service answers" in result.stderr
+    assert f"the kernel refuses keyctl ({errno.errorcode[refusal]}" in result.stderr
     # Without a cache the MFA code goes on AssumeRole (an MFA session could not be kept).
     assert world.sts.calls_of("GetSessionToken") == []
     assert times_asked(counter) == 1

@@ -4,19 +4,18 @@ that sends malformed messages), signals at the MFA prompt, and loops back into t
 
 import json
 import os
-import pwd
 import random
 import signal
 import subprocess
 import sys
 import termios
 import time
-import uuid
 
 import pytest
 
 from tests.harness import fake_dbus
 from tests.harness.terminal import Terminal
+from tests.harness.users import as_user
 from tests.harness.world import HELPER, MFA_CODE, ROLE_ARN
 
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
@@ -54,38 +53,8 @@ def settle(world) -> None:
 
 
 @pytest.fixture
-def mallory():
-    """A throwaway unprivileged user (needs root, as CI has)."""
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("these tests create a user and must run as root in CI")
-        pytest.skip("needs root to create a second user")
-    name = f"xcpm{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    name], check=True, capture_output=True)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", name], check=False, capture_output=True)
-
-
-@pytest.fixture
-def public_tmp():
-    """A directory another user can reach (pytest's tmp_path is private to root)."""
-    import shutil
-    import tempfile
-
-    path = tempfile.mkdtemp(prefix="xcp-shared-")
-    os.chmod(path, 0o755)
-    try:
-        yield __import__("pathlib").Path(path)
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def as_user(user, argv, **kwargs):
-    return subprocess.run(argv, user=user.pw_uid, group=user.pw_gid, extra_groups=[],
-                          capture_output=True, text=True, timeout=60, check=False, **kwargs)
+def mallory(throwaway_user):
+    return throwaway_user
 
 
 def forged_snapshot(world, cache_dir, profile: str, overrides: dict) -> tuple[bytes, str]:

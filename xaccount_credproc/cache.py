@@ -45,8 +45,8 @@ def chunk_name(name: str, index: int) -> str:
     return name if index == 0 else f"{name}/{index}"
 
 
-def encode(name: str, credentials: Credentials) -> list[str]:
-    """The chunks to store for `credentials` under `name`."""
+def encode(name: str, credentials: Credentials, chunk: int = CHUNK) -> list[str]:
+    """The chunks to store for `credentials` under `name`, of at most `chunk` characters."""
     import zlib
 
     fields = [name, credentials.access_key_id, credentials.secret_access_key,
@@ -54,12 +54,12 @@ def encode(name: str, credentials: Credentials) -> list[str]:
     if any("\n" in field for field in fields):
         raise ValueError("credentials with a line break cannot be cached")
     payload = "\n".join(fields)
-    header_room = CHUNK - 32
+    header_room = chunk - 32
     pieces = [payload[:header_room]]
     rest = payload[header_room:]
     while rest:
-        pieces.append(rest[:CHUNK])
-        rest = rest[CHUNK:]
+        pieces.append(rest[:chunk])
+        rest = rest[chunk:]
     if len(pieces) > MAX_CHUNKS:
         raise ValueError("credentials too large to cache")
     crc = zlib.crc32(payload.encode("utf-8"))
@@ -122,10 +122,13 @@ class CredentialCache:
 
     def put(self, name: str, credentials: Credentials) -> None:
         old = parse_header(self.store.get_many([name])[0])
-        chunks = encode(name, credentials)
+        chunks = encode(name, credentials, getattr(self.store, "chunk_size", None) or CHUNK)
+        # A store that can drop entries by itself (the kernel keyring) is told when.
+        expiry = ({"expires": int(credentials.expiration)}
+                  if getattr(self.store, "takes_expiry", False) else {})
         # Later chunks first, the header last: a reader never sees a header before its pieces.
         for index in range(len(chunks) - 1, -1, -1):
-            self.store.set(chunk_name(name, index), chunks[index])
+            self.store.set(chunk_name(name, index), chunks[index], **expiry)
         for index in range(len(chunks), old[0] if old else 0):
             self.store.delete(chunk_name(name, index))
 

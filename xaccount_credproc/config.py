@@ -44,6 +44,7 @@ MIN_REFRESH_MARGIN = 960
 MIN_SERVABLE = 600
 CACHE_MODES = ("keyring", "none")
 MFA_PROMPTS = ("auto", "terminal", "dialog")
+KEYRING_BACKENDS = ("auto", "secret-service", "kernel")  # store.BACKENDS, without importing it
 MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
 
@@ -51,7 +52,7 @@ PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
-    "mfa_prompt",
+    "mfa_prompt", "keyring_backend",
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
 
@@ -447,6 +448,7 @@ _VALIDATORS = {
     "display_name": _display_name,
     "color": _color,
     "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
+    "keyring_backend": _choice("keyring_backend", KEYRING_BACKENDS),
 }
 
 

@@ -10,7 +10,8 @@ DEFAULT_MFA_SESSION_DURATION = 12 * 3600
 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
-          "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt")
+          "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
+          "keyring_backend")
 
 # The exact type (or types) of each field, for data read back from a file (resolved.py).
 FIELD_TYPES = {
@@ -20,6 +21,7 @@ FIELD_TYPES = {
     "refresh_margin": (int,), "cache": (str,), "mfa_session": (bool,),
     "mfa_session_duration": (int,), "output": (str, type(None)),
     "display_name": (str, type(None)), "color": (str, type(None)), "mfa_prompt": (str,),
+    "keyring_backend": (str,),
 }
 
 
@@ -35,7 +37,8 @@ class Profile:
                  cache: str = "keyring", mfa_session: bool = True,
                  mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
                  output: str | None = None, display_name: str | None = None,
-                 color: str | None = None, mfa_prompt: str = "auto"):
+                 color: str | None = None, mfa_prompt: str = "auto",
+                 keyring_backend: str = "auto"):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -53,6 +56,7 @@ class Profile:
         self.display_name = display_name
         self.color = color
         self.mfa_prompt = mfa_prompt
+        self.keyring_backend = keyring_backend
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in FIELDS}

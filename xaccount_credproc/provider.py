@@ -42,7 +42,7 @@ class CredentialProvider:
     def __init__(self, profile: Profile, store=None, sts: StsSource | None = None, mfa=None,
                  warnings: list[str] | None = None):
         self.profile = profile
-        self.cache = (CredentialCache(store or KeyringStore())
+        self.cache = (CredentialCache(store or KeyringStore(backend=profile.keyring_backend))
                       if profile.cache == "keyring" else None)
         self._sts = sts
         self._mfa = mfa

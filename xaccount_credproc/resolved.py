@@ -26,8 +26,8 @@ import time
 from . import paths
 from .profile import FIELD_TYPES, FIELDS, Profile
 
-FORMAT = 4
-MAGIC = b"xcps4\n"
+FORMAT = 5
+MAGIC = b"xcps5\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20
 RACY_NS = 2_000_000_000

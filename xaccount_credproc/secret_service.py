@@ -30,12 +30,19 @@ def usable() -> bool:
     chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
     if chosen is not None:
         return chosen == KEYRING_SECRET_SERVICE
+    return keyring_unconfigured()
+
+
+def keyring_unconfigured() -> bool:
+    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
+    keyringrc.cfg, which may name another backend (don't second-guess it)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
+        return False
     config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    # keyring's own config file may name another backend; don't second-guess it.
     return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
 
 
-def read(service: str, usernames: list[str]) -> list[str | None] | None:
+def read(service: str, usernames: list[str], forced: bool = False) -> list[str | None] | None:
     """The secrets stored by keyring for (service, username) each, None for a missing one.
 
     Returns None as a whole when the fast path cannot answer with certainty (keyring then
@@ -43,7 +50,7 @@ def read(service: str, usernames: list[str]) -> list[str | None] | None:
     keyring's D-Bus library would talk to the same peer without such bounds (it can wait
     forever, or spin on a malformed reply), so the caller should not ask it.
     """
-    if not usable():
+    if not (forced or usable()):
         return None
     try:
         bus = _Bus.session()

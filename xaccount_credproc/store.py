@@ -1,13 +1,25 @@
-"""The OS keyring as a store of named strings, through `keyring`.
+"""The OS keyring as a store of named strings: keyring, or the Linux kernel keyring.
 
-Every write and every authoritative read goes through keyring, so entries stay readable and
-writable on every platform keyring supports. Reads first try the read-only Secret Service
-fast path (secret_service.py), which answers only when it finds exactly what keyring wrote.
+Which store (`keyring_backend` in the config; PYTHON_KEYRING_BACKEND when that is "auto"):
+
+* "auto": keyring's own choice, with this package's kernel-keyring backend registered: the
+  Secret Service where one is reachable, else (Linux) the kernel keyring, else whatever keyring
+  finds (macOS Keychain, Windows Credential Manager, ...).
+* "secret-service": only the Secret Service (gnome-keyring, KWallet, KeePassXC).
+* "kernel": only the kernel keyring, through backends/keyctl.py without keyring at all.
+
+Reads first try the fast paths: the read-only Secret Service client (secret_service.py), which
+answers only when it finds exactly what keyring wrote, then the kernel keyring (two system
+calls). A miss is confirmed by the chosen store, which takes every write. The kernel keyring is
+written directly (never through keyring) so that entries carry a kernel timeout and the quota
+is managed (see backends/keyctl.py).
 Keyring trouble becomes a `StoreError` that says what is wrong and how to fix it; the caller turns
 it into a warning and carries on without the cache.
 """
 
+import contextlib
 import os
+import sys
 
 from . import debug
 
@@ -15,6 +27,11 @@ SERVICE = "xaccount-credproc"
 KEYRING_FIX = 'or set cache = "none" in the config to stop using the keyring'
 # A keyring call that takes longer is given up on: a hung daemon must not hang `aws`.
 TIMEOUT = 3.0
+BACKENDS = ("auto", "secret-service", "kernel")
+KERNEL_BACKEND = "xaccount_credproc.backends.kernel_keyring.KernelKeyring"
+KEYRING_SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+# A kernel key holds up to 32767 bytes: one chunk per entry (Windows needs many, see cache.py).
+KERNEL_CHUNK = 16000
 
 
 class StoreError(Exception):
@@ -27,51 +44,205 @@ class StoreError(Exception):
         return f"{self.what}; {self.fix}"
 
 
+def kernel_error(error) -> StoreError:
+    """A StoreError for a backends.keyctl error."""
+    from .backends import keyctl
+
+    if isinstance(error, keyctl.QuotaFull):
+        return StoreError(f"{error}, so credentials are not cached", "free some (keyctl show @u) "
+                          "or raise the quota (sysctl kernel.keys.maxbytes=100000 "
+                          f"kernel.keys.maxkeys=1000), {KEYRING_FIX}")
+    if isinstance(error, keyctl.Refused):
+        return StoreError(f"{error}, so credentials are not cached", "allow add_key and keyctl "
+                          "(e.g. a seccomp profile that permits them), start a Secret Service, "
+                          + KEYRING_FIX)
+    return StoreError(f"{error}, so credentials are not cached",
+                      f"check the kernel keyring ('keyctl show @u'), {KEYRING_FIX}")
+
+
 class KeyringStore:
-    def __init__(self, service: str = SERVICE, timeout: float | None = None):
+    takes_expiry = True  # set() accepts expires=
+
+    def __init__(self, service: str = SERVICE, timeout: float | None = None,
+                 backend: str = "auto"):
         self.service = service
         self.timeout = TIMEOUT if timeout is None else timeout
+        self.choice = backend
         self._keyring = None
+        self._kernel = None  # backends.keyctl.KernelKeys when the kernel keyring takes writes
         self._stuck: StoreError | None = None
 
+    # -- which store --------------------------------------------------------------------------
+
+    def _forced(self) -> str:
+        """"kernel", "secret-service" or "auto" (keyring chooses, see the module docstring)."""
+        if self.choice != "auto":
+            return self.choice
+        named = os.environ.get("PYTHON_KEYRING_BACKEND")
+        if named == KERNEL_BACKEND:
+            return "kernel"
+        if named == KEYRING_SECRET_SERVICE:
+            return "secret-service"
+        return "auto"
+
+    def _kernel_may_answer(self) -> bool:
+        """Whether a kernel-keyring read may find what keyring's choice wrote."""
+        if not sys.platform.startswith("linux"):
+            return False
+        forced = self._forced()
+        if forced != "auto":
+            return forced == "kernel"
+        from . import secret_service
+
+        return secret_service.keyring_unconfigured()
+
+    def _kernel_keys(self):
+        from .backends import keyctl
+
+        return keyctl.KernelKeys(self.service)
+
+    @property
+    def kernel(self) -> bool:
+        """Whether writes go to the kernel keyring. Raises StoreError."""
+        self._backend()
+        return self._kernel is not None
+
+    @property
+    def chunk_size(self) -> int | None:
+        """Characters per chunk the store takes (None: cache.py's default). Raises StoreError."""
+        return KERNEL_CHUNK if self.kernel else None
+
+    def describe(self) -> str:
+        """The store in use, for doctor. Raises StoreError."""
+        backend = self._backend()
+        if self._kernel is not None:
+            return "kernel keyring (the user keyring, @u)"
+        writer = _first_writer(backend)  # keyring's chainer: the backend that takes writes
+        return f"{type(writer).__module__}.{type(writer).__name__}"
+
     def _backend(self):
-        if self._keyring is None:
-            try:
-                import keyring
-                import keyring.errors  # noqa: F401 - imported here, never in a bounded thread
-                from keyring.backends import fail
-            except Exception as e:
-                raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
-                                 f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
-            try:
-                backend = self._bounded("choosing a backend", keyring.get_keyring)
-            except StoreError:
-                raise
-            except Exception as e:  # e.g. PYTHON_KEYRING_BACKEND naming a missing module
-                chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
-                where = (f"PYTHON_KEYRING_BACKEND={chosen!r}" if chosen
-                         else "keyring's configuration (keyringrc.cfg)")
-                raise StoreError(f"the keyring backend named by {where} cannot be loaded "
-                                 f"({type(e).__name__}), so credentials are not cached",
-                                 f"fix or unset it, {KEYRING_FIX}") from None
-            if isinstance(backend, fail.Keyring) or _is_empty_chain(backend):
-                raise StoreError(
-                    "no OS keyring is available, so credentials are not cached",
-                    "start a Secret Service (gnome-keyring, KeePassXC) in your session, "
-                    + KEYRING_FIX)
-            debug.log(f"keyring backend: {type(backend).__module__}.{type(backend).__name__}")
-            self._keyring = backend
+        if self._keyring is not None:
+            return self._keyring
+        forced = self._forced()
+        if forced == "kernel":
+            from .backends import keyctl
+
+            why_not = keyctl.available()
+            if why_not is not None:
+                raise kernel_error(keyctl.Refused(why_not))
+            self._kernel = self._kernel_keys()
+            self._keyring = self._kernel
+            debug.log("store: the kernel keyring")
+            return self._keyring
+        if forced == "secret-service":
+            self._keyring = self._secret_service_backend()
+            return self._keyring
+        self._keyring = self._keyring_choice()
         return self._keyring
 
+    def _secret_service_backend(self):
+        try:
+            from keyring.backends import SecretService
+        except Exception as e:
+            raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
+                             f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
+        try:
+            self._bounded("looking for the Secret Service",
+                          lambda: SecretService.Keyring.priority)
+        except StoreError:
+            raise
+        except Exception:
+            raise StoreError(
+                'keyring_backend = "secret-service", but no Secret Service answers on the '
+                "session bus, so credentials are not cached", "start one (gnome-keyring, "
+                'KeePassXC, KWallet) or set keyring_backend = "auto", ' + KEYRING_FIX) from None
+        debug.log("store: the Secret Service (forced)")
+        return SecretService.Keyring()
+
+    def _keyring_choice(self):
+        try:
+            import keyring
+            import keyring.errors  # noqa: F401 - imported here, never in a bounded thread
+            from keyring.backends import fail
+        except Exception as e:
+            raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
+                             f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
+        try:
+            backend = self._bounded("choosing a backend", keyring.get_keyring)
+        except StoreError:
+            raise
+        except Exception as e:  # e.g. PYTHON_KEYRING_BACKEND naming a missing module
+            chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+            where = (f"PYTHON_KEYRING_BACKEND={chosen!r}" if chosen
+                     else "keyring's configuration (keyringrc.cfg)")
+            raise StoreError(f"the keyring backend named by {where} cannot be loaded "
+                             f"({type(e).__name__}), so credentials are not cached",
+                             f"fix or unset it, {KEYRING_FIX}") from None
+        if isinstance(backend, fail.Keyring) or _is_empty_chain(backend):
+            kernel = ""
+            if sys.platform.startswith("linux"):
+                from .backends import keyctl
+
+                kernel = f"; the kernel keyring: {keyctl.available() or 'not chosen'}"
+            raise StoreError(
+                f"no OS keyring is available (no Secret Service answers{kernel}), so "
+                "credentials are not cached", "start a Secret Service (gnome-keyring, "
+                "KeePassXC) in your session, " + KEYRING_FIX)
+        debug.log(f"keyring backend: {type(backend).__module__}.{type(backend).__name__}")
+        writer = _first_writer(backend)
+        if type(writer).__name__ == "KernelKeyring" and type(writer).__module__ == \
+                KERNEL_BACKEND.rpartition(".")[0]:
+            # keyring chose the kernel keyring: write it directly, with timeouts and quota
+            # management that keyring's API has no words for.
+            debug.log("store: the kernel keyring (keyring's choice)")
+            self._kernel = self._kernel_keys()
+            return self._kernel
+        return backend
+
+    # -- reading and writing ------------------------------------------------------------------
+
     def get_many(self, names: list[str]) -> list[str | None]:
-        """The stored values (None where missing). The fast path answers only when it finds
-        every name; a miss there is confirmed through keyring, which may use another backend."""
+        """The stored values (None where missing). The fast paths answer only when they find
+        every name; a miss there is confirmed by the chosen store."""
         if not names:
             return []
+        forced = self._forced()
+        if forced == "kernel":
+            return self._kernel_get(names, self._kernel_keys())
+        values = self._secret_service_get(names, forced == "secret-service")
+        if values is not None and None not in values:
+            return values
+        if self._kernel_may_answer():
+            from .backends import keyctl
+
+            try:
+                found = self._kernel_keys().get_many(names)
+            except keyctl.KernelKeyringError:
+                found = None  # the chosen store will say what is wrong
+            if found is not None:
+                values = [v if v is not None else k
+                          for v, k in zip(values or [None] * len(names), found, strict=True)]
+                if None not in values or self._kernel is not None:
+                    return values  # complete, or the kernel is known to be the store
+        debug.log("keyring lookup (the fast paths had no answer)")
+        backend = self._backend()
+        if self._kernel is not None:
+            return self._kernel_get(names, self._kernel)
+        return [self._read_one(backend, name) for name in names]
+
+    def _kernel_get(self, names: list[str], keys) -> list[str | None]:
+        from .backends import keyctl
+
+        try:
+            return keys.get_many(names)
+        except keyctl.KernelKeyringError as e:
+            raise kernel_error(e) from None
+
+    def _secret_service_get(self, names: list[str], forced: bool) -> list[str | None] | None:
         from . import secret_service
 
         try:
-            values = secret_service.read(self.service, names)
+            return secret_service.read(self.service, names, forced=forced)
         except secret_service.Unusable as e:
             # keyring would talk to the same peer, without bounds: don't ask it.
             what = (f"did not answer within {secret_service.TIMEOUT:g}s"
@@ -80,11 +251,6 @@ class KeyringStore:
                 f"the Secret Service {what}, so credentials are not cached", "its daemon "
                 f"(gnome-keyring, KWallet) may be hung or broken: restart it, {KEYRING_FIX}")
             raise self._stuck from None
-        if values is not None and None not in values:
-            return values
-        debug.log("keyring lookup (the Secret Service fast path had no answer)")
-        backend = self._backend()
-        return [self._read_one(backend, name) for name in names]
 
     def _read_one(self, backend, name: str) -> str | None:
         try:
@@ -94,18 +260,44 @@ class KeyringStore:
                 return ""  # an entry that is not text: a miss, overwritten by the next fetch
             raise
 
-    def set(self, name: str, value: str) -> None:
-        self._call("writing", self._backend().set_password, self.service, name, value)
+    def set(self, name: str, value: str, expires: int | None = None) -> None:
+        """Store `value`; `expires` (epoch seconds) lets a store that can drop it by itself
+        (the kernel keyring) do so."""
+        backend = self._backend()
+        if self._kernel is not None:
+            from .backends import keyctl
+
+            try:
+                self._kernel.set(name, value, expires)
+            except keyctl.KernelKeyringError as e:
+                raise kernel_error(e) from None
+            return
+        self._call("writing", backend.set_password, self.service, name, value)
 
     def delete(self, name: str) -> bool:
+        backend = self._backend()
+        if self._kernel is not None:
+            return self._kernel_delete(self._kernel, name)
         from keyring.errors import PasswordDeleteError
 
-        backend = self._backend()
         try:
             self._call("deleting", backend.delete_password, self.service, name)
+            found = True
         except PasswordDeleteError:
-            return False
-        return True
+            found = False
+        if self._kernel_may_answer():
+            # Written while no Secret Service ran: gone too, or reads would still find it.
+            with contextlib.suppress(StoreError):
+                found = self._kernel_delete(self._kernel_keys(), name) or found
+        return found
+
+    def _kernel_delete(self, keys, name: str) -> bool:
+        from .backends import keyctl
+
+        try:
+            return keys.delete(name)
+        except keyctl.KernelKeyringError as e:
+            raise kernel_error(e) from None
 
     def _bounded(self, doing: str, function, *args):
         """`function(*args)` in a helper thread, given up on after `timeout` seconds.
@@ -184,6 +376,14 @@ def _describe(error: BaseException) -> str:
     a backend might quote what it was given."""
     name = _dbus_name(error)
     return f"{type(error).__name__}: {name}" if name else type(error).__name__
+
+
+def _first_writer(backend):
+    """The backend that takes writes: keyring's chainer writes to its first backend."""
+    if type(backend).__name__ == "ChainerBackend":
+        chained = getattr(backend, "backends", None) or [backend]
+        return chained[0]
+    return backend
 
 
 def _is_empty_chain(backend) -> bool:

@@ -55,3 +55,13 @@ def fail(message: str) -> None:
     # One line: the AWS CLI shows our whole stderr after "Error when retrieving credentials from
     # custom-process:".
     print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def store_for(profile, stores: dict):
+    """The keyring store for `profile`: one per keyring_backend setting, shared through
+    `stores` by the profiles that use it."""
+    from ..store import KeyringStore
+
+    if profile.keyring_backend not in stores:
+        stores[profile.keyring_backend] = KeyringStore(backend=profile.keyring_backend)
+    return stores[profile.keyring_backend]

@@ -1,6 +1,6 @@
 """`clear NAME` / `clear --all`: remove cached credentials and MFA sessions."""
 
-from ._common import UsageError, config_path, warn
+from ._common import UsageError, config_path, store_for, warn
 
 NAME = "clear"
 SUMMARY = "remove cached credentials and MFA sessions from the keyring"
@@ -21,11 +21,12 @@ def run(args) -> int:
         raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
     loaded = config.load(config_path(args))
     names = loaded.names() if args.all else [loaded.resolve(args.name).name]
-    store = KeyringStore()
+    stores: dict[str, KeyringStore] = {}
     removed = 0
     try:
         for name in names:
-            removed += CredentialProvider(loaded.resolve(name), store=store).clear()
+            profile = loaded.resolve(name)
+            removed += CredentialProvider(profile, store=store_for(profile, stores)).clear()
     except StoreError as e:
         warn([str(e)])
         return 1

@@ -1,6 +1,6 @@
 """`list`: profiles with their cache state and time left (no secrets)."""
 
-from ._common import config_path, duration, warn
+from ._common import config_path, duration, store_for, warn
 
 NAME = "list"
 SUMMARY = "profiles with their cache state and time left (no secrets)"
@@ -18,13 +18,13 @@ def run(args) -> int:
     from ..store import KeyringStore, StoreError
 
     loaded = config.load(config_path(args))
-    store = KeyringStore()
+    stores: dict[str, KeyringStore] = {}
     rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION")]
     now = time.time()
     for name in loaded.names():
         profile = loaded.resolve(name)
         try:
-            role, session = CredentialProvider(profile, store=store).cached()
+            role, session = CredentialProvider(profile, store=store_for(profile, stores)).cached()
         except StoreError as e:
             warn([str(e)])
             return 1
