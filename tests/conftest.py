@@ -44,20 +44,34 @@ def world(tmp_path, sts, secret_service):
     return World(tmp_path, sts, secret_service)
 
 
+class KernelKeysMadeHere:
+    """This tool's kernel-keyring entries made since the test began (entries that were there
+    before, e.g. a developer's own, are neither counted nor touched)."""
+
+    def __init__(self):
+        from tests.harness import kernel_keys
+
+        self._keys = kernel_keys
+        self.before = {key.id for key in kernel_keys.ours()} if os.path.exists("/proc/keys") \
+            else set()
+
+    def ours(self):
+        return [key for key in self._keys.ours() if key.id not in self.before]
+
+    def remove(self):
+        self._keys.remove(key.id for key in self.ours())
+
+
 @pytest.fixture(autouse=True)
-def no_kernel_keys_left_behind():
+def kernel_keys_made_here():
     """Every test leaves the machine's kernel keyring as it found it: entries this tool made
     during the test (in the user keyring, shared by the uid's sessions) are removed, so no test
     sees another's. The user keyring is one per uid: two suites run at once as the same user
     would remove each other's entries."""
-    from tests.harness import kernel_keys
-
-    if not os.path.exists("/proc/keys"):
-        yield
-        return
-    before = {key.id for key in kernel_keys.ours()}
-    yield
-    kernel_keys.remove(key.id for key in kernel_keys.ours() if key.id not in before)
+    made = KernelKeysMadeHere()
+    yield made
+    if os.path.exists("/proc/keys"):
+        made.remove()
 
 
 @pytest.fixture

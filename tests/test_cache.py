@@ -47,7 +47,8 @@ def test_a_typical_entry_is_one_chunk():
 
 @pytest.mark.parametrize("damage", [
     lambda chunks: [chunks[0][:-5], *chunks[1:]],  # truncated
-    lambda chunks: [chunks[0].replace("xcp1", "xcp2", 1), *chunks[1:]],  # future version
+    lambda chunks: [chunks[0].replace("xcp2", "xcp9", 1), *chunks[1:]],  # future version
+    lambda chunks: [chunks[0].replace("xcp2", "xcp1", 1), *chunks[1:]],  # the old check
     lambda chunks: [chunks[0]],  # a missing piece
     lambda chunks: [chunks[0], None],
     lambda chunks: ["not ours at all", *chunks[1:]],
@@ -60,6 +61,14 @@ def test_damaged_entries_read_as_misses(damage):
     chunks = encode("role/abc", creds(2500))
     assert len(chunks) == 3
     assert decode("role/abc", damage(chunks)) is None
+
+
+def test_entries_written_by_the_previous_version_are_still_read():
+    import zlib
+
+    payload = "role/abc\nASIAOLD\nsecret\ntoken\n1900000000"
+    entry = f"xcp1 1 {zlib.crc32(payload.encode()):08x} {payload}"
+    assert decode("role/abc", [entry]).access_key_id == "ASIAOLD"
 
 
 def test_foreign_entry_under_another_name_is_a_miss():

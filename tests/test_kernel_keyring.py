@@ -2,7 +2,7 @@
 the real kernel (add_key/keyctl, the user keyring, its per-uid quota and timeouts), the real `aws`
 CLI and the recording STS server, with no session bus at all.
 
-Every entry a test makes is removed again (conftest's no_kernel_keys_left_behind; the throwaway
+Every entry a test makes is removed again (conftest's kernel_keys_made_here; the throwaway
 user's keyring is cleared before the user is deleted)."""
 
 import errno
@@ -14,11 +14,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.harness import kernel_keys, users
 from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.world import MFA_CODE, World
 from tests.test_keyring_cache import counting_mfa, times_asked
+from xaccount_credproc.backends import kernel_keys as kernel_store
 from xaccount_credproc.backends import keyctl
 
 KERNEL_BACKEND = "xaccount_credproc.backends.kernel_keyring.KernelKeyring"
@@ -27,7 +30,7 @@ KERNEL_BACKEND = "xaccount_credproc.backends.kernel_keyring.KernelKeyring"
 @pytest.fixture(autouse=True)
 def kernel_keyring_works():
     """The real kernel keyring must be there: in CI a missing one is a failure, not a skip."""
-    why_not = keyctl.available()
+    why_not = kernel_store.available()
     if why_not is not None:
         pytest.fail(f"the kernel keyring is not usable here: {why_not}")
 
@@ -46,8 +49,8 @@ def helper(world, profile="prod-read-only", **kwargs):
     return json.loads(result.stdout), result.stderr
 
 
-def entries_by_kind() -> dict[str, kernel_keys.Key]:
-    return {key.description.split(":", 1)[1].split("/")[0]: key for key in kernel_keys.ours()}
+def entries_by_kind(made) -> dict[str, kernel_keys.Key]:
+    return {key.description.split(":", 1)[1].split("/")[0]: key for key in made.ours()}
 
 
 def minutes_left(timeout: str) -> float:
@@ -64,7 +67,8 @@ def decoded(key: kernel_keys.Key) -> list[str]:
 # -- chosen by itself, one STS call and one MFA code for 32 parallel commands ------------------
 
 
-def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_one_mfa(headless):
+def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_one_mfa(
+        headless, kernel_keys_made_here):
     world = headless.standard()
     counter = counting_mfa(world)
     world.sts.delay = 1.0  # keep the first fetch in flight while the others arrive
@@ -95,7 +99,7 @@ def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_o
 
     # Two entries in the user keyring, readable by the uid only, each with a kernel timeout at
     # its credentials' expiry: the kernel drops them by itself.
-    entries = entries_by_kind()
+    entries = entries_by_kind(kernel_keys_made_here)
     assert sorted(entries) == ["mfa-session", "role"]
     for key in entries.values():
         assert key.permissions == 0x3F3F0000, hex(key.permissions)  # nothing for group/others
@@ -140,8 +144,10 @@ def test_a_kernel_keyring_hit_imports_neither_keyring_nor_ctypes_nor_a_socket(he
                if line.startswith("import time:")}
     assert "xaccount_credproc.backends.keyctl" in modules
     for heavy in ("keyring", "ctypes", "socket", "jeepney", "boto3", "botocore", "struct",
-                  "xaccount_credproc.backends.kernel_keyring", "xaccount_credproc.config",
-                  "xaccount_credproc.locking", "filelock", "subprocess"):
+                  "zlib", "xaccount_credproc.backends.kernel_keyring",
+                  "xaccount_credproc.backends.kernel_keys", "xaccount_credproc.config",
+                  "xaccount_credproc.locking", "filelock", "subprocess", "contextlib",
+                  "xaccount_credproc.secret_service"):
         assert heavy not in modules, heavy
     assert len(world.sts.calls_of("AssumeRole")) == 1
 
@@ -179,7 +185,7 @@ def test_keyring_itself_picks_the_kernel_backend_without_a_secret_service(headle
 
 
 @pytest.mark.parametrize("how", ["config", "environment"])
-def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how):
+def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how, kernel_keys_made_here):
     world.standard()
     counting_mfa(world)
     env = {}
@@ -192,10 +198,11 @@ def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how):
     assert first == second
     assert len(world.sts.calls_of("AssumeRole")) == 1
     assert world.keyring_items() == []  # the Secret Service was not used
-    assert sorted(entries_by_kind()) == ["mfa-session", "role"]
+    assert sorted(entries_by_kind(kernel_keys_made_here)) == ["mfa-session", "role"]
 
 
-def test_the_secret_service_can_be_forced_where_keyring_would_pick_the_kernel(headless):
+def test_the_secret_service_can_be_forced_where_keyring_would_pick_the_kernel(
+        headless, kernel_keys_made_here):
     world = headless.standard()
     counting_mfa(world)
     world.write_toml(world.toml.read_text() + 'keyring_backend = "secret-service"\n')
@@ -203,7 +210,7 @@ def test_the_secret_service_can_be_forced_where_keyring_would_pick_the_kernel(he
     assert served["AccessKeyId"].startswith("ASIA")
     assert stderr.count("\n") == 1
     assert 'keyring_backend = "secret-service", but no Secret Service answers' in stderr
-    assert kernel_keys.ours() == []
+    assert kernel_keys_made_here.ours() == []
 
 
 def test_a_bad_keyring_backend_is_one_line_and_exit_2(headless):
@@ -217,7 +224,8 @@ def test_a_bad_keyring_backend_is_one_line_and_exit_2(headless):
 
 
 @pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOSYS])
-def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(headless, refusal):
+def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(
+        headless, refusal, kernel_keys_made_here):
     world = headless.standard()
     counting_mfa(world)
     for setting in ("", 'keyring_backend = "kernel"\n'):
@@ -227,13 +235,13 @@ def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(headless, r
         assert stderr.count("\n") == 1, stderr
         assert f"the kernel refuses keyctl ({errno.errorcode[refusal]}" in stderr
         assert "credentials are not cached" in stderr
-    assert kernel_keys.ours() == []
+    assert kernel_keys_made_here.ours() == []
 
 
 # -- list, clear, doctor ---------------------------------------------------------------------
 
 
-def test_list_clear_and_doctor_work_with_the_kernel_keyring(headless):
+def test_list_clear_and_doctor_work_with_the_kernel_keyring(headless, kernel_keys_made_here):
     world = headless.standard()
     counting_mfa(world)
     helper(world)
@@ -244,17 +252,17 @@ def test_list_clear_and_doctor_work_with_the_kernel_keyring(headless):
 
     doctor = world.run("doctor")
     line = next(line for line in doctor.stdout.splitlines() if "kernel keyring quota" in line)
-    now = keyctl.usage()
+    now = kernel_store.usage()
     assert f"of {now.max_bytes} bytes" in line and f"of {now.max_keys} keys" in line
-    assert "(2 entries of this tool," in line
+    assert f"({len(kernel_keys.ours())} entries of this tool," in line
     assert "ok    keyring kernel keyring (the user keyring, @u): unlocked, an entry round-trips" \
         in doctor.stdout
-    assert len(entries_by_kind()) == 2  # doctor's own test entry is gone again
+    assert len(entries_by_kind(kernel_keys_made_here)) == 2  # doctor's own test entry is gone again
 
     cleared = world.run("clear", "--all")
     assert cleared.returncode == 0, cleared.stderr
     assert "removed 2 cached entries" in cleared.stdout
-    assert kernel_keys.ours() == []
+    assert kernel_keys_made_here.ours() == []
     assert world.run("list").stdout.splitlines()[1].split()[2] == "no"
 
 
@@ -392,7 +400,7 @@ def test_a_full_quota_evicts_this_tools_entries_and_no_call_fails(unprivileged, 
 def test_expired_entries_go_first_and_permanent_ones_never(tmp_path):
     """The eviction order, on the real kernel: expired, the one being replaced, then by expiry;
     entries without an expiry (secrets kept for good) are never candidates."""
-    keys = keyctl.KernelKeys("xaccount-credproc-test-order")
+    keys = kernel_store.KernelKeys("xaccount-credproc-test-order")
     now = int(time.time())
     try:
         keys.set("late", "v", now + 3000)
@@ -411,3 +419,33 @@ def test_expired_entries_go_first_and_permanent_ones_never(tmp_path):
     while [k for k in kernel_keys.ours() if "test-order" in k.description]:
         assert time.monotonic() < deadline, kernel_keys.ours()
         time.sleep(0.05)
+
+
+# -- the payload format ------------------------------------------------------------------------
+
+BASE64ISH = st.from_regex(r"[A-Za-z0-9+/=_\-\n é]{0,3000}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=2000) | BASE64ISH,
+       expires=st.none() | st.integers(1, 253402300799))
+def test_the_payload_round_trips_any_text(value, expires):
+    assert keyctl.decode(kernel_store.encode(value, expires)) == (value, expires)
+
+
+def test_base64_is_stored_at_six_bits_a_character():
+    import base64
+    import secrets as random_bytes
+
+    token = base64.b64encode(random_bytes.token_bytes(900)).decode()  # 1200 characters
+    url_safe = random_bytes.token_urlsafe(900)
+    for text in (token, url_safe):
+        assert len(kernel_store.encode(text, None)) <= len(text) * 3 // 4 + 16
+
+
+@pytest.mark.parametrize("payload", [b"", b"xk2 5", b"xk1 5\nabc", b"xk2 x\n",
+                                     b"xk2 5\n\x01\x00\x10abc", b"xk2 5\n\x09",
+                                     b"xk2 5\n\x00\x00\x05\xff\xfe", b"xk2 5\n\x00\x00"])
+def test_a_payload_this_tool_did_not_write_is_none(payload):
+    assert keyctl.decode(payload) is None

@@ -422,7 +422,7 @@ def test_a_cache_hit_imports_neither_boto3_nor_keyring_nor_a_toml_parser(world):
     assert "xaccount_credproc.secret_service" in modules  # the Secret Service was read directly
     for heavy in ("boto3", "botocore", "keyring", "secretstorage", "jeepney", "tomllib",
                   "tomlkit", "filelock", "argparse", "json", "re", "pathlib", "socket",
-                  "dataclasses", "subprocess", "xaccount_credproc.config",
+                  "dataclasses", "subprocess", "contextlib", "xaccount_credproc.config",
                   "xaccount_credproc.mfa", "xaccount_credproc.locking"):
         assert heavy not in modules, heavy
     assert len(world.sts.calls_of("AssumeRole")) == 1

@@ -7,17 +7,20 @@ is overwritten by the next fetch, never a crash.
 
 Windows Credential Manager holds at most 2560 bytes per secret, and keyring stores UTF-16 there:
 an entry is split into chunks of at most CHUNK characters, stored under NAME, NAME/1, NAME/2, ...
-Chunk 0 starts with a header "xcp1 <chunks> <crc32> " that ties the pieces together. The payload
+Chunk 0 starts with a header "xcp2 <chunks> <check> " that ties the pieces together (the check
+is 4 bytes of BLAKE2b, whose module the hit path loads anyway; "xcp1" entries, checked with
+zlib's CRC-32, are still read). The payload
 is the key name, AccessKeyId, SecretAccessKey, SessionToken and expiry (epoch seconds), one per line:
 no JSON parser on the cache-hit path.
 """
 
 import os
 
-from ._digest import digest
+from ._digest import blake2b, digest
 from .credentials import Credentials
 
-FORMAT = "xcp1"
+FORMAT = "xcp2"
+FORMERLY = "xcp1"  # CRC-32 checked: read, never written
 CHUNK = 1200  # characters: 2400 bytes of UTF-16, under the 2560-byte Windows limit
 MAX_CHUNKS = 16
 MAX_EXPIRATION = 253402300799  # 9999-12-31T23:59:59Z: what RFC 3339 and gmtime() can show
@@ -47,8 +50,6 @@ def chunk_name(name: str, index: int) -> str:
 
 def encode(name: str, credentials: Credentials, chunk: int = CHUNK) -> list[str]:
     """The chunks to store for `credentials` under `name`, of at most `chunk` characters."""
-    import zlib
-
     fields = [name, credentials.access_key_id, credentials.secret_access_key,
               credentials.session_token or "", str(int(credentials.expiration))]
     if any("\n" in field for field in fields):
@@ -62,17 +63,26 @@ def encode(name: str, credentials: Credentials, chunk: int = CHUNK) -> list[str]
         rest = rest[chunk:]
     if len(pieces) > MAX_CHUNKS:
         raise ValueError("credentials too large to cache")
-    crc = zlib.crc32(payload.encode("utf-8"))
-    pieces[0] = f"{FORMAT} {len(pieces)} {crc:08x} {pieces[0]}"
+    pieces[0] = f"{FORMAT} {len(pieces)} {_check(FORMAT, payload):08x} {pieces[0]}"
     return pieces
 
 
-def parse_header(first: str | None) -> tuple[int, int, str] | None:
-    """(chunk count, crc, first piece) of chunk 0, or None if it is not ours or not this format."""
+def _check(version: str, payload: str) -> int:
+    data = payload.encode("utf-8")
+    if version == FORMERLY:
+        import zlib
+
+        return zlib.crc32(data)
+    return int.from_bytes(blake2b(data, digest_size=4).digest(), "big")
+
+
+def parse_header(first: str | None) -> tuple[int, int, str, str] | None:
+    """(chunk count, check, first piece, version) of chunk 0, or None if it is not ours or not a
+    format this version reads."""
     if not first:
         return None
     parts = first.split(" ", 3)
-    if len(parts) != 4 or parts[0] != FORMAT:
+    if len(parts) != 4 or parts[0] not in (FORMAT, FORMERLY):
         return None
     try:
         count, crc = int(parts[1]), int(parts[2], 16)
@@ -80,18 +90,16 @@ def parse_header(first: str | None) -> tuple[int, int, str] | None:
         return None
     if not 1 <= count <= MAX_CHUNKS:
         return None
-    return count, crc, parts[3]
+    return count, crc, parts[3], parts[0]
 
 
 def decode(name: str, chunks: list[str | None]) -> Credentials | None:
     """Credentials from all chunks of an entry; None for anything unexpected."""
-    import zlib
-
     header = parse_header(chunks[0] if chunks else None)
     if header is None or len(chunks) != header[0] or any(c is None for c in chunks[1:]):
         return None
     payload = header[2] + "".join(chunks[1:])
-    if zlib.crc32(payload.encode("utf-8")) != header[1]:
+    if _check(header[3], payload) != header[1]:
         return None
     fields = payload.split("\n")
     if len(fields) != 5 or fields[0] != name or not fields[1] or not fields[2]:

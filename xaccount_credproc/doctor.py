@@ -143,7 +143,7 @@ def _keyring(profiles) -> list[Check]:
 
 def _kernel_quota(store) -> Check:
     """How much of the uid's kernel key quota is in use, and how much of it is ours."""
-    from .backends import keyctl
+    from .backends import kernel_keys, keyctl
 
     try:
         entries = store._kernel.entries(include_expired=True)
@@ -151,7 +151,7 @@ def _kernel_quota(store) -> Check:
         return Check(WARN, f"kernel keyring: cannot list entries ({e})", "check 'keyctl show @u'")
     mine = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} of this tool, " \
            f"{sum(e.size for e in entries)} bytes"
-    now = keyctl.usage()
+    now = kernel_keys.usage()
     if now is None:
         return Check(OK, f"kernel keyring quota: unknown (no /proc/key-users); {mine}")
     text = (f"kernel keyring quota: {now.bytes} of {now.max_bytes} bytes and {now.keys} of "

@@ -10,10 +10,11 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 from . import debug
 from .cache import CredentialCache, mfa_session_key, role_key
 from .credentials import Credentials
-from .errors import AwsError
 from .profile import Profile
+from .reentry import check_not_nested
 from .store import KeyringStore, StoreError
-from .sts import EXPIRED_CODES, INVALID_CODES, MfaRejected, StsSource, check_not_nested
+
+# `sts` (and boto3 behind it) is imported only where STS is called.
 
 # Only a cache miss needs `locking` (filelock) and `mfa` (re, subprocess, termios): they are
 # imported where used, to keep the hit path short.
@@ -26,6 +27,7 @@ MIN_MFA_SESSION_LEFT = 300
 def with_mfa_retries(mfa, call):
     """Run `call(code)`; when AWS rejects the code and a person is typing, ask again."""
     from .mfa import TERMINAL_TRIES
+    from .sts import MfaRejected
 
     rejected = False
     while True:
@@ -39,7 +41,7 @@ def with_mfa_retries(mfa, call):
 
 
 class CredentialProvider:
-    def __init__(self, profile: Profile, store=None, sts: StsSource | None = None, mfa=None,
+    def __init__(self, profile: Profile, store=None, sts=None, mfa=None,
                  warnings: list[str] | None = None):
         self.profile = profile
         self.cache = (CredentialCache(store or KeyringStore(backend=profile.keyring_backend))
@@ -49,8 +51,10 @@ class CredentialProvider:
         self.warnings: list[str] = [] if warnings is None else warnings
 
     @property
-    def sts(self) -> StsSource:
+    def sts(self):
         if self._sts is None:
+            from .sts import StsSource
+
             p = self.profile
             self._sts = StsSource(p.source_profile, p.region, p.name, self.warnings)
         return self._sts
@@ -160,6 +164,9 @@ class CredentialProvider:
         return None
 
     def _assume_with_mfa_session(self) -> Credentials:
+        from .errors import AwsError
+        from .sts import EXPIRED_CODES, INVALID_CODES
+
         session, from_cache = self._mfa_session()
         try:
             return self._assume(signed_by=session)

@@ -30,16 +30,9 @@ def usable() -> bool:
     chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
     if chosen is not None:
         return chosen == KEYRING_SECRET_SERVICE
+    from .store import keyring_unconfigured
+
     return keyring_unconfigured()
-
-
-def keyring_unconfigured() -> bool:
-    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
-    keyringrc.cfg, which may name another backend (don't second-guess it)."""
-    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
-        return False
-    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
 
 
 def read(service: str, usernames: list[str], forced: bool = False) -> list[str | None] | None:

@@ -6,18 +6,18 @@ Which store (`keyring_backend` in the config; PYTHON_KEYRING_BACKEND when that i
   Secret Service where one is reachable, else (Linux) the kernel keyring, else whatever keyring
   finds (macOS Keychain, Windows Credential Manager, ...).
 * "secret-service": only the Secret Service (gnome-keyring, KWallet, KeePassXC).
-* "kernel": only the kernel keyring, through backends/keyctl.py without keyring at all.
+* "kernel": only the kernel keyring, through backends/ (keyctl.py, kernel_keys.py) without
+  keyring at all.
 
 Reads first try the fast paths: the read-only Secret Service client (secret_service.py), which
 answers only when it finds exactly what keyring wrote, then the kernel keyring (two system
 calls). A miss is confirmed by the chosen store, which takes every write. The kernel keyring is
 written directly (never through keyring) so that entries carry a kernel timeout and the quota
-is managed (see backends/keyctl.py).
+is managed (see backends/kernel_keys.py).
 Keyring trouble becomes a `StoreError` that says what is wrong and how to fix it; the caller turns
 it into a warning and carries on without the cache.
 """
 
-import contextlib
 import os
 import sys
 
@@ -45,7 +45,7 @@ class StoreError(Exception):
 
 
 def kernel_error(error) -> StoreError:
-    """A StoreError for a backends.keyctl error."""
+    """A StoreError for an error of the kernel keyring (backends.keyctl's classes)."""
     from .backends import keyctl
 
     if isinstance(error, keyctl.QuotaFull):
@@ -69,7 +69,7 @@ class KeyringStore:
         self.timeout = TIMEOUT if timeout is None else timeout
         self.choice = backend
         self._keyring = None
-        self._kernel = None  # backends.keyctl.KernelKeys when the kernel keyring takes writes
+        self._kernel = None  # backends.kernel_keys.KernelKeys when the kernel takes writes
         self._stuck: StoreError | None = None
 
     # -- which store --------------------------------------------------------------------------
@@ -92,14 +92,12 @@ class KeyringStore:
         forced = self._forced()
         if forced != "auto":
             return forced == "kernel"
-        from . import secret_service
-
-        return secret_service.keyring_unconfigured()
+        return keyring_unconfigured()
 
     def _kernel_keys(self):
-        from .backends import keyctl
+        from .backends import kernel_keys
 
-        return keyctl.KernelKeys(self.service)
+        return kernel_keys.KernelKeys(self.service)
 
     @property
     def kernel(self) -> bool:
@@ -125,9 +123,9 @@ class KeyringStore:
             return self._keyring
         forced = self._forced()
         if forced == "kernel":
-            from .backends import keyctl
+            from .backends import kernel_keys, keyctl
 
-            why_not = keyctl.available()
+            why_not = kernel_keys.available()
             if why_not is not None:
                 raise kernel_error(keyctl.Refused(why_not))
             self._kernel = self._kernel_keys()
@@ -181,9 +179,9 @@ class KeyringStore:
         if isinstance(backend, fail.Keyring) or _is_empty_chain(backend):
             kernel = ""
             if sys.platform.startswith("linux"):
-                from .backends import keyctl
+                from .backends import kernel_keys
 
-                kernel = f"; the kernel keyring: {keyctl.available() or 'not chosen'}"
+                kernel = f"; the kernel keyring: {kernel_keys.available() or 'not chosen'}"
             raise StoreError(
                 f"no OS keyring is available (no Secret Service answers{kernel}), so "
                 "credentials are not cached", "start a Secret Service (gnome-keyring, "
@@ -208,7 +206,7 @@ class KeyringStore:
             return []
         forced = self._forced()
         if forced == "kernel":
-            return self._kernel_get(names, self._kernel_keys())
+            return self._kernel_get(names)
         values = self._secret_service_get(names, forced == "secret-service")
         if values is not None and None not in values:
             return values
@@ -216,7 +214,7 @@ class KeyringStore:
             from .backends import keyctl
 
             try:
-                found = self._kernel_keys().get_many(names)
+                found = [keyctl.read_value(self.service, name) for name in names]
             except keyctl.KernelKeyringError:
                 found = None  # the chosen store will say what is wrong
             if found is not None:
@@ -227,18 +225,20 @@ class KeyringStore:
         debug.log("keyring lookup (the fast paths had no answer)")
         backend = self._backend()
         if self._kernel is not None:
-            return self._kernel_get(names, self._kernel)
+            return self._kernel_get(names)
         return [self._read_one(backend, name) for name in names]
 
-    def _kernel_get(self, names: list[str], keys) -> list[str | None]:
+    def _kernel_get(self, names: list[str]) -> list[str | None]:
         from .backends import keyctl
 
         try:
-            return keys.get_many(names)
+            return [keyctl.read_value(self.service, name) for name in names]
         except keyctl.KernelKeyringError as e:
             raise kernel_error(e) from None
 
     def _secret_service_get(self, names: list[str], forced: bool) -> list[str | None] | None:
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            return None  # no session bus (SSH, WSL2, servers): not even the module is loaded
         from . import secret_service
 
         try:
@@ -287,8 +287,10 @@ class KeyringStore:
             found = False
         if self._kernel_may_answer():
             # Written while no Secret Service ran: gone too, or reads would still find it.
-            with contextlib.suppress(StoreError):
+            try:  # noqa: SIM105 - contextlib costs 4 ms of import on the hit path's module
                 found = self._kernel_delete(self._kernel_keys(), name) or found
+            except StoreError:
+                pass
         return found
 
     def _kernel_delete(self, keys, name: str) -> bool:
@@ -376,6 +378,15 @@ def _describe(error: BaseException) -> str:
     a backend might quote what it was given."""
     name = _dbus_name(error)
     return f"{type(error).__name__}: {name}" if name else type(error).__name__
+
+
+def keyring_unconfigured() -> bool:
+    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
+    keyringrc.cfg, which may name another backend (don't second-guess it)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
+        return False
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
 
 
 def _first_writer(backend):

@@ -15,7 +15,7 @@ credentials' expiry (`set_password_until`).
 from keyring import backend, errors
 from keyring.compat import properties
 
-from . import keyctl
+from . import kernel_keys, keyctl
 
 
 class KernelKeyring(backend.KeyringBackend):
@@ -23,13 +23,13 @@ class KernelKeyring(backend.KeyringBackend):
 
     @properties.classproperty
     def priority(cls) -> float:
-        why_not = keyctl.available()
+        why_not = kernel_keys.available()
         if why_not is not None:
             raise RuntimeError(why_not)
         return 1
 
-    def _keys(self, service: str) -> keyctl.KernelKeys:
-        return keyctl.KernelKeys(service)
+    def _keys(self, service: str) -> kernel_keys.KernelKeys:
+        return kernel_keys.KernelKeys(service)
 
     def get_password(self, service: str, username: str) -> str | None:
         return self._keys(service).get(username)

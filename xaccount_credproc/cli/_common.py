@@ -27,8 +27,8 @@ def config_path(args) -> str:
 def role_credentials(args):
     """(profile, credentials) from the cache, or fetched (with MFA) under the same lock."""
     from ..provider import CredentialProvider
+    from ..reentry import check_not_reentered
     from ..resolved import load_profile
-    from ..sts import check_not_reentered
 
     check_not_reentered(args.profile)
     warnings: list[str] = []
