@@ -56,6 +56,10 @@ def odd_install(world, tmp_path):
     bindir.mkdir(parents=True)
     helper = bindir / "xaccount-credproc"
     shutil.copy2(HELPER, helper)  # the console script: its shebang is the project's interpreter
+    # The package beside it (a script's own directory comes first on sys.path), so the line
+    # `init` writes (`python -S …/xaccount_credproc/__main__.py …`) carries the odd path too.
+    shutil.copytree(Path(__file__).resolve().parents[1] / "xaccount_credproc",
+                    bindir / "xaccount_credproc", ignore=shutil.ignore_patterns("__pycache__"))
     config = tmp_path / "My Configs" / "config.toml"
     config.parent.mkdir()
     shutil.copy2(world.toml, config)
@@ -69,6 +73,8 @@ def odd_install(world, tmp_path):
     value = line.split("=", 1)[1].strip()
     assert not value.startswith('"') and "#" not in value and ";" not in value, line
     assert str(helper.parent.parent).split("/")[-1] in value  # the odd path itself is used
+    assert " -S " in value and value.split(" credential-process")[0].rstrip('"').endswith(
+        "__main__.py")
     return helper
 
 

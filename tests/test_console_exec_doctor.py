@@ -11,7 +11,15 @@ import pytest
 
 from tests.harness.federation import FederationEndpoint
 from tests.harness.kernel_keys import refuse_keyctl
-from tests.harness.world import ALICE_SECRET, AWS, EXTERNAL_ID, HELPER, MFA_CODE, ROLE_ARN
+from tests.harness.world import (
+    ALICE_SECRET,
+    AWS,
+    EXTERNAL_ID,
+    FAST_START,
+    HELPER,
+    MFA_CODE,
+    ROLE_ARN,
+)
 from xaccount_credproc import console
 from xaccount_credproc.credentials import Credentials
 from xaccount_credproc.errors import ConfigError
@@ -300,6 +308,7 @@ def test_doctor_on_a_healthy_setup(world):
                          "of credential_process"),
     ("not-executable", "runs '/nonexistent/xaccount-credproc', which is not an executable file"),
     ("hand-written", "FAIL  AWS config: profile 'prod-read-only' is hand-written, not managed"),
+    ("uninstalled", "gone/__main__.py', which does not exist"),
     ("keyring", "FAIL  keyring: no OS keyring is available"),
     ("sts", "FAIL  STS via source profile 'dev': AWS does not accept the credentials of source "
             "profile 'dev' (InvalidClientTokenId)"),
@@ -308,7 +317,7 @@ def test_doctor_on_a_healthy_setup(world):
 def test_doctor_names_each_problem_and_its_fix(world, tmp_path, breakage, message):
     ready(world)
     env, kwargs = {}, {}
-    stanza_path = f"{HELPER} credential-process"
+    stanza_path = f"{FAST_START} credential-process"
     if breakage == "no-init":
         world.aws_config.write_text("")
     elif breakage == "role-arn":
@@ -320,6 +329,9 @@ def test_doctor_names_each_problem_and_its_fix(world, tmp_path, breakage, messag
     elif breakage == "not-executable":
         world.aws_config.write_text(world.aws_config.read_text().replace(
             stanza_path, "/nonexistent/xaccount-credproc credential-process"))
+    elif breakage == "uninstalled":
+        world.aws_config.write_text(world.aws_config.read_text().replace(
+            "xaccount_credproc/__main__.py", "gone/__main__.py"))
     elif breakage == "hand-written":
         world.aws_config.write_text(f"[profile prod-read-only]\ncredential_process = {stanza_path}"
                                     " --profile prod-read-only\n")

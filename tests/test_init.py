@@ -16,6 +16,7 @@ from tests.harness.world import (
     ALICE_KEY,
     ALICE_SECRET,
     EXTERNAL_ID,
+    FAST_START,
     HELPER,
     MFA_SERIAL,
     ROLE_ARN,
@@ -42,7 +43,7 @@ def test_init_then_the_real_aws_cli_works(world):
     assert result.stdout.strip() == (f"{world.aws_config}: added 1 (prod-read-only); 0 unchanged")
     text = world.aws_config.read_text()
     assert text.startswith("# mine\n[default]\nregion = us-east-1\n\n[profile prod-read-only]\n")
-    assert f"credential_process = {HELPER} credential-process --profile prod-read-only\n" in text
+    assert f"credential_process = {FAST_START} credential-process --profile prod-read-only\n" in text
     identity = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
     assert identity.returncode == 0, identity.stderr
     assert json.loads(identity.stdout)["Arn"] == ASSUMED
@@ -73,7 +74,7 @@ def test_non_default_config_path_is_written_into_the_line(world):
     moved = world.root / "elsewhere.toml"
     world.toml.rename(moved)
     run_ok(world, "init", "--config", str(moved))
-    assert (f"credential_process = {HELPER} credential-process --config {moved} --profile "
+    assert (f"credential_process = {FAST_START} credential-process --config {moved} --profile "
             "prod-read-only") in world.aws_config.read_text()
     identity = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
     assert json.loads(identity.stdout)["Arn"] == ASSUMED

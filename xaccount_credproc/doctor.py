@@ -85,12 +85,18 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
                              "remove it from the stanza"))
         process = parser.get("s", "credential_process", fallback="")
         try:
-            executable = shlex.split(process)[0] if process else ""
-        except (ValueError, IndexError):
-            executable = ""
+            argv = shlex.split(process) if process else []
+        except ValueError:
+            argv = []
+        executable = argv[0] if argv else ""
         if process and not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
             out.append(Check(FAIL, f"AWS config: the credential_process of '{name}' runs "
                                    f"{executable!r}, which is not an executable file",
+                             "run 'xaccount-credproc init' from the installed helper"))
+        elif len(argv) > 2 and argv[1] == "-S" and not os.path.isfile(argv[2]):
+            # The fast start names the package's __main__.py: gone after an uninstall or move.
+            out.append(Check(FAIL, f"AWS config: the credential_process of '{name}' runs "
+                                   f"{argv[2]!r}, which does not exist",
                              "run 'xaccount-credproc init' from the installed helper"))
     out += _credentials_file(loaded)
     if not out:

@@ -7,6 +7,10 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 HELPER = BIN / "xaccount-credproc"
+# What `init` writes before "credential-process": the fast start (see xaccount_credproc/__main__.py);
+# the console script's interpreter is the venv's `python`.
+PACKAGE_MAIN = Path(__file__).resolve().parents[2] / "xaccount_credproc" / "__main__.py"
+FAST_START = f"{BIN / 'python'} -S {PACKAGE_MAIN}"
 AWS = BIN / "aws"
 
 ALICE_KEY = "AKIAALICE0000000TEST"
