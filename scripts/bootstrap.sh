@@ -37,6 +37,11 @@ command -v Xvfb >/dev/null || packages+=(xvfb)
 command -v zenity >/dev/null || packages+=(zenity)
 command -v xdotool >/dev/null || packages+=(xdotool)
 command -v xwd >/dev/null || packages+=(x11-apps)
+# The kernel-keyring quota test (tests/test_kernel_keyring.py) runs the helper as a throwaway
+# user, with the system interpreter (the venv's may sit under a directory that user cannot enter).
+[ -x /usr/bin/python3 ] || packages+=(python3)
+command -v useradd >/dev/null || packages+=(passwd)
+command -v pkill >/dev/null || packages+=(procps)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
