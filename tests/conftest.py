@@ -62,6 +62,23 @@ class KernelKeysMadeHere:
         self._keys.remove(key.id for key in self.ours())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_kernel_keys_left_after_the_suite():
+    """The whole suite, checked as a whole: this tool's entries in the kernel keyring are the
+    same after it as before (each test removes its own; this catches a leak past that)."""
+    made = KernelKeysMadeHere()
+    yield
+    if os.path.exists("/proc/keys"):
+        import time
+
+        deadline = time.monotonic() + 5  # removed keys are collected after an RCU grace period
+        while made.ours() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = made.ours()
+        made.remove()
+        assert not left, f"the suite left kernel keys behind: {left}"
+
+
 @pytest.fixture(autouse=True)
 def kernel_keys_made_here():
     """Every test leaves the machine's kernel keyring as it found it: entries this tool made
