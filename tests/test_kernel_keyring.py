@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +20,7 @@ from hypothesis import strategies as st
 from tests.harness import kernel_keys, users
 from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.world import FAST_START, MFA_CODE, World
-from tests.test_keyring_cache import counting_mfa, times_asked
+from tests.test_keyring_cache import counting_mfa, parallel_cold_aws_calls, times_asked
 from xaccount_credproc.backends import kernel_keys as kernel_store
 from xaccount_credproc.backends import keyctl
 
@@ -72,25 +71,13 @@ def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_o
         headless, kernel_keys_made_here):
     world = headless.standard()
     counter = counting_mfa(world)
-    world.sts.delay = 1.0  # keep the first fetch in flight while the others arrive
-
-    def call(_):
-        return world.aws("sts", "get-caller-identity", "--profile", "prod-read-only",
-                         timeout=300)
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(call, range(32)))
-    for result in results:
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["Arn"].endswith(
-            ":assumed-role/DevReadOnly-CrossAccount/alice")
+    parallel_cold_aws_calls(world)
     assert len(world.sts.calls_of("AssumeRole")) == 1
     assert len(world.sts.calls_of("GetSessionToken")) == 1
     assert times_asked(counter) == 1
     assert len({c.caller for c in world.sts.calls_of("GetCallerIdentity")}) == 1
 
     # Later calls are cache hits, through the CLI and the helper alike.
-    world.sts.delay = 0
     for _ in range(3):
         assert world.aws("sts", "get-caller-identity", "--profile", "prod-read-only").returncode == 0
     served, stderr = helper(world, "prod-read-only")

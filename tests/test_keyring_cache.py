@@ -73,20 +73,27 @@ def test_second_call_is_served_from_the_keyring(world):
     assert all(item["service"] == "xaccount-credproc" for item in world.keyring_items())
 
 
-def test_32_parallel_cold_aws_cli_calls_make_one_sts_call_and_one_mfa_prompt(world):
-    world.standard()
-    counter = counting_mfa(world)
-    world.sts.delay = 1.0  # keep the first fetch in flight while the others arrive
+def parallel_cold_aws_calls(world, count: int = 32) -> None:
+    """`count` real `aws` commands at once against a cold cache, the first fetch held in flight
+    for a second so that the others arrive while it runs; each must get the role."""
+    world.sts.delay = 1.0
 
     def call(_):
         return world.aws("sts", "get-caller-identity", "--profile", "prod-read-only",
                          timeout=300)
 
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(call, range(32)))
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        results = list(pool.map(call, range(count)))
+    world.sts.delay = 0
     for result in results:
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["Arn"].endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
+
+
+def test_32_parallel_cold_aws_cli_calls_make_one_sts_call_and_one_mfa_prompt(world):
+    world.standard()
+    counter = counting_mfa(world)
+    parallel_cold_aws_calls(world)
     assert len(world.sts.calls_of("AssumeRole")) == 1
     assert len(world.sts.calls_of("GetSessionToken")) <= 1
     assert times_asked(counter) == 1

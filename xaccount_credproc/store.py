@@ -139,11 +139,9 @@ class KeyringStore:
         return self._keyring
 
     def _secret_service_backend(self):
-        try:
-            from keyring.backends import SecretService
-        except Exception as e:
-            raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
-                             f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
+        _import_keyring()
+        from keyring.backends import SecretService
+
         try:
             self._bounded("looking for the Secret Service",
                           lambda: SecretService.Keyring.priority)
@@ -158,13 +156,10 @@ class KeyringStore:
         return SecretService.Keyring()
 
     def _keyring_choice(self):
-        try:
-            import keyring
-            import keyring.errors  # noqa: F401 - imported here, never in a bounded thread
-            from keyring.backends import fail
-        except Exception as e:
-            raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
-                             f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
+        _import_keyring()
+        import keyring
+        from keyring.backends import fail
+
         try:
             backend = self._bounded("choosing a backend", keyring.get_keyring)
         except StoreError:
@@ -387,6 +382,19 @@ def keyring_unconfigured() -> bool:
         return False
     config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
     return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
+
+
+def _import_keyring() -> None:
+    """Load keyring (and what the store uses of it) here, never in a bounded thread, where an
+    abandoned import would hold the import lock. Raises StoreError."""
+    try:
+        import keyring  # noqa: F401
+        import keyring.backends.fail  # noqa: F401
+        import keyring.backends.SecretService  # noqa: F401
+        import keyring.errors  # noqa: F401
+    except Exception as e:
+        raise StoreError(f"the keyring library cannot be loaded ({type(e).__name__})",
+                         f"reinstall xaccount-credproc, {KEYRING_FIX}") from None
 
 
 def _first_writer(backend):
