@@ -389,17 +389,6 @@ def test_debug_explains_steps_without_secrets(world):
         assert value not in result.stderr
 
 
-def test_a_toml_profile_as_source_profile_is_refused(world):
-    world.standard()
-    world.write_toml(world.toml.read_text() + '\n[profiles.loop]\nsource_profile = '
-                     '"prod-read-only"\nrole_arn = "arn:aws:iam::333333333333:role/X"\n')
-    result = world.run("credential-process", "--profile", "loop")
-    assert result.returncode == 2
-    assert_clean_failure(result, r"profile 'loop': source_profile 'prod-read-only' is itself an "
-                                 r"xaccount-credproc profile, which would loop")
-    assert world.sts.calls == []
-
-
 def test_usage_error_is_one_line(world):
     result = world.run("credential-process")
     assert result.returncode == 2

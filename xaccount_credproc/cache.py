@@ -33,7 +33,9 @@ def _endpoint_identity(region: str | None) -> list:
 
 
 def role_key(profile) -> str:
-    fields = [profile.source_profile, profile.role_arn, profile.external_id,
+    # A chained role is keyed by its source's key: a change anywhere up the chain is a new entry.
+    source = role_key(profile.via) if profile.via is not None else profile.source_profile
+    fields = [source, profile.role_arn, profile.external_id,
               profile.role_session_name, profile.duration_seconds, profile.mfa_serial,
               *_endpoint_identity(profile.region)]
     return "role/" + digest(repr(fields))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ProfileNotFound
-from .profile import Profile
+from .profile import CHAINED_MAX_DURATION, MAX_CHAIN, Profile
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
               "aws-eusc")
@@ -65,7 +65,10 @@ class Config:
     defaults: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    # Which file (and its text) set each key last: ("defaults", key) or ("profiles", name, key).
+    origins: dict[tuple, tuple[Path, str]] = field(default_factory=dict, repr=False)
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
+    _resolving: list[str] = field(default_factory=list, repr=False)
 
     def names(self) -> list[str]:
         return sorted(self.profiles)
@@ -78,9 +81,62 @@ class Config:
                 f"add it with 'xaccount-credproc add {name} --role-arn ARN' or fix the name",
             )
         if name not in self._resolved:  # load() resolves every profile; callers again
-            self._resolved[name] = build_profile(name, self.defaults, self.profiles[name],
-                                                 self.path)
+            if name in self._resolving:  # a source_profile cycle
+                cycle = self._resolving[self._resolving.index(name):] + [name]
+                raise ConfigError(
+                    f"{self.where(cycle[0], 'source_profile')}source_profile makes a cycle: "
+                    f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
+                    "an AWS profile with its own credentials (keys, SSO, ...)")
+            profile = build_profile(name, self.defaults, self.profiles[name], self.path)
+            if profile.source_profile in self.profiles:
+                self._resolving.append(name)
+                try:
+                    profile.via = self.resolve(profile.source_profile)
+                finally:
+                    self._resolving.pop()
+                self._check_chained(profile)
+            self._resolved[name] = profile
         return self._resolved[name]
+
+    def _check_chained(self, profile: Profile) -> None:
+        """The rules for a profile whose source is another profile's role (role chaining)."""
+        name, hops = profile.name, profile.chain
+        if len(hops) > MAX_CHAIN:
+            raise ConfigError(
+                f"{self.where(name, 'source_profile')}profile '{name}' is reached through "
+                f"{len(hops)} roles ({profile.chain_text()}), more than {MAX_CHAIN}",
+                "assume the role from a profile nearer the start of the chain")
+        if profile.duration_seconds > CHAINED_MAX_DURATION:
+            raise ConfigError(
+                f"{self.where(name, 'duration_seconds')}profile '{name}': duration_seconds "
+                f"{profile.duration_seconds} is over {CHAINED_MAX_DURATION}, AWS's limit for a "
+                f"role assumed with role credentials (its source '{profile.via.name}' is a role)",
+                f"set duration_seconds = {CHAINED_MAX_DURATION} or less for '{name}'")
+        if profile.mfa_serial and profile.mfa_session and self.sets(name, "mfa_session"):
+            raise ConfigError(
+                f"{self.where(name, 'mfa_session')}profile '{name}' asks for an MFA session, but "
+                f"its source '{profile.via.name}' is a role with temporary credentials and "
+                "GetSessionToken needs an IAM user's long-term keys",
+                f"set mfa_session = false for '{name}' (the MFA code then goes on its AssumeRole), "
+                f"or put mfa_serial on the first hop only")
+
+    def sets(self, name: str, key: str) -> bool:
+        """Whether the profile's own table or [defaults] sets `key` (not a built-in default)."""
+        return ("profiles", name, key) in self.origins or ("defaults", key) in self.origins
+
+    def where(self, name: str, key: str) -> str:
+        """"FILE:LINE: " of the key that gives profile `name` its `key` (its own table, else
+        [defaults]), for error messages."""
+        if ("profiles", name, key) in self.origins:
+            path, text = self.origins[("profiles", name, key)]
+            return _where(path, text, ("profiles", name), key)
+        if ("defaults", key) in self.origins:
+            path, text = self.origins[("defaults", key)]
+            return _where(path, text, ("defaults",), key)
+        if ("profiles", name) in self.origins:
+            path, text = self.origins[("profiles", name)]
+            return _where(path, text, ("profiles",), name)
+        return f"{self.path}: "
 
 
 def partition_of_region(region: str | None) -> str:
@@ -127,13 +183,8 @@ def load(path) -> Config:
     config = Config(path=path)
     _load_into(config, path, stack=())
     for name in config.profiles:
-        # Validate every profile now, so a typo anywhere is reported by any command.
-        source = config.resolve(name).source_profile
-        if source in config.profiles:
-            raise ConfigError(
-                f"{path}: profile '{name}': source_profile '{source}' is itself an "
-                "xaccount-credproc profile, which would loop",
-                "set source_profile to a profile with its own credentials (keys, SSO, ...)")
+        # Validate every profile (and chain) now, so a typo anywhere is reported by any command.
+        config.resolve(name)
     return config
 
 
@@ -166,6 +217,8 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
         raise ConfigError(f"{_where(path, text, (), 'defaults')}'defaults' must be a table",
                           "write it as [defaults]")
     config.defaults.update(_check_table(defaults, path, text, ("defaults",)))
+    for key in defaults:
+        config.origins[("defaults", key)] = (path, text)
 
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict):
@@ -182,6 +235,9 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
                               "be a table", f"write it as [profiles.{name}]")
         merged = config.profiles.setdefault(name, {})
         merged.update(_check_table(table, path, text, ("profiles", name)))
+        config.origins[("profiles", name)] = (path, text)
+        for key in table:
+            config.origins[("profiles", name, key)] = (path, text)
 
 
 def _read_text(path: Path) -> str:

@@ -7,11 +7,15 @@ Plain classes, not dataclasses: this module is on the cache-hit path, and `datac
 DEFAULT_DURATION = 3600
 DEFAULT_REFRESH_MARGIN = 1200
 DEFAULT_MFA_SESSION_DURATION = 12 * 3600
+# Roles assumed one after another (user -> hub -> spoke is 2). AWS sets no number; more than this
+# is a configuration mistake, and each hop is another STS call on a cold cache.
+MAX_CHAIN = 5
+CHAINED_MAX_DURATION = 3600  # AWS's limit for a role session assumed with role credentials
 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
-          "keyring_backend")
+          "keyring_backend", "via")
 
 # The exact type (or types) of each field, for data read back from a file (resolved.py).
 FIELD_TYPES = {
@@ -22,6 +26,7 @@ FIELD_TYPES = {
     "mfa_session_duration": (int,), "output": (str, type(None)),
     "display_name": (str, type(None)), "color": (str, type(None)), "mfa_prompt": (str,),
     "keyring_backend": (str,),
+    "via": (dict, type(None)),  # the source's own fields (as_dict), when it is a profile too
 }
 
 
@@ -38,7 +43,7 @@ class Profile:
                  mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
                  output: str | None = None, display_name: str | None = None,
                  color: str | None = None, mfa_prompt: str = "auto",
-                 keyring_backend: str = "auto"):
+                 keyring_backend: str = "auto", via: "Profile | None" = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -57,9 +62,29 @@ class Profile:
         self.color = color
         self.mfa_prompt = mfa_prompt
         self.keyring_backend = keyring_backend
+        self.via = via  # source_profile when it is a TOML profile: role chaining
 
     def as_dict(self) -> dict:
-        return {name: getattr(self, name) for name in FIELDS}
+        out = {name: getattr(self, name) for name in FIELDS}
+        out["via"] = self.via.as_dict() if self.via is not None else None
+        return out
+
+    @property
+    def chain(self) -> list["Profile"]:
+        """The roles assumed to reach this one, the first hop first, this profile last."""
+        hops, hop = [], self
+        while hop is not None:
+            hops.append(hop)
+            hop = hop.via
+        return hops[::-1]
+
+    @property
+    def root_source(self) -> str:
+        """The AWS profile whose own credentials start the chain (keys, SSO, ...)."""
+        return self.chain[0].source_profile
+
+    def chain_text(self) -> str:
+        return " → ".join([self.root_source, *(hop.name for hop in self.chain)])
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Profile) and self.as_dict() == other.as_dict()
@@ -78,3 +103,20 @@ class Profile:
     @property
     def role_name(self) -> str:
         return self.role_arn.rsplit("/", 1)[1]
+
+
+def from_fields(fields, depth: int = 0) -> "Profile | None":
+    """A Profile from as_dict() read back from a file; None unless every field, and every hop
+    of its chain, has exactly the expected type."""
+    if type(fields) is not dict or set(fields) != set(FIELDS):
+        return None
+    if any(type(fields[key]) not in FIELD_TYPES[key] for key in FIELDS):
+        return None
+    via = None
+    if fields["via"] is not None:
+        if depth >= MAX_CHAIN:
+            return None
+        via = from_fields(fields["via"], depth + 1)
+        if via is None:
+            return None
+    return Profile(**{**fields, "via": via})

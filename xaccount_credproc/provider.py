@@ -55,8 +55,10 @@ class CredentialProvider:
         if self._sts is None:
             from .sts import StsSource
 
+            # A chained role is signed by its source role's credentials; the AWS profile at the
+            # start of the chain still supplies the client's settings (endpoint, proxy, ...).
             p = self.profile
-            self._sts = StsSource(p.source_profile, p.region, p.name, self.warnings)
+            self._sts = StsSource(p.root_source, p.region, p.name, self.warnings)
         return self._sts
 
     @property
@@ -133,14 +135,17 @@ class CredentialProvider:
 
     # -- fetching ------------------------------------------------------------------------------
 
-    def _assume(self, code: str | None = None, signed_by: Credentials | None = None):
+    def _assume(self, code: str | None = None, signed_by: Credentials | None = None,
+                signer: str = "the cached MFA session"):
         p = self.profile
         return self.sts.assume_role(
             role_arn=p.role_arn, session_name=p.role_session_name, duration=p.duration_seconds,
             external_id=p.external_id, serial=p.mfa_serial if code else None, code=code,
-            signed_by=signed_by)
+            signed_by=signed_by, signer=signer)
 
     def _fetch(self) -> Credentials:
+        if self.profile.via is not None:
+            return self._fetch_chained()
         if not self.profile.mfa_serial:
             return self._assume()
         reason = self._why_not_mfa_session()
@@ -148,6 +153,42 @@ class CredentialProvider:
             return self._assume_with_mfa_session()
         debug.log(f"MFA goes on AssumeRole itself: {reason}")
         return with_mfa_retries(self.mfa, lambda code: self._assume(code=code))
+
+    def _fetch_chained(self) -> Credentials:
+        """AssumeRole signed by the source profile's role credentials, which come from that
+        profile's own provider: its cache entry, lock, refresh margin and MFA. Ten spokes behind
+        one hub therefore share one hub session."""
+        from .errors import AwsError
+        from .sts import EXPIRED_CODES, INVALID_CODES
+
+        hub = CredentialProvider(self.profile.via, warnings=self.warnings)
+        signer = hub.credentials()
+        try:
+            fresh = self._assume_signed_by(signer)
+        except AwsError as e:
+            if e.aws_code not in EXPIRED_CODES + INVALID_CODES:
+                raise
+            debug.log(f"AWS refused the session of '{hub.profile.name}' ({e.aws_code}); "
+                      "getting a new one")
+            hub.forget()
+            signer = hub.credentials()
+            fresh = self._assume_signed_by(signer)
+        if signer.expiration < fresh.expiration:
+            # Never served past the session that signed it: by then the source is renewed.
+            fresh = Credentials(fresh.access_key_id, fresh.secret_access_key,
+                                fresh.session_token, signer.expiration)
+        return fresh
+
+    def _assume_signed_by(self, signer: Credentials) -> Credentials:
+        via = f"the session of profile '{self.profile.via.name}'"
+        if self.profile.mfa_serial:  # MFA at this hop: on its AssumeRole (no MFA session here)
+            return with_mfa_retries(self.mfa, lambda code: self._assume(
+                code=code, signed_by=signer, signer=via))
+        return self._assume(signed_by=signer, signer=via)
+
+    def forget(self) -> None:
+        """Drop this profile's cached role credentials (AWS refused them)."""
+        self._forget(role_key(self.profile))
 
     def _why_not_mfa_session(self) -> str | None:
         p = self.profile
@@ -211,7 +252,8 @@ class CredentialProvider:
         if self.cache is None:
             return None, None
         role = self.cache.get(role_key(self.profile))
-        session = self.cache.get(mfa_session_key(self.profile)) if self.profile.mfa_serial else None
+        session = (self.cache.get(mfa_session_key(self.profile))
+                   if self.profile.mfa_serial and self.profile.via is None else None)
         return role, session
 
     def clear(self) -> int:
@@ -220,6 +262,6 @@ class CredentialProvider:
         if self.cache is None:
             return 0
         keys = [role_key(self.profile)]
-        if self.profile.mfa_serial:
+        if self.profile.mfa_serial and self.profile.via is None:
             keys.append(mfa_session_key(self.profile))
         return sum(self.cache.delete(key) for key in keys)

@@ -24,10 +24,10 @@ import os
 import time
 
 from . import paths
-from .profile import FIELD_TYPES, FIELDS, Profile
+from .profile import Profile, from_fields
 
-FORMAT = 5
-MAGIC = b"xcps5\n"
+FORMAT = 6
+MAGIC = b"xcps6\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20
 RACY_NS = 2_000_000_000
@@ -131,11 +131,9 @@ def _profile_from(data, config_path, name: str) -> Profile | None:
             return None
         if _file_identity(entry[0]) != entry:
             return None
-    if set(fields) != set(FIELDS) or fields["name"] != name:
+    if type(fields) is not dict or fields.get("name") != name:
         return None
-    if any(type(fields[key]) not in FIELD_TYPES[key] for key in FIELDS):
-        return None
-    return Profile(**fields)
+    return from_fields(fields)
 
 
 def _remember(snapshot: str, config_path, profile: Profile, files: list[str]) -> None:

@@ -108,7 +108,8 @@ class StsSource:
 
     def assume_role(self, *, role_arn: str, session_name: str, duration: int,
                     external_id: str | None, serial: str | None, code: str | None,
-                    signed_by: Credentials | None = None) -> Credentials:
+                    signed_by: Credentials | None = None,
+                    signer: str = "the cached MFA session") -> Credentials:
         params = {"RoleArn": role_arn, "RoleSessionName": session_name,
                   "DurationSeconds": duration}
         if external_id:
@@ -119,7 +120,7 @@ class StsSource:
         debug.log(f"AssumeRole {role_arn} as {session_name} for {duration}s"
                   f"{' with ExternalId' if external_id else ''}"
                   f"{' with MFA ' + serial if code else ''}"
-                  f"{' using the cached MFA session' if signed_by else ''}")
+                  f"{' signed by ' + signer if signed_by else ''}")
         client_call = lambda: self.client(signed_by).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
                               sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by))
@@ -162,6 +163,12 @@ class StsSource:
             raise
         except bx.ClientError as e:
             raise self._client_error(action, e, **context) from None
+        except (bx.SSOError, bx.TokenRetrievalError):
+            # botocore's own SSO provider: a token missing from ~/.aws/sso/cache, expired, or
+            # refused by the portal. Logging in opens a browser: the user's call, never ours.
+            raise AwsError(f"the IAM Identity Center (SSO) login of source profile "
+                           f"'{self.source_profile}' has expired or is missing",
+                           f"run 'aws sso login --profile {self.source_profile}'") from None
         except (bx.NoCredentialsError, bx.PartialCredentialsError):
             raise AwsError(f"source profile '{self.source_profile}' has no usable credentials",
                            f"add keys (aws configure --profile {self.source_profile}) or log in "

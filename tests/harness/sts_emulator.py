@@ -6,8 +6,9 @@ adds what our tests must be able to rely on:
 * it records every STS request (Action, parameters, caller key id; an MFA code only as a SHA-256
   digest) so tests can count and inspect calls;
 * it enforces, per role, a required ExternalId and "MFA present" (a valid SerialNumber + TokenCode
-  on the call, or a caller whose credentials came from an MFA GetSessionToken), the role's maximum
-  session duration and the 1-hour limit of role chaining;
+  on the call, or a caller whose credentials came from an MFA GetSessionToken), the principals its
+  trust policy names (a spoke role that trusts only the hub role), the role's maximum session
+  duration and the 1-hour limit of role chaining;
 * it knows which access keys exist (static user keys registered by the test, and every key STS
   issued), rejects unknown or expired ones and checks the session token that comes with them;
 * it gives every GetSessionToken its own credentials (moto returns one fixed example key).
@@ -37,6 +38,17 @@ class TrustRule:
     external_id: str | None = None
     mfa_required: bool = False
     max_session: int = 43200
+    # Principals the trust policy names (IAM user or role ARNs); None trusts any known caller.
+    trusts: tuple[str, ...] | None = None
+
+
+def principal_of(arn: str) -> str:
+    """The IAM principal behind a caller ARN: an assumed-role session is its role."""
+    match = re.fullmatch(r"arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/.*", arn)
+    if match:
+        partition, account, role = match.groups()
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    return arn
 
 
 @dataclass
@@ -103,6 +115,20 @@ class StsEmulator:
 
     def add_user_key(self, access_key_id: str, secret: str, arn: str) -> None:
         self.keys[access_key_id] = AccessKey(secret=secret, kind="user", arn=arn)
+
+    def add_session_key(self, access_key_id: str, secret: str, session_token: str, arn: str,
+                        expires: float) -> None:
+        """Temporary role credentials issued elsewhere (IAM Identity Center's portal)."""
+        with self.lock:
+            self.keys[access_key_id] = AccessKey(secret=secret, kind="role", arn=arn,
+                                                 session_token=session_token, expires=expires)
+            self.all_issued += [secret, session_token]
+
+    def caller_arn(self, access_key_id: str | None) -> str | None:
+        """Who a recorded call was signed as (the ARN behind its access key)."""
+        with self.lock:
+            key = self.keys.get(access_key_id)
+            return key.arn if key else None
 
     def add_mfa_device(self, serial: str, *codes: str, single_use: bool = False) -> None:
         self.devices[serial] = MfaDevice(codes=set(codes), single_use=single_use)
@@ -238,6 +264,8 @@ class StsEmulator:
                 if rule.external_id is not None and form.get("ExternalId") != rule.external_id:
                     return denied
                 if rule.mfa_required and not (mfa_ok or key.mfa):
+                    return denied
+                if rule.trusts is not None and principal_of(key.arn) not in rule.trusts:
                     return denied
                 duration = int(form.get("DurationSeconds", 3600))
                 if key.kind == "role" and duration > 3600:

@@ -33,4 +33,11 @@ def run(args) -> int:
     what = "all profiles" if args.all else f"profile '{args.name}'"
     print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'} for {what} "
           "(role credentials and MFA sessions)")
+    if not args.all:
+        dependents = [other for other in loaded.names()
+                      if args.name in (hop.name for hop in loaded.resolve(other).chain[:-1])]
+        if dependents:
+            print(f"profiles assumed through '{args.name}': {', '.join(dependents)}; their "
+                  "cached sessions stay valid until they expire (clear them too by name, or "
+                  "with --all)")
     return 0

@@ -1,7 +1,7 @@
 """`console --profile NAME`: sign in to the AWS console as the profile's role."""
 
 from ..errors import UserError
-from ._common import PROG, UsageError, add_profile_option, role_credentials
+from ._common import PROG, UsageError, add_profile_option, config_path, role_credentials
 from .add import seconds
 
 NAME = "console"
@@ -26,6 +26,16 @@ def run(args) -> int:
     if args.session_duration is not None and not 900 <= args.session_duration <= 43200:
         raise UsageError(f"--session-duration {args.session_duration} is out of range",
                          "use 900 to 43200 seconds")
+    if args.session_duration is not None:
+        from ..resolved import load_profile
+
+        chained = load_profile(config_path(args), args.profile).via
+        if chained is not None:
+            raise UsageError(f"profile '{args.profile}' is reached through role '{chained.name}' "
+                             "(role chaining), and the federation endpoint refuses "
+                             "--session-duration for such sessions", "run it without "
+                             "--session-duration: the console session lasts as long as the "
+                             "role credentials")
     profile, credentials = role_credentials(args)
     region = args.region or profile.region or "us-east-1"
     destination = console.destination_url(args.destination, profile.partition, region)

@@ -1,4 +1,4 @@
-"""`list`: profiles with their cache state and time left (no secrets)."""
+"""`list`: profiles with their cache state, time left and chain of roles (no secrets)."""
 
 from ._common import config_path, duration, store_for, warn
 
@@ -19,7 +19,7 @@ def run(args) -> int:
 
     loaded = config.load(config_path(args))
     stores: dict[str, KeyringStore] = {}
-    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION")]
+    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION", "CHAIN")]
     now = time.time()
     for name in loaded.names():
         profile = loaded.resolve(name)
@@ -39,7 +39,7 @@ def run(args) -> int:
             left = duration(seconds)
         mfa = "-" if not profile.mfa_serial else (
             duration(session.seconds_left(now)) if session else "none")
-        rows.append((name, profile.role_arn, state, left, mfa))
+        rows.append((name, profile.role_arn, state, left, mfa, profile.chain_text()))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
