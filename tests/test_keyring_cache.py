@@ -366,9 +366,11 @@ def test_list_shows_cache_state_and_time_left_without_secrets(world):
     result = world.run("list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["PROFILE", "ROLE", "CACHED", "TIME", "LEFT", "MFA", "SESSION"]
+    assert lines[0].split() == ["PROFILE", "ROLE", "CACHED", "TIME", "LEFT", "MFA", "SESSION",
+                                "CHAIN"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:]}
     assert rows["prod-read-only"][:3] == [ROLE_ARN, "yes", "59m"]
+    assert rows["prod-read-only"][-3:] == ["dev", "→", "prod-read-only"]
     assert rows["prod-read-only"][3].startswith("11h")
     assert rows["admin"][:3] == [ADMIN_ARN, "no", "-"]
     assert rows["admin"][3].startswith("11h")  # the MFA session is shared
