@@ -105,7 +105,12 @@ def test_a_wrong_code_is_asked_again_then_the_right_one_works(ide, desktop, wron
     first = desktop.wait_for_window(TITLE)
     desktop.type_into(first, wrong)
     desktop.wait_until_gone(first)
-    second = desktop.wait_for_window(TITLE)
+    try:
+        second = desktop.wait_for_window(TITLE)
+    except TimeoutError:  # say what the CLI and the helper made of it (seen once, cold CI)
+        aws.kill()
+        out, err = aws.communicate(timeout=30)
+        raise AssertionError(f"no second dialog; aws exited {aws.returncode}: {err!r}") from None
     text = next(a for a in dialog_argv(desktop, second) if a.startswith("--text="))
     assert ("That is not 6 digits." if wrong == "12345" else "AWS rejected that code.") in text
     desktop.type_into(second, MFA_CODE)
