@@ -9,12 +9,18 @@ hit never gets here; a miss pays for `site` once, before its first third-party i
 
 import sys
 
+JYTHON_PROBES = ("org", "java")
+
 
 class SiteOnDemand:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if path is not None:
             return None  # a submodule: its package, already imported, knows where it lives
+        if name in sys.stdlib_module_names or name in JYTHON_PROBES:
+            # The standard library probing for what this platform lacks (`copy` tries Jython's
+            # `org`, `ntpath` tries `nt`): site-packages cannot have it.
+            return None
         cls.load_site()
         from importlib.machinery import PathFinder
 
