@@ -7,40 +7,20 @@ records each request without its secrets.
 
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from tests.harness.json_endpoint import JsonEndpoint
 
 
-class FederationEndpoint:
+class FederationEndpoint(JsonEndpoint):
     def __init__(self, sts):
         self.sts = sts
         self.requests: list[dict] = []
         self.tokens: list[str] = []
-        endpoint = self
+        super().__init__()
+        self.url = f"{self.base_url}/federation"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                status, body = endpoint.answer(urlsplit(self.path))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/federation"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def answer(self, url):
+    def answer(self, url, headers=None):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         record = {"path": url.path, "action": query.get("Action"),
                   "duration": query.get("SessionDuration")}

@@ -11,44 +11,23 @@ UnauthorizedException. Each request is recorded without its token.
 import hashlib
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
+
+from tests.harness.json_endpoint import JsonEndpoint
 
 START_URL = "https://corp.awsapps.com/start"
 
 
-class SsoPortal:
+class SsoPortal(JsonEndpoint):
     def __init__(self, sts, user: str = "alice"):
         self.sts = sts
         self.user = user
         self.tokens: dict[str, float] = {}  # access token -> expiry (epoch seconds)
         self.requests: list[dict] = []
-        portal = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                status, body = portal.answer(urlsplit(self.path),
-                                             self.headers.get("x-amz-sso_bearer_token"))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
+        self.url = self.base_url
 
     def log_in(self, home: Path, session_name: str, lifetime: float = 8 * 3600) -> str:
         """What `aws sso login` leaves behind: a token in the SSO cache (~/.aws/sso/cache),
@@ -64,7 +43,8 @@ class SsoPortal:
             "expiresAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}))
         return token
 
-    def answer(self, url, token: str | None):
+    def answer(self, url, headers):
+        token = headers.get("x-amz-sso_bearer_token")
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         record = {"path": url.path, "account_id": query.get("account_id"),
                   "role_name": query.get("role_name")}
