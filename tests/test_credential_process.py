@@ -396,6 +396,22 @@ def test_usage_error_is_one_line(world):
     assert "--profile" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["credential-process", "--profile", "prod-read-only"],
+                                     ["list"], []])
+def test_secrets_pasted_onto_the_command_line_are_not_echoed(world, command):
+    """argparse quotes what it does not understand: a key, a secret or an MFA code typed as an
+    argument by mistake must not reach stderr."""
+    world.standard()
+    pasted = ["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", MFA_CODE,
+              ALICE_SECRET]
+    result = world.run(*command, *pasted)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "hidden" in result.stderr
+    for secret in pasted:
+        assert secret not in result.stderr
+    assert world.sts.calls == []
+
+
 def test_helper_is_the_installed_console_script():
     assert HELPER.exists() and os.access(HELPER, os.X_OK)
     assert AWS.exists()

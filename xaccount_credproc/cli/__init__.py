@@ -73,6 +73,16 @@ def _main(argv: list[str]) -> int:
         return 70
 
 
+def without_secrets(message: str) -> str:
+    """argparse quotes what it did not understand; a key, secret or MFA code pasted onto the
+    command line by mistake must not reach stderr (or the logs that keep it)."""
+    import re
+
+    message = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", r"\1… (hidden)", message)
+    message = re.sub(r"[A-Za-z0-9/+=_-]{30,}", "(hidden)", message)
+    return re.sub(r"(?<![\w.-])\d{6}(?![\w.-])", "(hidden)", message)
+
+
 def parse(argv: list[str]):
     """(args, handler) through argparse. Raises UsageError (one line) or SystemExit (help)."""
     import argparse
@@ -80,7 +90,7 @@ def parse(argv: list[str]):
 
     class Parser(argparse.ArgumentParser):
         def error(self, message):  # one line, like every other error, instead of usage + error
-            raise UsageError(message, f"see '{self.prog} --help'")
+            raise UsageError(without_secrets(message), f"see '{self.prog} --help'")
 
     modules = [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
     common = Parser(add_help=False)
