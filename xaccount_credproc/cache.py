@@ -41,6 +41,12 @@ def role_key(profile) -> str:
     return "role/" + digest(repr(fields))
 
 
+def user_session_key(profile) -> str:
+    """A stored source's own session without MFA (with MFA it is its MFA session)."""
+    fields = [profile.source_profile, *_endpoint_identity(profile.region)]
+    return "user-session/" + digest(repr(fields))
+
+
 def mfa_session_key(profile) -> str:
     fields = [profile.source_profile, profile.mfa_serial, *_endpoint_identity(profile.region)]
     return "mfa-session/" + digest(repr(fields))

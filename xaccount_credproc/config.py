@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ProfileNotFound
-from .profile import CHAINED_MAX_DURATION, MAX_CHAIN, Profile
+from .profile import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Profile
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
               "aws-eusc")
@@ -54,7 +54,10 @@ PROFILE_KEYS = {
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
     "mfa_prompt", "keyring_backend",
 }
-TOP_LEVEL_KEYS = {"include", "defaults", "profiles"}
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources"}
+# [sources.NAME]: an IAM user whose long-term keys live in the OS keyring (`source add`).
+SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "aws_profile",
+               "mfa_session_duration", "keyring_backend"}
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Config:
     defaults: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Which file (and its text) set each key last: ("defaults", key) or ("profiles", name, key).
     origins: dict[tuple, tuple[Path, str]] = field(default_factory=dict, repr=False)
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
@@ -88,6 +92,8 @@ class Config:
                     f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
                     "an AWS profile with its own credentials (keys, SSO, ...)")
             profile = build_profile(name, self.defaults, self.profiles[name], self.path)
+            if profile.source_profile in self.sources:
+                profile.stored_source = source(self, profile.source_profile).keyring_backend
             if profile.source_profile in self.profiles:
                 self._resolving.append(name)
                 try:
@@ -119,6 +125,17 @@ class Config:
                 "GetSessionToken needs an IAM user's long-term keys",
                 f"set mfa_session = false for '{name}' (the MFA code then goes on its AssumeRole), "
                 f"or put mfa_serial on the first hop only")
+
+    def source_as_profile(self, name: str) -> Profile:
+        """What serves a stored source's IAM user itself (`credential-process --source NAME`):
+        its own session, from GetSessionToken, with its MFA device if it has one."""
+        stored = source(self, name)
+        return Profile(name=name, role_arn="", source_profile=name, region=stored.region,
+                       mfa_serial=stored.mfa_serial, mfa_process=stored.mfa_process,
+                       mfa_prompt=stored.mfa_prompt, role_session_name=name,
+                       mfa_session_duration=stored.mfa_session_duration,
+                       keyring_backend=stored.keyring_backend,
+                       stored_source=stored.keyring_backend)
 
     def sets(self, name: str, key: str) -> bool:
         """Whether the profile's own table or [defaults] sets `key` (not a built-in default)."""
@@ -182,6 +199,11 @@ def load(path) -> Config:
     path = Path(path)
     config = Config(path=path)
     _load_into(config, path, stack=())
+    for name in config.sources:
+        if name in config.profiles:
+            path_, text_ = config.origins[("sources", name)]
+            raise ConfigError(f"{_where(path_, text_, ('sources',), name)}'{name}' is both a "
+                              "stored source and a profile", "rename one of them")
     for name in config.profiles:
         # Validate every profile (and chain) now, so a typo anywhere is reported by any command.
         config.resolve(name)
@@ -238,6 +260,34 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
         config.origins[("profiles", name)] = (path, text)
         for key in table:
             config.origins[("profiles", name, key)] = (path, text)
+
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ConfigError(f"{_where(path, text, (), 'sources')}'sources' must hold tables",
+                          "write each stored source as [sources.NAME]")
+    for name, table in sources.items():
+        try:
+            check_profile_name(name, "source name")
+        except ConfigError as e:
+            raise ConfigError(f"{_where(path, text, ('sources',), name)}{e.what}",
+                              e.fix) from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, text, ('sources',), name)}source '{name}' must "
+                              "be a table", f"write it as [sources.{name}]")
+        for key in table:
+            if key not in SOURCE_KEYS:
+                raise ConfigError(f"{_where(path, text, ('sources', name), key)}unknown key "
+                                  f"'{key}' in a source", f"known keys: {', '.join(sorted(SOURCE_KEYS))}")
+        checked = _check_table({k: v for k, v in table.items() if k != "aws_profile"}, path,
+                               text, ("sources", name))
+        if "aws_profile" in table:
+            try:
+                checked["aws_profile"] = _boolean("aws_profile")(table["aws_profile"])
+            except ConfigError as e:
+                raise ConfigError(f"{_where(path, text, ('sources', name), 'aws_profile')}"
+                                  f"{e.what}", e.fix) from None
+        config.sources.setdefault(name, {}).update(checked)
+        config.origins[("sources", name)] = (path, text)
 
 
 def _read_text(path: Path) -> str:
@@ -551,3 +601,33 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any], path
                    f"{MIN_SERVABLE // 60} minutes before the {profile.refresh_margin}s refresh "
                    "margin", f"use duration_seconds >= {floor}")
     return profile
+
+
+class Source:
+    """A stored source: an IAM user whose long-term keys are in the OS keyring, by name."""
+
+    def __init__(self, name: str, defaults: dict[str, Any], own: dict[str, Any]):
+        # From [defaults] as profiles get them: the same device then yields one MFA session for
+        # the user itself and every role behind it.
+        inherited = {k: defaults[k] for k in ("mfa_serial", "mfa_process", "mfa_prompt",
+                                              "keyring_backend", "region",
+                                              "mfa_session_duration") if k in defaults}
+        values = {**inherited, **own}
+        self.name = name
+        self.mfa_serial: str | None = values.get("mfa_serial")
+        self.mfa_process: str | None = values.get("mfa_process")
+        self.mfa_prompt: str = values.get("mfa_prompt", "auto")
+        self.region: str | None = values.get("region")
+        self.aws_profile: bool = values.get("aws_profile", False)
+        self.mfa_session_duration: int = values.get("mfa_session_duration",
+                                                    DEFAULT_MFA_SESSION_DURATION)
+        self.keyring_backend: str = values.get("keyring_backend", "auto")
+
+
+def source(config: Config, name: str) -> Source:
+    if name not in config.sources:
+        known = ", ".join(sorted(config.sources)) or "none"
+        raise ConfigError(f"there is no stored source '{name}' in {config.path} (stored "
+                          f"sources: {known})", f"add it with 'xaccount-credproc source add "
+                          f"{name}' or 'source import {name}'")
+    return Source(name, config.defaults, config.sources[name])

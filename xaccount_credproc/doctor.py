@@ -32,6 +32,7 @@ def run(config_path: str) -> list[Check]:
                         f"{len(loaded.files)} file(s)")]
     profiles = [loaded.resolve(name) for name in loaded.names()]
     checks += _aws_config(loaded, config_path)
+    checks += _plaintext_sources(loaded)
     checks += _keyring(profiles)
     checks += _terminal(profiles)
     checks += _sources(profiles)
@@ -111,10 +112,27 @@ def _credentials_file(loaded: config.Config) -> list[Check]:
         parser.read(path, encoding="utf-8")
     except (configparser.Error, UnicodeDecodeError) as e:
         return [Check(FAIL, f"{path} cannot be parsed ({type(e).__name__})", "fix its syntax")]
-    return [Check(FAIL, f"{path}: profile '{name}' has keys there, which botocore uses instead "
-                        "of credential_process", f"remove [{name}] from {path}")
-            for name in loaded.profiles
-            if parser.has_section(name) and parser.has_option(name, "aws_access_key_id")]
+    checks = [Check(FAIL, f"{path}: profile '{name}' has keys there, which botocore uses "
+                          "instead of credential_process", f"remove [{name}] from {path}")
+              for name in loaded.profiles
+              if parser.has_section(name) and parser.has_option(name, "aws_access_key_id")]
+    return checks
+
+
+def _plaintext_sources(loaded: config.Config) -> list[Check]:
+    """Long-term keys in plain text that a TOML profile uses as its source."""
+    path = paths.aws_credentials_path()
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return []  # _credentials_file says so
+    names = sorted({loaded.resolve(n).root_source for n in loaded.profiles} - set(loaded.sources))
+    return [Check(WARN, f"{path}: source profile '{name}' keeps long-term keys in plain text, "
+                        "readable by every process of yours and every backup",
+                  f"move them into the OS keyring: xaccount-credproc source import {name}")
+            for name in names
+            if parser.has_section(name) and parser.has_option(name, "aws_secret_access_key")]
 
 
 def _keyring(profiles) -> list[Check]:
@@ -208,6 +226,7 @@ def _terminal(profiles) -> list[Check]:
 
 
 def _sources(profiles) -> list[Check]:
+    from .provider import CredentialProvider
     from .sts import StsSource
 
     out = []
@@ -218,7 +237,13 @@ def _sources(profiles) -> list[Check]:
         if key in seen:
             continue
         seen.add(key)
-        source = StsSource(root, profile.chain[0].region, profile.chain[0].name)
+        try:
+            keys = (CredentialProvider(profile)._stored_keys()
+                    if profile.chain[0].stored_source is not None else None)
+        except UserError as e:
+            out.append(Check(FAIL, f"stored source '{root}': {e.what}", e.fix))
+            continue
+        source = StsSource(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
         try:
             identity = source.call_api("GetCallerIdentity",
                                        lambda s=source: s.client().get_caller_identity())

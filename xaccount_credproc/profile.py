@@ -15,7 +15,7 @@ CHAINED_MAX_DURATION = 3600  # AWS's limit for a role session assumed with role 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
-          "keyring_backend", "via")
+          "keyring_backend", "via", "stored_source")
 
 # The exact type (or types) of each field, for data read back from a file (resolved.py).
 FIELD_TYPES = {
@@ -27,6 +27,7 @@ FIELD_TYPES = {
     "display_name": (str, type(None)), "color": (str, type(None)), "mfa_prompt": (str,),
     "keyring_backend": (str,),
     "via": (dict, type(None)),  # the source's own fields (as_dict), when it is a profile too
+    "stored_source": (str, type(None)),
 }
 
 
@@ -43,7 +44,8 @@ class Profile:
                  mfa_session_duration: int = DEFAULT_MFA_SESSION_DURATION,
                  output: str | None = None, display_name: str | None = None,
                  color: str | None = None, mfa_prompt: str = "auto",
-                 keyring_backend: str = "auto", via: "Profile | None" = None):
+                 keyring_backend: str = "auto", via: "Profile | None" = None,
+                 stored_source: str | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -63,6 +65,8 @@ class Profile:
         self.mfa_prompt = mfa_prompt
         self.keyring_backend = keyring_backend
         self.via = via  # source_profile when it is a TOML profile: role chaining
+        # source_profile names keys kept in the OS keyring: this is their keyring_backend.
+        self.stored_source = stored_source
 
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in FIELDS}

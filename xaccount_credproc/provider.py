@@ -8,7 +8,7 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 """
 
 from . import debug
-from .cache import CredentialCache, mfa_session_key, role_key
+from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
 from .credentials import Credentials
 from .profile import Profile
 from .reentry import check_not_nested
@@ -58,8 +58,26 @@ class CredentialProvider:
             # A chained role is signed by its source role's credentials; the AWS profile at the
             # start of the chain still supplies the client's settings (endpoint, proxy, ...).
             p = self.profile
-            self._sts = StsSource(p.root_source, p.region, p.name, self.warnings)
+            keys = self._stored_keys() if p.chain[0].stored_source is not None else None
+            self._sts = StsSource(p.root_source, p.region, p.name, self.warnings, keys=keys)
         return self._sts
+
+    def _stored_keys(self):
+        """The stored source's long-term keys, read from the OS keyring only on a miss."""
+        from . import sources
+        from .errors import ConfigError, UserError
+
+        root = self.profile.chain[0]
+        try:
+            keys = sources.read(KeyringStore(backend=root.stored_source), root.source_profile)
+        except StoreError as e:
+            raise UserError(f"cannot read the stored keys of source '{root.source_profile}': "
+                            f"{e.what}", e.fix) from None
+        if keys is None:
+            raise ConfigError(f"source '{root.source_profile}' has no keys stored in the OS "
+                              "keyring", "store them with 'xaccount-credproc source add "
+                              f"{root.source_profile}'")
+        return keys
 
     @property
     def mfa(self):
@@ -185,6 +203,39 @@ class CredentialProvider:
             return with_mfa_retries(self.mfa, lambda code: self._assume(
                 code=code, signed_by=signer, signer=via))
         return self._assume(signed_by=signer, signer=via)
+
+    def user_session(self) -> Credentials:
+        """For a stored source's IAM user itself (config.source_as_profile): its own session,
+        from GetSessionToken, with its MFA device if it has one. With MFA it is the very MFA
+        session that role profiles behind the same source and device use: one code for all."""
+        p = self.profile
+        key = mfa_session_key(p) if p.mfa_serial else user_session_key(p)
+        hit = self._cached(key, p.refresh_margin)
+        if hit:
+            return hit
+        check_not_nested(p.name)
+        from . import locking
+
+        with locking.held(key, f"the session of source '{p.name}'", self.warnings) as lock:
+            hit = self._cached(key, p.refresh_margin)
+            if hit:
+                return hit
+            if p.mfa_serial:
+                session = lock.fetch(lambda: with_mfa_retries(
+                    self.mfa, lambda code: self.sts.get_session_token(
+                        serial=p.mfa_serial, code=code, duration=p.mfa_session_duration)))
+            else:
+                session = lock.fetch(lambda: self.sts.get_session_token(
+                    serial=None, code=None, duration=p.mfa_session_duration))
+            self._store(key, session)
+            return session
+
+    def clear_user_session(self) -> int:
+        """Remove a stored source's own cached session (see user_session). Raises StoreError."""
+        if self.cache is None:
+            return 0
+        p = self.profile
+        return int(self.cache.delete(mfa_session_key(p) if p.mfa_serial else user_session_key(p)))
 
     def forget(self) -> None:
         """Drop this profile's cached role credentials (AWS refused them)."""

@@ -26,8 +26,8 @@ import time
 from . import paths
 from .profile import Profile, from_fields
 
-FORMAT = 6
-MAGIC = b"xcps6\n"
+FORMAT = 7
+MAGIC = b"xcps7\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20
 RACY_NS = 2_000_000_000
@@ -57,11 +57,13 @@ def _snapshot_path(config_path, name: str) -> str:
     return os.path.join(paths.user_cache_dir(), PROFILES_DIR, f"{key}.snapshot")
 
 
-def load_profile(config_path, name: str, warnings: list[str] | None = None) -> Profile:
-    """The profile `name` of `config_path`, from its snapshot when that can be trusted and the
-    files are unchanged; else from the config (and the snapshot is rewritten). Problems with the
-    cache directory are appended to `warnings`."""
-    snapshot = _snapshot_path(config_path, name)
+def load_profile(config_path, name: str, warnings: list[str] | None = None,
+                 source: bool = False) -> Profile:
+    """The profile `name` of `config_path` (with `source`, what serves the stored source
+    `name`'s IAM user), from its snapshot when that can be trusted and the files are unchanged;
+    else from the config (and the snapshot is rewritten). Problems with the cache directory are
+    appended to `warnings`."""
+    snapshot = _snapshot_path(config_path, f"source:{name}" if source else name)
     refused = None
     try:
         profile = _read(snapshot, config_path, name)
@@ -73,7 +75,7 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None) -> P
     from . import config
 
     loaded = config.load(config_path)
-    profile = loaded.resolve(name)
+    profile = loaded.source_as_profile(name) if source else loaded.resolve(name)
     try:
         # Also makes a directory of ours private again, so the next call may use it.
         _remember(snapshot, config_path, profile, [str(p) for p in loaded.files])

@@ -33,8 +33,9 @@ class StsSource:
     """STS as seen from one source profile (and region)."""
 
     def __init__(self, source_profile: str, region: str | None, for_profile: str,
-                 warnings: list[str] | None = None):
+                 warnings: list[str] | None = None, keys=None):
         self.source_profile = source_profile
+        self.keys = keys  # sources.StoredKeys: the stored source's keys, not an AWS profile
         self.region = region
         self.for_profile = for_profile
         self.warnings = [] if warnings is None else warnings
@@ -50,6 +51,13 @@ class StsSource:
             import botocore.exceptions
 
             os.environ[REENTRY_ENV] = self.for_profile
+            if self.keys is not None:
+                # No AWS profile at all: the keys from the OS keyring, in memory only.
+                self._session = boto3.Session(
+                    aws_access_key_id=self.keys.access_key_id,
+                    aws_secret_access_key=self.keys.secret_access_key,
+                    region_name=self.region or "us-east-1")
+                return self._session
             try:
                 session = boto3.Session(profile_name=self.source_profile)
             except botocore.exceptions.ProfileNotFound:
@@ -91,8 +99,24 @@ class StsSource:
             self._client = client
         return client
 
+    def iam(self, credentials: Credentials | None = None):
+        """An IAM client signed by the source (or by `credentials`, e.g. its MFA session)."""
+        from botocore.config import Config
+
+        kwargs = {}
+        if credentials is not None:
+            kwargs = {"aws_access_key_id": credentials.access_key_id,
+                      "aws_secret_access_key": credentials.secret_access_key,
+                      "aws_session_token": credentials.session_token}
+        config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
+        return self.session().client("iam", region_name=self.region or "us-east-1",
+                                     config=config, **kwargs)
+
     def source_is_long_term(self) -> bool:
         """Whether the source has IAM user keys (no session token): GetSessionToken needs them."""
+        if self.keys is not None:
+            return True
         def resolve():
             credentials = self.session().get_credentials()
             if credentials is None:
@@ -127,10 +151,14 @@ class StsSource:
         self._check_clock(response)
         return Credentials.from_sts(response["Credentials"])
 
-    def get_session_token(self, *, serial: str, code: str, duration: int) -> Credentials:
-        debug.log(f"GetSessionToken with MFA {serial} for {duration}s")
-        response = self._call("GetSessionToken", lambda: self.client().get_session_token(
-            SerialNumber=serial, TokenCode=code, DurationSeconds=duration))
+    def get_session_token(self, *, serial: str | None, code: str | None,
+                          duration: int) -> Credentials:
+        debug.log(f"GetSessionToken{' with MFA ' + serial if serial else ''} for {duration}s")
+        params = {"DurationSeconds": duration}
+        if serial and code:
+            params.update(SerialNumber=serial, TokenCode=code)
+        response = self._call("GetSessionToken",
+                              lambda: self.client().get_session_token(**params))
         self._check_clock(response)
         return Credentials.from_sts(response["Credentials"])
 
@@ -188,8 +216,10 @@ class StsSource:
                 bx.ProxyConnectionError) as e:
             proxy = getattr(e, "kwargs", {}).get("proxy_url")
             via = f" through proxy {proxy}" if proxy else ""
-            raise AwsError(f"cannot reach {self.endpoint_url}{via} ({type(e).__name__})",
-                           "check the network, proxy settings and AWS_ENDPOINT_URL_STS") from None
+            endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
+            variable = "AWS_ENDPOINT_URL_IAM" if "iam" in str(endpoint) else "AWS_ENDPOINT_URL_STS"
+            raise AwsError(f"cannot reach {endpoint}{via} ({type(e).__name__})",
+                           f"check the network, proxy settings and {variable}") from None
         except bx.ProfileNotFound as e:
             raise ConfigError(f"{e} (needed by source profile '{self.source_profile}')",
                               "fix the source profile's settings in ~/.aws/config") from None
@@ -210,6 +240,11 @@ class StsSource:
             return AwsError(f"the credentials of {source} have expired ({code})",
                             f"renew them (e.g. aws sso login --profile {self.source_profile}) "
                             "and try again", aws_code=code)
+        if code in INVALID_CODES and self.keys is not None:
+            return AwsError(f"AWS does not accept the keys of source "
+                            f"'{self.source_profile}' ({code})", "store working keys with "
+                            f"'xaccount-credproc source add {self.source_profile}'",
+                            aws_code=code)
         if code in INVALID_CODES:
             return AwsError(f"AWS does not accept the credentials of {source} ({code})",
                             f"check the keys of profile '{self.source_profile}' in "

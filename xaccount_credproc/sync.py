@@ -49,6 +49,10 @@ def wanted_stanzas(loaded: config.Config, command: list[str]) -> dict[str, str]:
         profile = loaded.resolve(name)
         out[name] = awsconfig.render(name, [*command, "--profile", name], profile.region,
                                      profile.output)
+    for name in sorted(loaded.sources):
+        source = config.source(loaded, name)
+        if source.aws_profile:  # the IAM user itself, through its own session
+            out[name] = awsconfig.render(name, [*command, "--source", name], source.region, None)
     return out
 
 
@@ -104,7 +108,7 @@ def _refuse_loops(loaded: config.Config, aws_text: str) -> None:
     served = awsconfig.profiles_served_by_helper(aws_text)
     for name in loaded.names():
         source = loaded.resolve(name).source_profile
-        if source in served and source not in loaded.profiles:
+        if source in served and source not in loaded.profiles and source not in loaded.sources:
             raise ConfigError(
                 f"profile '{name}': its source_profile '{source}' is an AWS profile served by "
                 "xaccount-credproc, which would loop",
@@ -114,4 +118,5 @@ def _refuse_loops(loaded: config.Config, aws_text: str) -> None:
 def _stale_managed(text: str, loaded: config.Config) -> list[str]:
     lines = awsconfig.split_lines(text)
     return [s.profile for s in awsconfig.sections(lines)
-            if s.profile and awsconfig.managed_span(lines, s) and s.profile not in loaded.profiles]
+            if s.profile and awsconfig.managed_span(lines, s) and s.profile not in loaded.profiles
+            and not (s.profile in loaded.sources and config.source(loaded, s.profile).aws_profile)]

@@ -107,3 +107,43 @@ def remove_profile(path: str, name: str) -> None:
                               "remove it from that file (or override it here)")
         del profiles[name]
         _validated_write(path, tomlkit.dumps(document))
+
+
+def set_source(path: str, name: str, values: dict) -> None:
+    """Add [sources.NAME] (or set keys in it), in one validated edit."""
+    import tomlkit
+
+    from .sync import locked
+
+    config.check_profile_name(name, "source name")
+    with locked(path, "the TOML config"):
+        document = tomlkit.parse(_read(path))
+        sources = document.get("sources")
+        if sources is None:
+            sources = tomlkit.table(is_super_table=True)
+            document["sources"] = sources
+        table = sources.get(name)
+        if table is None:
+            table = tomlkit.table()
+            sources[name] = table
+        for key, value in values.items():
+            if value is not None:
+                table[key] = value
+        _validated_write(path, tomlkit.dumps(document))
+
+
+def remove_source(path: str, name: str) -> None:
+    import tomlkit
+
+    from .sync import locked
+
+    with locked(path, "the TOML config"):
+        document = tomlkit.parse(_read(path))
+        sources = document.get("sources")
+        if sources is None or name not in sources:
+            raise ConfigError(f"source '{name}' is not declared in {path}",
+                              "remove it from the file that declares it")
+        del sources[name]
+        if not sources:
+            del document["sources"]
+        _validated_write(path, tomlkit.dumps(document))

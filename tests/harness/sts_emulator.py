@@ -54,7 +54,7 @@ def principal_of(arn: str) -> str:
 @dataclass
 class AccessKey:
     secret: str
-    kind: str  # "user" (long-term), "mfa-session", "role"
+    kind: str  # "user" (long-term), "iam" (long-term, made through moto's IAM), "mfa-session", "role"
     arn: str
     session_token: str | None = None
     mfa: bool = False
@@ -71,6 +71,7 @@ class Call:
     region: str | None = None
     status: int = 0
     error: str | None = None
+    service: str = "sts"
 
 
 @dataclass
@@ -190,6 +191,14 @@ class StsEmulator:
             start_response(f"{status} Error", [("Content-Type", "application/x-amz-json-1.1"),
                                                ("Content-Length", str(len(body)))])
             return [body]
+        if action and self._service(environ) == "iam":
+            # moto's IAM itself, but recorded: who signed each call (never a secret).
+            with self.lock:
+                self.calls.append(Call(action=action, caller=self._caller_key_id(environ),
+                                       params={k: v for k, v in form.items()
+                                               if k in ("UserName", "AccessKeyId")},
+                                       service="iam"))
+            return self.moto_app(environ, start_response)
         if not action or not self._is_sts(environ):
             return self.moto_app(environ, start_response)
 
@@ -231,6 +240,28 @@ class StsEmulator:
         return "/sts/aws4_request" in auth or environ.get("PATH_INFO", "/") == "/"
 
     @staticmethod
+    def _service(environ) -> str | None:
+        match = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        return match.group(1) if match else None
+
+    @staticmethod
+    def iam_user_of(access_key_id: str | None):
+        """(secret, user ARN) of an active access key made through moto's IAM, or None."""
+        if not access_key_id:
+            return None
+        from moto.iam.models import iam_backends
+
+        for account in list(iam_backends):
+            backend = iam_backends[account]["global"]
+            user = backend.get_user_from_access_key_id(access_key_id)
+            if user is None:
+                continue
+            for key in backend.list_access_keys(user.name):
+                if key.access_key_id == access_key_id and key.status == "Active":
+                    return key.secret_access_key, user.arn
+        return None
+
+    @staticmethod
     def _caller_key_id(environ) -> str | None:
         match = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
         return match.group(1) if match else None
@@ -240,6 +271,15 @@ class StsEmulator:
             if self.fail_next:
                 return self.fail_next.pop(0)
             key = self.keys.get(caller)
+            if key is None or key.kind == "iam":
+                # A key made through moto's IAM counts for as long as IAM has it, active.
+                found = self.iam_user_of(caller)
+                key = None if found is None else AccessKey(secret=found[0], kind="iam",
+                                                           arn=found[1])
+                if key is not None:
+                    self.keys[caller] = key
+                else:
+                    self.keys.pop(caller, None)
             if key is None:
                 return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
             if key.expired or (key.expires and key.expires < time.time()):
@@ -253,7 +293,7 @@ class StsEmulator:
                 mfa_ok = bool(device) and code in device.codes and code not in device.used
                 if not mfa_ok:
                     return 403, "AccessDenied", MFA_FAILED
-            if action == "GetSessionToken" and key.kind != "user":
+            if action == "GetSessionToken" and key.kind not in ("user", "iam"):
                 return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
             if action == "AssumeRole":
                 rule = self.roles.get(form.get("RoleArn"))
@@ -283,7 +323,7 @@ class StsEmulator:
 
     def _after(self, action, form, caller, payload: bytes) -> bytes:
         text = payload.decode()
-        if action == "GetCallerIdentity" and self.keys[caller].kind in ("user", "mfa-session"):
+        if action == "GetCallerIdentity" and self.keys[caller].kind in ("user", "iam", "mfa-session"):
             # moto knows no IAM user behind keys registered here: answer with the user's ARN.
             arn = self.keys[caller].arn
             text = re.sub("<Arn>[^<]*</Arn>", f"<Arn>{arn}</Arn>", text)

@@ -17,7 +17,7 @@ from ._common import EXIT_INTERRUPTED, PROG, UsageError, fail
 
 # In the order `--help` lists them.
 COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
-            "doctor", "list", "clear")
+            "doctor", "list", "clear", "source")
 
 
 class Args:

@@ -1,0 +1,297 @@
+"""Long-term IAM user keys in the OS keyring (`source add|import|rotate|remove|list`), end to end:
+an IAM user and its access key made through moto's IAM (which the STS emulator then accepts, for
+as long as IAM has the key), the real Secret Service, the real `aws` CLI, and `rotate` killed
+with SIGKILL at each of its steps."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import boto3
+import pytest
+
+from tests.harness.terminal import Terminal
+from tests.harness.world import EXTERNAL_ID, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
+from tests.test_keyring_cache import counting_mfa, times_asked
+
+USER = "alice-iam"
+ADMIN = "AKIAADMIN00000000000"  # the test's own IAM calls (setting the user up)
+CREDENTIALS = ("# alice's keys (keep this comment)\r\n[dev]\r\naws_access_key_id = {key}\r\n"
+               "aws_secret_access_key = {secret}\r\nregion = eu-west-1\r\n\r\n"
+               "[other]\r\n; another profile, left alone\r\naws_access_key_id = AKIAOTHER0000000TEST"
+               "\r\naws_secret_access_key = otherSECRETotherSECRETotherSECRET0000001\r\n")
+TOML = f"""\
+[defaults]
+source_profile = "dev"
+mfa_serial = "{MFA_SERIAL}"
+region = "eu-west-1"
+role_session_name = "alice"
+
+[profiles.prod-read-only]
+role_arn = "{ROLE_ARN}"
+external_id = "{EXTERNAL_ID}"
+"""
+
+
+def iam(world):
+    return boto3.client("iam", region_name="us-east-1", endpoint_url=world.sts.url,
+                        aws_access_key_id=ADMIN, aws_secret_access_key="x" * 40)
+
+
+def iam_user(world) -> tuple[str, str, str]:
+    """(access key ID, secret, user ARN) of a new IAM user in moto's IAM."""
+    client = iam(world)
+    arn = client.create_user(UserName=USER)["User"]["Arn"]
+    key = client.create_access_key(UserName=USER)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"], arn
+
+
+def keys_in_iam(world) -> list[str]:
+    return [k["AccessKeyId"] for k in
+            iam(world).list_access_keys(UserName=USER)["AccessKeyMetadata"]]
+
+
+@pytest.fixture
+def alice(world):
+    """Alice's IAM user (moto), her MFA device and a role that needs ExternalId and MFA; her
+    keys in ~/.aws/credentials (CRLF, comments) and a backup of it, as people keep."""
+    key, secret, arn = iam_user(world)
+    world.env["AWS_ENDPOINT_URL_IAM"] = world.sts.url  # moto's IAM, behind the same server
+    world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=True)
+    world.sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
+    world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
+    (world.aws_dir / "credentials.bak").write_bytes(world.aws_credentials.read_bytes())
+    world.write_toml(TOML)
+    world.aws_config.write_text("")
+    counter = counting_mfa(world)
+    return {"key": key, "secret": secret, "arn": arn, "counter": counter}
+
+
+def files_holding(world, secret: str) -> list:
+    return [p for p in world.home.rglob("*") if p.is_file() and not p.is_symlink()
+            and secret.encode() in p.read_bytes()]
+
+
+def identity(world, profile: str) -> str:
+    result = world.aws("sts", "get-caller-identity", "--profile", profile)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["Arn"]
+
+
+def imported(world, alice) -> None:
+    result = world.run("source", "import", "dev", "--region", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    assert "into the OS keyring as source 'dev'" in result.stdout
+    assert alice["secret"] not in result.stdout + result.stderr
+    init = world.run("init")
+    assert init.returncode == 0, init.stderr
+
+
+# -- import, then everything works from the keyring ---------------------------------------------
+
+
+def test_import_moves_the_keys_and_the_cli_works_for_a_role_and_for_the_user(world, alice):
+    before = world.aws_credentials.read_bytes()
+    doctor = world.run("doctor").stdout
+    assert "source profile 'dev' keeps long-term keys in plain text" in doctor
+    imported(world, alice)
+
+    # Exactly the two key lines are gone; every other byte (CRLF, comments, [other]) stays.
+    key_lines = [f"aws_access_key_id = {alice['key']}\r\n".encode(),
+                 f"aws_secret_access_key = {alice['secret']}\r\n".encode()]
+    assert world.aws_credentials.read_bytes() == before.replace(key_lines[0], b"").replace(
+        key_lines[1], b"")
+    assert files_holding(world, alice["secret"]) == []  # no file, no .bak, no temp file
+    assert not [p for p in world.aws_dir.iterdir() if p.name.endswith(".tmp")]
+    assert "[sources.dev]" in world.toml.read_text()
+    assert "--source dev" in world.aws_config.read_text()
+
+    assert identity(world, "prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
+    assert identity(world, "dev") == alice["arn"]  # the IAM user itself, through the helper
+    assert times_asked(alice["counter"]) == 1  # one MFA session for the role and the user
+    (session_call,) = world.sts.calls_of("GetSessionToken")
+    assert session_call.caller == alice["key"]  # the long-term key signed only STS
+    served = json.loads(world.run("credential-process", "--source", "dev").stdout)
+    assert served["AccessKeyId"].startswith("ASIA") and "SessionToken" in served
+    assert "plain text" not in world.run("doctor").stdout
+    assert files_holding(world, alice["secret"]) == []
+
+
+def test_add_reads_two_lines_from_stdin_and_checks_them_first(world, alice):
+    world.aws_credentials.write_text("")
+    (world.aws_dir / "credentials.bak").unlink()
+    result = world.run("source", "add", "dev", "--region", "eu-west-1",
+                       input=f"{alice['key']}\n{alice['secret']}\n", stdin=None)
+    assert result.returncode == 0, result.stderr
+    assert f"stored the key …{alice['key'][-4:]} of {alice['arn']} as source 'dev'" in (
+        result.stdout)
+    assert world.run("init").returncode == 0
+    assert "--source dev" not in world.aws_config.read_text()  # not asked for (--aws-profile)
+    assert identity(world, "prod-read-only").endswith("/alice")
+    assert world.sts.calls_of("GetSessionToken")[0].caller == alice["key"]
+
+
+def test_add_asks_on_the_terminal_without_echoing_the_secret(world, alice):
+    terminal = Terminal([str(HELPER), "source", "add", "dev", "--region", "eu-west-1"],
+                        world.env)
+    terminal.expect("Access key ID: ")
+    terminal.type(alice["key"] + "\n")
+    terminal.expect(r"Secret access key \(not shown\): ")
+    terminal.type(alice["secret"] + "\n")
+    result = terminal.finish()
+    assert result.returncode == 0, result.stderr
+    assert alice["key"].encode() in terminal.screen  # the key ID is echoed, as typed
+    assert alice["secret"].encode() not in terminal.screen  # the secret is not
+    assert "as source 'dev'" in result.stdout
+
+
+def test_static_keys_in_the_aws_config_are_imported_too(world, alice):
+    world.aws_credentials.write_text("")
+    (world.aws_dir / "credentials.bak").unlink()
+    config = (f"[profile dev]\nregion = eu-west-1\naws_access_key_id = {alice['key']}\n"
+              f"aws_secret_access_key = {alice['secret']}\noutput = json\n")
+    world.aws_config.write_text(config)
+    (world.aws_dir / "config.bak").write_text(config)  # what an earlier init would have kept
+    result = world.run("source", "import", "dev")
+    assert result.returncode == 0, result.stderr
+    assert world.aws_config.read_text() == "[profile dev]\nregion = eu-west-1\noutput = json\n"
+    assert files_holding(world, alice["secret"]) == []
+
+
+def test_everything_a_file_source_does_works_with_a_stored_one(world, alice):
+    imported(world, alice)
+    # MFA on AssumeRole itself (mfa_session = false), and exec.
+    world.write_toml(world.toml.read_text().replace(
+        f'external_id = "{EXTERNAL_ID}"\n', f'external_id = "{EXTERNAL_ID}"\nmfa_session = false\n'))
+    result = world.run("exec", "--profile", "prod-read-only", "--", "sh", "-c",
+                       'test -n "$AWS_SESSION_TOKEN" && echo ok')
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    (assume,) = world.sts.calls_of("AssumeRole")
+    assert assume.caller == alice["key"] and "TokenCode" in assume.params
+    assert assume.params["ExternalId"] == EXTERNAL_ID
+    doctor = world.run("doctor")
+    assert "STS via source profile 'dev' (" in doctor.stdout and alice["arn"] in doctor.stdout
+    assert "FAIL" not in doctor.stdout
+    listing = world.run("list").stdout
+    assert "dev → prod-read-only" in listing
+
+
+def test_wrong_keys_are_refused_and_nothing_is_stored(world, alice):
+    toml = world.toml.read_text()
+    wrong = "AKIAWRONG0000000TEST\n" + "w" * 40 + "\n"
+    result = world.run("source", "add", "dev", input=wrong, stdin=None)
+    assert result.returncode == 3 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "InvalidClientTokenId" in result.stderr
+    assert world.toml.read_text() == toml
+    assert [i for i in world.keyring_items() if i["username"].startswith("source/")] == []
+    temporary = world.run("source", "add", "dev", input="ASIATEMP0000000000TEST\n" + "s" * 40
+                          + "\n", stdin=None)
+    assert temporary.returncode == 1 and "temporary credentials" in temporary.stderr
+
+
+def test_a_secret_on_the_command_line_is_refused_and_not_echoed(world, alice):
+    result = world.run("source", "add", "dev", alice["key"], alice["secret"])
+    assert result.returncode == 2
+    assert alice["secret"] not in result.stderr and alice["key"] not in result.stderr
+    assert "[sources" not in world.toml.read_text()
+
+
+def test_importing_a_profile_without_keys_changes_nothing(world, alice):
+    before = world.aws_credentials.read_bytes()
+    result = world.run("source", "import", "nokeys")
+    assert result.returncode == 1
+    assert "profile 'nokeys' has no access key pair" in result.stderr
+    assert world.aws_credentials.read_bytes() == before
+
+
+def test_list_and_remove_show_nothing_secret(world, alice):
+    imported(world, alice)
+    listing = world.run("source", "list")
+    assert listing.returncode == 0, listing.stderr
+    row = listing.stdout.splitlines()[1].split()
+    assert row == ["dev", f"…{alice['key'][-4:]}", alice["arn"], "0d", "yes"]
+    for secret in (alice["key"], alice["secret"]):
+        assert secret not in listing.stdout
+    refused = world.run("source", "remove", "dev")
+    assert refused.returncode == 2 and "used by prod-read-only" in refused.stderr
+    world.write_toml(world.toml.read_text().replace('source_profile = "dev"',
+                                                    'source_profile = "other"'))
+    removed = world.run("source", "remove", "dev")
+    assert removed.returncode == 0, removed.stderr
+    assert [i for i in world.keyring_items() if i["username"].startswith("source/")] == []
+
+
+# -- rotate ------------------------------------------------------------------------------------
+
+
+def test_rotate_end_to_end(world, alice):
+    imported(world, alice)
+    identity(world, "prod-read-only")  # sessions made with the old key, cached
+    result = world.run("source", "rotate", "dev")
+    assert result.returncode == 0, result.stderr
+    (new_key,) = keys_in_iam(world)
+    assert new_key != alice["key"]  # the old key is deleted in IAM
+    assert f"the new key …{new_key[-4:]} is stored and accepted" in result.stdout
+    # IAM was called with the MFA session (policies often demand it), never the old key alone.
+    iam_calls = [c for c in world.sts.calls if c.service == "iam" and c.caller != ADMIN]
+    assert {c.action for c in iam_calls} == {"ListAccessKeys", "CreateAccessKey",
+                                             "DeleteAccessKey"}
+    assert all(world.sts.keys[c.caller].kind == "mfa-session" for c in iam_calls)
+    # The sessions made with the old key are not served: the next call signs STS with the new.
+    calls = len(world.sts.calls_of("GetSessionToken"))
+    identity(world, "prod-read-only")
+    assert len(world.sts.calls_of("GetSessionToken")) == calls + 1
+    assert world.sts.calls_of("GetSessionToken")[-1].caller == new_key
+    assert files_holding(world, alice["secret"]) == []
+
+
+def test_rotate_refuses_a_user_with_two_keys_before_changing_anything(world, alice):
+    imported(world, alice)
+    extra = iam(world).create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    result = world.run("source", "rotate", "dev")
+    assert result.returncode == 1
+    assert f"already has 2 access keys (stored: …{alice['key'][-4:]}; not stored here: " \
+           f"…{extra[-4:]})" in result.stderr
+    assert sorted(keys_in_iam(world)) == sorted([alice["key"], extra])
+
+
+@pytest.mark.parametrize("step", ["after-create", "after-store", "before-delete"])
+def test_rotate_killed_at_any_step_leaves_a_working_key(world, alice, step):
+    imported(world, alice)
+    rotate = subprocess.Popen([str(HELPER), "source", "rotate", "dev"],
+                              env={**world.env, "XACCOUNT_CREDPROC_TEST_PAUSE_AT": step},
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    line = rotate.stderr.readline()
+    assert line.strip() == f"xaccount-credproc: paused at {step}", line
+    os.killpg(rotate.pid, signal.SIGKILL)
+    rotate.wait(timeout=30)
+    rotate.stdout.close()
+    rotate.stderr.close()
+
+    # Whatever the step, the stored key works: no cached session helps it here.
+    assert world.run("clear", "--all").returncode == 0
+    assert identity(world, "dev") == alice["arn"]
+    assert world.sts.calls_of("GetSessionToken")[-1].caller in keys_in_iam(world)
+
+    again = world.run("source", "rotate", "dev")
+    if step == "after-create":  # the new key's secret died with the process: say so, change nothing
+        assert again.returncode == 1 and "already has 2 access keys" in again.stderr
+        assert len(keys_in_iam(world)) == 2
+    else:  # the new key was stored: the next rotate finishes the job
+        assert again.returncode == 0, again.stderr
+        (left,) = keys_in_iam(world)
+        assert left != alice["key"]
+        assert world.run("clear", "--all").returncode == 0
+        assert identity(world, "dev") == alice["arn"]
+        assert world.sts.calls_of("GetSessionToken")[-1].caller == left
+    assert files_holding(world, alice["secret"]) == []
+
+
+def test_the_pause_points_exist_only_when_asked_for(world, alice):
+    imported(world, alice)
+    started = time.monotonic()
+    assert world.run("source", "rotate", "dev").returncode == 0
+    assert time.monotonic() - started < 30
