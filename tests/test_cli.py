@@ -12,19 +12,19 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
     top = world.run("--help")
     assert top.returncode == 0 and top.stdout.startswith("usage: xaccount-credproc ")
     for name in ("credential-process", "init", "add", "remove", "console", "switch-role-url",
-                 "exec", "doctor", "list", "clear"):
+                 "exec", "doctor", "list", "clear", "source"):
         assert f"\n  {name} " in top.stdout
         own = world.run(name, "--help")
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 10
+    assert len(COMMANDS) == 11
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["bogus"], "argument COMMAND: invalid choice: 'bogus'"),
     ([], "the following arguments are required: COMMAND"),
-    (["credential-process"], "the following arguments are required: --profile"),
+    (["credential-process"], "one of the arguments --profile --source is required"),
     (["credential-process", "--profile"], "argument --profile: expected one argument"),
     (["credential-process", "--profile", "p", "--nope"], "unrecognized arguments: --nope"),
     (["list", "extra"], "unrecognized arguments: extra"),

@@ -13,7 +13,14 @@ import boto3
 import pytest
 
 from tests.harness.terminal import Terminal
-from tests.harness.world import EXTERNAL_ID, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
+from tests.harness.world import (
+    DEFAULT_TOML,
+    EXTERNAL_ID,
+    HELPER,
+    MFA_CODE,
+    MFA_SERIAL,
+    ROLE_ARN,
+)
 from tests.test_keyring_cache import counting_mfa, times_asked
 
 USER = "alice-iam"
@@ -22,17 +29,6 @@ CREDENTIALS = ("# alice's keys (keep this comment)\r\n[dev]\r\naws_access_key_id
                "aws_secret_access_key = {secret}\r\nregion = eu-west-1\r\n\r\n"
                "[other]\r\n; another profile, left alone\r\naws_access_key_id = AKIAOTHER0000000TEST"
                "\r\naws_secret_access_key = otherSECRETotherSECRETotherSECRET0000001\r\n")
-TOML = f"""\
-[defaults]
-source_profile = "dev"
-mfa_serial = "{MFA_SERIAL}"
-region = "eu-west-1"
-role_session_name = "alice"
-
-[profiles.prod-read-only]
-role_arn = "{ROLE_ARN}"
-external_id = "{EXTERNAL_ID}"
-"""
 
 
 def iam(world):
@@ -63,7 +59,7 @@ def alice(world):
     world.sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
     world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
     (world.aws_dir / "credentials.bak").write_bytes(world.aws_credentials.read_bytes())
-    world.write_toml(TOML)
+    world.write_toml(DEFAULT_TOML)
     world.aws_config.write_text("")
     counter = counting_mfa(world)
     return {"key": key, "secret": secret, "arn": arn, "counter": counter}
@@ -229,13 +225,14 @@ def test_list_and_remove_show_nothing_secret(world, alice):
 def test_rotate_end_to_end(world, alice):
     imported(world, alice)
     identity(world, "prod-read-only")  # sessions made with the old key, cached
+    before = len(world.sts.calls)  # (import asked IAM for the key's age, with the key itself)
     result = world.run("source", "rotate", "dev")
     assert result.returncode == 0, result.stderr
     (new_key,) = keys_in_iam(world)
     assert new_key != alice["key"]  # the old key is deleted in IAM
     assert f"the new key …{new_key[-4:]} is stored and accepted" in result.stdout
     # IAM was called with the MFA session (policies often demand it), never the old key alone.
-    iam_calls = [c for c in world.sts.calls if c.service == "iam" and c.caller != ADMIN]
+    iam_calls = [c for c in world.sts.calls[before:] if c.service == "iam" and c.caller != ADMIN]
     assert {c.action for c in iam_calls} == {"ListAccessKeys", "CreateAccessKey",
                                              "DeleteAccessKey"}
     assert all(world.sts.keys[c.caller].kind == "mfa-session" for c in iam_calls)

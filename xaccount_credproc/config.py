@@ -242,38 +242,14 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
     for key in defaults:
         config.origins[("defaults", key)] = (path, text)
 
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"{_where(path, text, (), 'profiles')}'profiles' must hold tables",
-                          "write each profile as [profiles.NAME]")
-    for name, table in profiles.items():
-        try:
-            check_profile_name(name)
-        except ConfigError as e:
-            raise ConfigError(f"{_where(path, text, ('profiles',), name)}{e.what}",
-                              e.fix) from None
-        if not isinstance(table, dict):
-            raise ConfigError(f"{_where(path, text, ('profiles',), name)}profile '{name}' must "
-                              "be a table", f"write it as [profiles.{name}]")
+    for name, table in _named_tables(data, "profiles", "profile", path, text):
         merged = config.profiles.setdefault(name, {})
         merged.update(_check_table(table, path, text, ("profiles", name)))
         config.origins[("profiles", name)] = (path, text)
         for key in table:
             config.origins[("profiles", name, key)] = (path, text)
 
-    sources = data.get("sources", {})
-    if not isinstance(sources, dict):
-        raise ConfigError(f"{_where(path, text, (), 'sources')}'sources' must hold tables",
-                          "write each stored source as [sources.NAME]")
-    for name, table in sources.items():
-        try:
-            check_profile_name(name, "source name")
-        except ConfigError as e:
-            raise ConfigError(f"{_where(path, text, ('sources',), name)}{e.what}",
-                              e.fix) from None
-        if not isinstance(table, dict):
-            raise ConfigError(f"{_where(path, text, ('sources',), name)}source '{name}' must "
-                              "be a table", f"write it as [sources.{name}]")
+    for name, table in _named_tables(data, "sources", "source", path, text):
         for key in table:
             if key not in SOURCE_KEYS:
                 raise ConfigError(f"{_where(path, text, ('sources', name), key)}unknown key "
@@ -288,6 +264,23 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
                                   f"{e.what}", e.fix) from None
         config.sources.setdefault(name, {}).update(checked)
         config.origins[("sources", name)] = (path, text)
+
+
+def _named_tables(data: dict, key: str, kind: str, path: Path, text: str):
+    """(name, table) of each [KEY.NAME] table, names and types checked."""
+    tables = data.get(key, {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{_where(path, text, (), key)}'{key}' must hold tables",
+                          f"write each {kind} as [{key}.NAME]")
+    for name, table in tables.items():
+        try:
+            check_profile_name(name, "profile name" if kind == "profile" else f"{kind} name")
+        except ConfigError as e:
+            raise ConfigError(f"{_where(path, text, (key,), name)}{e.what}", e.fix) from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, text, (key,), name)}{kind} '{name}' must be a "
+                              "table", f"write it as [{key}.{name}]")
+        yield name, table
 
 
 def _read_text(path: Path) -> str:

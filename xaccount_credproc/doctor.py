@@ -105,13 +105,21 @@ def _aws_config(loaded: config.Config, config_path: str) -> list[Check]:
     return out
 
 
-def _credentials_file(loaded: config.Config) -> list[Check]:
-    path = paths.aws_credentials_path()
+def _credentials_parser(path: str):
+    """~/.aws/credentials as configparser reads it; None if it cannot be parsed."""
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as e:
-        return [Check(FAIL, f"{path} cannot be parsed ({type(e).__name__})", "fix its syntax")]
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return parser
+
+
+def _credentials_file(loaded: config.Config) -> list[Check]:
+    path = paths.aws_credentials_path()
+    parser = _credentials_parser(path)
+    if parser is None:
+        return [Check(FAIL, f"{path} cannot be parsed", "fix its syntax")]
     checks = [Check(FAIL, f"{path}: profile '{name}' has keys there, which botocore uses "
                           "instead of credential_process", f"remove [{name}] from {path}")
               for name in loaded.profiles
@@ -122,10 +130,8 @@ def _credentials_file(loaded: config.Config) -> list[Check]:
 def _plaintext_sources(loaded: config.Config) -> list[Check]:
     """Long-term keys in plain text that a TOML profile uses as its source."""
     path = paths.aws_credentials_path()
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError):
+    parser = _credentials_parser(path)
+    if parser is None:
         return []  # _credentials_file says so
     names = sorted({loaded.resolve(n).root_source for n in loaded.profiles} - set(loaded.sources))
     return [Check(WARN, f"{path}: source profile '{name}' keeps long-term keys in plain text, "

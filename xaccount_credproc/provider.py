@@ -97,23 +97,32 @@ class CredentialProvider:
             debug.log('cache = "none": calling STS')
             check_not_nested(profile.name)
             return self._fetch()
-        key = role_key(profile)
-        hit = self._cached(key, profile.refresh_margin)
-        if hit:
-            return hit
-        # Before the lock: a loop back into this helper would wait for the lock it holds.
-        check_not_nested(profile.name)
-
-        from . import locking
-
-        with locking.held(key, f"profile '{profile.name}'", self.warnings) as lock:
-            hit = self._cached(key, profile.refresh_margin)
-            if hit:
-                return hit
-            fresh = lock.fetch(self._fetch)
+        def fetched() -> Credentials:
+            fresh = self._fetch()
             if fresh.seconds_left() <= profile.refresh_margin:
                 debug.log(f"STS issued credentials with only {fresh.seconds_left():.0f}s left; "
                           "they are returned but will not be served from the cache")
+            return fresh
+
+        return self._cached_or_fetched(role_key(profile), profile.refresh_margin,
+                                       f"profile '{profile.name}'", fetched)
+
+    def _cached_or_fetched(self, key: str, margin: float, what: str, fetch) -> Credentials:
+        """The cached entry `key`, else `fetch()` once under the key's lock (a parallel caller
+        may have fetched it while we waited), stored."""
+        hit = self._cached(key, margin)
+        if hit:
+            return hit
+        # Before the lock: a loop back into this helper would wait for the lock it holds.
+        check_not_nested(self.profile.name)
+
+        from . import locking
+
+        with locking.held(key, what, self.warnings) as lock:
+            hit = self._cached(key, margin)
+            if hit:
+                return hit
+            fresh = lock.fetch(fetch)
             self._store(key, fresh)
             return fresh
 
@@ -210,25 +219,16 @@ class CredentialProvider:
         session that role profiles behind the same source and device use: one code for all."""
         p = self.profile
         key = mfa_session_key(p) if p.mfa_serial else user_session_key(p)
-        hit = self._cached(key, p.refresh_margin)
-        if hit:
-            return hit
-        check_not_nested(p.name)
-        from . import locking
 
-        with locking.held(key, f"the session of source '{p.name}'", self.warnings) as lock:
-            hit = self._cached(key, p.refresh_margin)
-            if hit:
-                return hit
+        def fetched() -> Credentials:
             if p.mfa_serial:
-                session = lock.fetch(lambda: with_mfa_retries(
-                    self.mfa, lambda code: self.sts.get_session_token(
-                        serial=p.mfa_serial, code=code, duration=p.mfa_session_duration)))
-            else:
-                session = lock.fetch(lambda: self.sts.get_session_token(
-                    serial=None, code=None, duration=p.mfa_session_duration))
-            self._store(key, session)
-            return session
+                return with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
+                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
+            return self.sts.get_session_token(serial=None, code=None,
+                                              duration=p.mfa_session_duration)
+
+        return self._cached_or_fetched(key, p.refresh_margin, f"the session of source '{p.name}'",
+                                       fetched)
 
     def clear_user_session(self) -> int:
         """Remove a stored source's own cached session (see user_session). Raises StoreError."""

@@ -72,10 +72,7 @@ def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
     with locked(path, "the TOML config"):
         existing = config.load(path).profiles if os.path.exists(path) else {}
         document = tomlkit.parse(_read(path))
-        profiles = document.get("profiles")
-        if profiles is None:
-            profiles = tomlkit.table(is_super_table=True)
-            document["profiles"] = profiles
+        profiles = _super_table(document, "profiles")
         for name, values in entries:
             if name in existing:
                 raise ConfigError(f"profile '{name}' already exists in {path}",
@@ -101,11 +98,9 @@ def remove_profile(path: str, name: str) -> None:
             raise ConfigError(f"profile '{name}' is not in {path} (known profiles: {known})",
                               "check the name")
         document = tomlkit.parse(_read(path))
-        profiles = document.get("profiles")
-        if profiles is None or name not in profiles:
+        if not _delete_named(document, "profiles", name):
             raise ConfigError(f"profile '{name}' is defined in a file that {path} includes",
                               "remove it from that file (or override it here)")
-        del profiles[name]
         _validated_write(path, tomlkit.dumps(document))
 
 
@@ -118,10 +113,7 @@ def set_source(path: str, name: str, values: dict) -> None:
     config.check_profile_name(name, "source name")
     with locked(path, "the TOML config"):
         document = tomlkit.parse(_read(path))
-        sources = document.get("sources")
-        if sources is None:
-            sources = tomlkit.table(is_super_table=True)
-            document["sources"] = sources
+        sources = _super_table(document, "sources")
         table = sources.get(name)
         if table is None:
             table = tomlkit.table()
@@ -139,11 +131,27 @@ def remove_source(path: str, name: str) -> None:
 
     with locked(path, "the TOML config"):
         document = tomlkit.parse(_read(path))
-        sources = document.get("sources")
-        if sources is None or name not in sources:
+        if not _delete_named(document, "sources", name):
             raise ConfigError(f"source '{name}' is not declared in {path}",
                               "remove it from the file that declares it")
-        del sources[name]
-        if not sources:
-            del document["sources"]
         _validated_write(path, tomlkit.dumps(document))
+
+
+def _super_table(document, key: str):
+    """document[key], a table holding [key.NAME] tables, created when missing."""
+    import tomlkit
+
+    if document.get(key) is None:
+        document[key] = tomlkit.table(is_super_table=True)
+    return document[key]
+
+
+def _delete_named(document, key: str, name: str) -> bool:
+    """Remove [key.NAME] (and an emptied [key]); False if this file does not have it."""
+    tables = document.get(key)
+    if tables is None or name not in tables:
+        return False
+    del tables[name]
+    if not tables:
+        del document[key]
+    return True

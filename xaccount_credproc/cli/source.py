@@ -107,7 +107,21 @@ def _verified(name: str, access_key_id: str, secret: str, region: str | None):
     if ":user/" not in arn:
         raise UserError(f"these keys belong to {arn}, not an IAM user",
                         "store an IAM user's long-term keys")
-    return sources.StoredKeys(access_key_id, secret, arn)
+    return sources.StoredKeys(access_key_id, secret, arn, _created(sts, arn, access_key_id))
+
+
+def _created(sts, arn: str, access_key_id: str) -> float | None:
+    """When IAM made the key (`list` shows its age), if the user may list its own keys; else
+    None (now)."""
+    try:
+        listed = sts.call_api("ListAccessKeys", lambda: sts.iam().list_access_keys(
+            UserName=arn.rsplit("/", 1)[-1]))["AccessKeyMetadata"]
+    except UserError:
+        return None
+    for key in listed:
+        if key.get("AccessKeyId") == access_key_id and key.get("CreateDate"):
+            return key["CreateDate"].timestamp()
+    return None
 
 
 def _store_and_declare(args, keys, aws_profile: bool | None) -> None:
