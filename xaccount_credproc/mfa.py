@@ -37,7 +37,7 @@ def prompt_timeout() -> int:
     return int(raw)
 
 
-def _open_terminal(path: str) -> int | None:
+def open_terminal(path: str) -> int | None:
     try:
         return os.open(path, os.O_RDWR | os.O_NOCTTY)
     except OSError:
@@ -71,7 +71,7 @@ class MfaCodeSource:
             return self._from_process()
         if sys.platform == "win32" and self.prompt != "dialog":  # pragma: no cover
             return self._from_windows_console(rejected)
-        fd = _open_terminal(self.tty_path) if self.prompt != "dialog" else None
+        fd = open_terminal(self.tty_path) if self.prompt != "dialog" else None
         if fd is not None:
             return self._from_terminal(fd, rejected)
         if self.prompt == "terminal":
@@ -131,7 +131,7 @@ class MfaCodeSource:
 
         message = (f"touch your security key for profile {self.profile_name} "
                    f"(xaccount-credproc is waiting for mfa_process)")
-        fd = _open_terminal(self.tty_path)
+        fd = open_terminal(self.tty_path)
         if fd is not None:
             try:
                 os.write(fd, f"xaccount-credproc: {message}\r\n".encode())
@@ -196,7 +196,14 @@ PROMPT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
 
 
 def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
-    """Write `prompt` to the terminal and read one line with echo off, within `timeout`.
+    """An MFA code from the terminal: read_line with echo off."""
+    return read_line(tty, prompt, timeout)
+
+
+def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = True,
+              what: str = "MFA code") -> str:
+    """Write `prompt` to the terminal and read one line (echo off when `hidden`), within
+    `timeout`; `what` names what is asked for in the errors. Raises MfaError.
 
     Echo is restored whatever ends the read: a line, a timeout, Ctrl-D, or SIGTERM / SIGHUP /
     SIGINT (a closed terminal window, `kill`, Ctrl-C), whose handlers raise here so that the
@@ -223,7 +230,7 @@ def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
                 old = termios.tcgetattr(fd)
             except termios.error:
                 old = None
-            if old is not None:
+            if old is not None and hidden:
                 new = list(old)
                 new[3] &= ~termios.ECHO
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
@@ -231,19 +238,22 @@ def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
             while not line.endswith(b"\n"):
                 ready, _, _ = select.select([fd], [], [], timeout)
                 if not ready:
-                    raise MfaError(f"no MFA code entered within {timeout}s",
-                                   "run the command again when your device is at hand")
+                    raise MfaError(f"no {what} entered within {timeout}s",
+                                   "run the command again when your device is at hand"
+                                   if what == "MFA code" else "run the command again")
                 chunk = os.read(fd, 64)
                 if not chunk or (b"\x04" in chunk and not line):
-                    raise MfaError("MFA code entry cancelled (end of input)",
-                                   "run the command again and type the code")
+                    raise MfaError(f"{what} entry cancelled (end of input)",
+                                   "run the command again and type the code"
+                                   if what == "MFA code" else "run the command again and type it")
                 line += chunk
         finally:
             # A hung-up terminal refuses both; what ended the read is what the user must see.
             try:
                 if old is not None:
                     termios.tcsetattr(fd, termios.TCSAFLUSH, old)
-                tty.write(b"\n")
+                if hidden:  # the typed newline was not echoed either
+                    tty.write(b"\n")
             except (OSError, termios.error):
                 pass
     finally:

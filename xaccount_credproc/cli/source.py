@@ -61,16 +61,22 @@ def _add(args) -> int:
 def _read_keys() -> tuple[str, str]:
     """(access key ID, secret): on the terminal, or two lines from stdin. Never argv."""
     if sys.stdin.isatty():
-        import getpass
+        # The terminal, as the MFA prompt reads it: bounded, echo restored whatever ends it.
+        from ..mfa import MfaError, open_terminal, prompt_timeout, read_line
 
-        try:  # the prompts go where the person is looking, as getpass's does
-            with open("/dev/tty", "w") as tty:
-                tty.write("Access key ID: ")
-        except OSError:
-            sys.stderr.write("Access key ID: ")
-            sys.stderr.flush()
-        access_key_id = sys.stdin.readline().strip()
-        secret = getpass.getpass("Secret access key (not shown): ").strip()
+        timeout = prompt_timeout()
+        fd = open_terminal("/dev/tty")
+        if fd is None:
+            raise UserError("stdin is a terminal, but it cannot be opened to ask on",
+                            "pipe two lines to stdin: the access key ID, then the secret")
+        try:
+            with open(fd, "r+b", buffering=0) as tty:
+                access_key_id = read_line(tty, "Access key ID: ", timeout, hidden=False,
+                                          what="access key ID")
+                secret = read_line(tty, "Secret access key (not shown): ", timeout,
+                                   what="secret access key")
+        except MfaError as e:
+            raise UserError(e.what, e.fix) from None
         return access_key_id, secret
     import select
 
