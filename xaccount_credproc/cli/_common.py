@@ -25,16 +25,20 @@ def config_path(args) -> str:
 
 
 def role_credentials(args):
-    """(profile, credentials) from the cache, or fetched (with MFA) under the same lock."""
+    """(profile, credentials) from the cache, or fetched (with MFA) under the same lock. With
+    `--source NAME` (credential-process only): a stored source's IAM user's own session."""
     from ..provider import CredentialProvider
     from ..reentry import check_not_reentered
     from ..resolved import load_profile
 
-    check_not_reentered(args.profile)
+    source = getattr(args, "source", None)
+    name = source or args.profile
+    check_not_reentered(name)
     warnings: list[str] = []
     try:
-        profile = load_profile(config_path(args), args.profile, warnings)
-        return profile, CredentialProvider(profile, warnings=warnings).credentials()
+        profile = load_profile(config_path(args), name, warnings, source=bool(source))
+        provider = CredentialProvider(profile, warnings=warnings)
+        return profile, provider.user_session() if source else provider.credentials()
     finally:
         warn(warnings)
 

@@ -17,31 +17,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    if getattr(args, "source", None):
-        return _serve_source(args)
     profile, credentials = role_credentials(args)
-    sys.stdout.write(credentials.process_json(profile.account_id) + "\n")
-    sys.stdout.flush()
-    return 0
-
-
-def _serve_source(args) -> int:
-    """`aws --profile NAME` for a stored source's IAM user: a session from GetSessionToken, so
-    the long-term keys never leave the helper."""
-    from ..provider import CredentialProvider
-    from ..reentry import check_not_reentered
-    from ..resolved import load_profile
-    from ._common import config_path, warn
-
-    check_not_reentered(args.source)
-    warnings: list[str] = []
-    try:
-        profile = load_profile(config_path(args), args.source, warnings, source=True)
-        provider = CredentialProvider(profile, warnings=warnings)
-        credentials = provider.user_session()
-    finally:
-        warn(warnings)
-    sys.stdout.write(credentials.process_json() + "\n")
+    # A stored source's own session has no role, so no account to name.
+    account = None if getattr(args, "source", None) else profile.account_id
+    sys.stdout.write(credentials.process_json(account) + "\n")
     sys.stdout.flush()
     return 0
 
