@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import unavailable
 from tests.harness.world import HELPER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +24,7 @@ def required(path: Path, what: str) -> None:
     """A real client that is missing fails in CI (the bootstrap installs it) and skips only on a
     developer machine without it."""
     if not path.exists():
-        message = f"{what} is not installed ({path}): run scripts/bootstrap.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{what} is not installed ({path}): run scripts/bootstrap.sh")
 
 
 @pytest.fixture(scope="session")
