@@ -182,9 +182,9 @@ class KeyringStore:
                 "credentials are not cached", "start a Secret Service (gnome-keyring, "
                 "KeePassXC) in your session, " + KEYRING_FIX)
         debug.log(f"keyring backend: {type(backend).__module__}.{type(backend).__name__}")
-        writer = _first_writer(backend)
-        if type(writer).__name__ == "KernelKeyring" and type(writer).__module__ == \
-                KERNEL_BACKEND.rpartition(".")[0]:
+        from .backends.kernel_keyring import KernelKeyring  # keyring has loaded it already
+
+        if isinstance(_first_writer(backend), KernelKeyring):
             # keyring chose the kernel keyring: write it directly, with timeouts and quota
             # management that keyring's API has no words for.
             debug.log("store: the kernel keyring (keyring's choice)")
@@ -206,11 +206,9 @@ class KeyringStore:
         if values is not None and None not in values:
             return values
         if self._kernel_may_answer():
-            from .backends import keyctl
-
             try:
-                found = [keyctl.read_value(self.service, name) for name in names]
-            except keyctl.KernelKeyringError:
+                found = self._kernel_get(names)
+            except StoreError:
                 found = None  # the chosen store will say what is wrong
             if found is not None:
                 values = [v if v is not None else k

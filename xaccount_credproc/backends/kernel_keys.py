@@ -123,9 +123,6 @@ class KernelKeys:
         """See keyctl.read_value."""
         return read_value(self.service, name)
 
-    def get_many(self, names: list[str]) -> list[str | None]:
-        return [self.get(name) for name in names]
-
     # -- writing ----------------------------------------------------------------------------------
 
     def set(self, name: str, value: str, expires: int | None = None) -> None:
