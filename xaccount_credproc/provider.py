@@ -185,26 +185,33 @@ class CredentialProvider:
         """AssumeRole signed by the source profile's role credentials, which come from that
         profile's own provider: its cache entry, lock, refresh margin and MFA. Ten spokes behind
         one hub therefore share one hub session."""
-        from .errors import AwsError
-        from .sts import EXPIRED_CODES, INVALID_CODES
-
         hub = CredentialProvider(self.profile.via, warnings=self.warnings)
-        signer = hub.credentials()
-        try:
-            fresh = self._assume_signed_by(signer)
-        except AwsError as e:
-            if e.aws_code not in EXPIRED_CODES + INVALID_CODES:
-                raise
-            debug.log(f"AWS refused the session of '{hub.profile.name}' ({e.aws_code}); "
-                      "getting a new one")
-            hub.forget()
-            signer = hub.credentials()
-            fresh = self._assume_signed_by(signer)
+        signer, fresh = self._signed_retrying_once(
+            lambda: (hub.credentials(), True), self._assume_signed_by, hub.forget,
+            f"the session of '{hub.profile.name}'")
         if signer.expiration < fresh.expiration:
             # Never served past the session that signed it: by then the source is renewed.
             fresh = Credentials(fresh.access_key_id, fresh.secret_access_key,
                                 fresh.session_token, signer.expiration)
         return fresh
+
+    def _signed_retrying_once(self, signer_of, assume, forget, whose: str):
+        """(signer, assume(signer)) with the signer from `signer_of()` ((credentials, whether
+        cached)). When AWS refuses a cached signer (revoked, expired) it is dropped and the call
+        made once more with a fresh one."""
+        from .errors import AwsError
+        from .sts import EXPIRED_CODES, INVALID_CODES
+
+        signer, cached = signer_of()
+        try:
+            return signer, assume(signer)
+        except AwsError as e:
+            if not cached or e.aws_code not in EXPIRED_CODES + INVALID_CODES:
+                raise
+            debug.log(f"AWS refused {whose} ({e.aws_code}); getting a new one")
+            forget()
+            signer, _ = signer_of()
+            return signer, assume(signer)
 
     def _assume_signed_by(self, signer: Credentials) -> Credentials:
         via = f"the session of profile '{self.profile.via.name}'"
@@ -218,24 +225,27 @@ class CredentialProvider:
         from GetSessionToken, with its MFA device if it has one. With MFA it is the very MFA
         session that role profiles behind the same source and device use: one code for all."""
         p = self.profile
-        key = mfa_session_key(p) if p.mfa_serial else user_session_key(p)
+        return self._cached_or_fetched(self._user_session_key(), p.refresh_margin,
+                                       f"the session of source '{p.name}'", self._new_session)
 
-        def fetched() -> Credentials:
-            if p.mfa_serial:
-                return with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
-                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
-            return self.sts.get_session_token(serial=None, code=None,
-                                              duration=p.mfa_session_duration)
+    def _user_session_key(self) -> str:
+        p = self.profile
+        return mfa_session_key(p) if p.mfa_serial else user_session_key(p)
 
-        return self._cached_or_fetched(key, p.refresh_margin, f"the session of source '{p.name}'",
-                                       fetched)
+    def _new_session(self) -> Credentials:
+        """GetSessionToken, with the profile's MFA device when it has one."""
+        p = self.profile
+        if p.mfa_serial:
+            return with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
+                serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
+        return self.sts.get_session_token(serial=None, code=None,
+                                          duration=p.mfa_session_duration)
 
     def clear_user_session(self) -> int:
         """Remove a stored source's own cached session (see user_session). Raises StoreError."""
         if self.cache is None:
             return 0
-        p = self.profile
-        return int(self.cache.delete(mfa_session_key(p) if p.mfa_serial else user_session_key(p)))
+        return int(self.cache.delete(self._user_session_key()))
 
     def forget(self) -> None:
         """Drop this profile's cached role credentials (AWS refused them)."""
@@ -256,19 +266,10 @@ class CredentialProvider:
         return None
 
     def _assume_with_mfa_session(self) -> Credentials:
-        from .errors import AwsError
-        from .sts import EXPIRED_CODES, INVALID_CODES
-
-        session, from_cache = self._mfa_session()
-        try:
-            return self._assume(signed_by=session)
-        except AwsError as e:
-            if not from_cache or e.aws_code not in EXPIRED_CODES + INVALID_CODES:
-                raise
-            debug.log(f"AWS refused the cached MFA session ({e.aws_code}); getting a new one")
-            self._forget(mfa_session_key(self.profile))
-            session, _ = self._mfa_session()
-            return self._assume(signed_by=session)
+        _, fresh = self._signed_retrying_once(
+            self._mfa_session, lambda session: self._assume(signed_by=session),
+            lambda: self._forget(mfa_session_key(self.profile)), "the cached MFA session")
+        return fresh
 
     def _mfa_session(self) -> tuple[Credentials, bool]:
         p = self.profile
@@ -283,9 +284,7 @@ class CredentialProvider:
             hit = self._cached(key, MIN_MFA_SESSION_LEFT)
             if hit:
                 return hit, True
-            session = lock.fetch(lambda: with_mfa_retries(
-                self.mfa, lambda code: self.sts.get_session_token(
-                    serial=p.mfa_serial, code=code, duration=p.mfa_session_duration)))
+            session = lock.fetch(self._new_session)
             self._store(key, session)
             return session, False
 
