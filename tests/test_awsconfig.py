@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xaccount_credproc import awsconfig, config
+from xaccount_credproc.config import awsconfig, rules
+from xaccount_credproc.config import loader as config
 from xaccount_credproc.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -241,7 +242,7 @@ UNSAFE = st.one_of(
 @given(name=UNSAFE)
 def test_names_that_cannot_be_written_safely_are_rejected(name, tmp_path_factory):
     with pytest.raises(ConfigError, match="is not allowed"):
-        config.check_profile_name(name)
+        rules.check_profile_name(name)
     directory = tmp_path_factory.mktemp("unsafe")
     path = directory / "config.toml"
     escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace(

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from xaccount_credproc import cache, secret_service
-from xaccount_credproc.cache import CHUNK, CredentialCache, decode, encode
-from xaccount_credproc.credentials import Credentials
-from xaccount_credproc.profile import Profile
+from xaccount_credproc.backends import secret_service
+from xaccount_credproc.config import Profile
+from xaccount_credproc.credentials import Credentials, cache
+from xaccount_credproc.credentials.cache import CHUNK, CredentialCache, decode, encode
 
 
 class MemoryStore:

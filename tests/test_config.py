@@ -2,7 +2,8 @@
 
 import pytest
 
-from xaccount_credproc import config
+from xaccount_credproc.config import loader as config
+from xaccount_credproc.config import rules
 from xaccount_credproc.errors import ConfigError, ProfileNotFound
 
 
@@ -89,7 +90,7 @@ def test_defaults_for_session_name_source_and_duration(tmp_path, monkeypatch):
 def test_session_name_from_a_one_letter_user_is_still_valid(tmp_path, monkeypatch):
     monkeypatch.setenv("LOGNAME", "a")
     p = load(tmp_path, '[profiles.x]\nrole_arn = "arn:aws:iam::222222222222:role/R"\n').resolve("x")
-    assert config.SESSION_NAME_RE.fullmatch(p.role_session_name)
+    assert rules.SESSION_NAME_RE.fullmatch(p.role_session_name)
 
 
 def test_unknown_profile_lists_known_ones(tmp_path):
@@ -204,7 +205,7 @@ def test_include_cycles_and_missing_includes_are_clear_errors(tmp_path):
 
 
 def test_config_path_precedence(tmp_path, monkeypatch):
-    from xaccount_credproc.paths import config_path
+    from xaccount_credproc.config.paths import config_path
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("XACCOUNT_CREDPROC_CONFIG", raising=False)
@@ -215,7 +216,7 @@ def test_config_path_precedence(tmp_path, monkeypatch):
 
 
 def test_the_european_sovereign_cloud_is_a_partition_of_its_own(tmp_path):
-    from xaccount_credproc import console
+    from xaccount_credproc.credentials import console
 
     cfg = load(tmp_path, """
 [profiles.sovereign]

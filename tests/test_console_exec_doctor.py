@@ -20,8 +20,7 @@ from tests.harness.world import (
     MFA_CODE,
     ROLE_ARN,
 )
-from xaccount_credproc import console
-from xaccount_credproc.credentials import Credentials
+from xaccount_credproc.credentials import Credentials, console
 from xaccount_credproc.errors import ConfigError
 
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"

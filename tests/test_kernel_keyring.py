@@ -142,9 +142,9 @@ def test_a_kernel_keyring_hit_imports_neither_keyring_nor_ctypes_nor_a_socket(he
     assert "xaccount_credproc.backends.keyctl" in modules
     for heavy in ("site", "runpy", "keyring", "ctypes", "socket", "jeepney", "boto3", "botocore", "struct",
                   "zlib", "xaccount_credproc.backends.kernel_keyring",
-                  "xaccount_credproc.backends.kernel_keys", "xaccount_credproc.config",
-                  "xaccount_credproc.locking", "filelock", "subprocess", "contextlib",
-                  "xaccount_credproc.secret_service"):
+                  "xaccount_credproc.backends.kernel_keys", "xaccount_credproc.config.loader",
+                  "xaccount_credproc.credentials.locking", "filelock", "subprocess", "contextlib",
+                  "xaccount_credproc.backends.secret_service"):
         assert heavy not in modules, heavy
     assert len(world.sts.calls_of("AssumeRole")) == 1
 

@@ -428,11 +428,11 @@ def test_a_cache_hit_imports_neither_boto3_nor_keyring_nor_a_toml_parser(world):
     time.sleep(max(0.0, config_written + 2.1 - time.time()))  # past the snapshot's racy window
     helper_json(world)  # writes the resolved-profile snapshot
     modules = imported_modules(world)
-    assert "xaccount_credproc.secret_service" in modules  # the Secret Service was read directly
+    assert "xaccount_credproc.backends.secret_service" in modules  # the Secret Service was read directly
     for heavy in ("boto3", "botocore", "keyring", "secretstorage", "jeepney", "tomllib",
                   "tomlkit", "filelock", "argparse", "json", "re", "pathlib", "socket",
-                  "dataclasses", "subprocess", "contextlib", "xaccount_credproc.config",
-                  "xaccount_credproc.mfa", "xaccount_credproc.locking"):
+                  "dataclasses", "subprocess", "contextlib", "xaccount_credproc.config.loader",
+                  "xaccount_credproc.prompt.mfa", "xaccount_credproc.credentials.locking"):
         assert heavy not in modules, heavy
     assert len(world.sts.calls_of("AssumeRole")) == 1
 

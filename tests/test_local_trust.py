@@ -63,7 +63,7 @@ def forged_snapshot(world, cache_dir, profile: str, overrides: dict) -> tuple[by
     code = """
 import marshal, os, sys, json
 os.environ.update(json.loads(sys.argv[1]))
-from xaccount_credproc import config, resolved
+from xaccount_credproc.config import loader as config, snapshot as resolved
 path, name, overrides = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 loaded = config.load(path)
 profile = loaded.resolve(name).as_dict()
@@ -125,7 +125,8 @@ def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public
 
 def lock_names(world, cache_dir) -> list[str]:
     """The lock files prod-read-only's fetch would take (names are no secret)."""
-    code = ("import sys; from xaccount_credproc import config, cache; "
+    code = ("import sys; from xaccount_credproc.config import loader as config; "
+            "from xaccount_credproc.credentials import cache; "
             "p = config.load(sys.argv[1]).resolve('prod-read-only'); "
             "print(cache.role_key(p)); print(cache.mfa_session_key(p))")
     env = {**world.env, "XACCOUNT_CREDPROC_CACHE_DIR": str(cache_dir)}
@@ -224,7 +225,7 @@ def test_a_swapped_snapshot_never_serves_another_profiles_role(world):
 
 
 def snapshot_name(world, profile: str) -> str:
-    code = ("import sys, os; from xaccount_credproc import resolved; "
+    code = ("import sys, os; from xaccount_credproc.config import snapshot as resolved; "
             "print(os.path.basename(resolved._snapshot_path(sys.argv[1], sys.argv[2])))")
     return subprocess.run([sys.executable, "-c", code, str(world.toml), profile], env=world.env,
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -235,7 +236,7 @@ def right(world, monkeypatch):
     """Two profiles, this process in the world's environment (in-process for speed: the paths
     read are exactly those the installed helper reads), past the snapshot's racy window.
     Returns prod-read-only as the config resolves it."""
-    from xaccount_credproc import config
+    from xaccount_credproc.config import loader as config
 
     world.standard()
     world.use_mfa_process()
@@ -247,7 +248,7 @@ def right(world, monkeypatch):
 
 
 def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, right):
-    from xaccount_credproc import resolved
+    from xaccount_credproc.config import snapshot as resolved
 
     assert resolved.load_profile(world.toml, "prod-read-only") == right
     (path,) = [p for p in snapshot_files(world)
@@ -279,7 +280,7 @@ def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, 
     {"external_id": 12345}, {"role_arn": None}, {"mfa_process": ["sh", "-c", "id"]},
     {"extra_field": "x"}])
 def test_a_well_tagged_snapshot_of_the_wrong_shape_is_reparsed(world, right, override):
-    from xaccount_credproc import resolved
+    from xaccount_credproc.config import snapshot as resolved
 
     data, path = forged_snapshot(world, world.cache_dir, "prod-read-only", override)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -306,7 +307,7 @@ def test_a_snapshot_that_cannot_be_replaced_leaves_no_temp_file(world):
 
 @pytest.mark.parametrize("mode", fake_dbus.MODES)
 def test_the_dbus_reader_gives_up_in_time_on_any_malformed_reply(tmp_path, monkeypatch, mode):
-    from xaccount_credproc import secret_service
+    from xaccount_credproc.backends import secret_service
 
     bus = fake_dbus.FakeBus(str(tmp_path), mode)
     try:

@@ -312,7 +312,7 @@ TEXT = f"Enter the 6-digit code.\n\nRole: {ROLE_ARN}\nMFA device: {MFA_SERIAL}"
 def test_driver_command_lines_and_answers(stand_ins, driver_name, expected):
     import importlib
 
-    from xaccount_credproc import prompt
+    from xaccount_credproc.prompt import dialog as prompt
 
     driver = importlib.import_module(f"xaccount_credproc.prompt.{driver_name}")
     assert prompt.ask(driver, TITLE, TEXT, 120) == MFA_CODE
@@ -322,7 +322,7 @@ def test_driver_command_lines_and_answers(stand_ins, driver_name, expected):
 
 
 def test_the_powershell_dialog_script(stand_ins):
-    from xaccount_credproc import prompt
+    from xaccount_credproc.prompt import dialog as prompt
     from xaccount_credproc.prompt import powershell
 
     assert prompt.ask(powershell, "MFA code for profile o'brien", TEXT, 120) == MFA_CODE
@@ -346,8 +346,8 @@ def test_the_powershell_dialog_script(stand_ins):
 def test_driver_cancel_and_give_up(stand_ins, monkeypatch, driver_name, mode, message):
     import importlib
 
-    from xaccount_credproc import prompt
     from xaccount_credproc.errors import MfaError
+    from xaccount_credproc.prompt import dialog as prompt
 
     monkeypatch.setenv("STAND_IN_MODE", mode)
     driver = importlib.import_module(f"xaccount_credproc.prompt.{driver_name}")
@@ -357,8 +357,8 @@ def test_driver_cancel_and_give_up(stand_ins, monkeypatch, driver_name, mode, me
 
 
 def test_osascript_giving_up_is_a_timeout(stand_ins, monkeypatch):
-    from xaccount_credproc import prompt
     from xaccount_credproc.errors import MfaError
+    from xaccount_credproc.prompt import dialog as prompt
     from xaccount_credproc.prompt import osascript
 
     monkeypatch.setenv("STAND_IN_ANSWER", osascript.GAVE_UP + "\n")

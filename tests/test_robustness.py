@@ -321,7 +321,7 @@ def test_add_and_remove_in_a_directory_that_cannot_be_written_are_one_line(world
 def test_an_mfa_process_that_times_out_is_killed_with_everything_it_started(tmp_path):
     """run_bounded is what runs mfa_process (with 120 s; 1 s here): a shell whose background
     child holds the output pipe open must not keep the helper waiting, nor outlive it."""
-    from xaccount_credproc.process import run_bounded
+    from xaccount_credproc.prompt.process import run_bounded
 
     pid_file = tmp_path / "grandchild"
     script = f"sleep 60 & echo $! > {pid_file}; wait"
@@ -339,7 +339,7 @@ def test_an_mfa_process_that_times_out_is_killed_with_everything_it_started(tmp_
 def test_an_mfa_process_that_finishes_keeps_what_it_started(tmp_path):
     """A program that starts a daemon (gpg-agent, a YubiKey helper) and prints the code keeps
     its daemon."""
-    from xaccount_credproc.process import run_bounded
+    from xaccount_credproc.prompt.process import run_bounded
 
     pid_file = tmp_path / "daemon"
     # In the same process group (no setsid): a group kill on success would take it too.

@@ -19,7 +19,7 @@ def add_profile_option(parser) -> None:
 
 
 def config_path(args) -> str:
-    from ..paths import config_path
+    from ..config.paths import config_path
 
     return config_path(args.config)
 
@@ -27,9 +27,9 @@ def config_path(args) -> str:
 def role_credentials(args):
     """(profile, credentials) from the cache, or fetched (with MFA) under the same lock. With
     `--source NAME` (credential-process only): a stored source's IAM user's own session."""
-    from ..provider import CredentialProvider
-    from ..reentry import check_not_reentered
-    from ..resolved import load_profile
+    from ..config.snapshot import load_profile
+    from ..credentials.provider import CredentialProvider
+    from ..credentials.reentry import check_not_reentered
 
     source = getattr(args, "source", None)
     name = source or args.profile
@@ -64,7 +64,7 @@ def fail(message: str) -> None:
 def store_for(profile, stores: dict):
     """The keyring store for `profile`: one per keyring_backend setting, shared through
     `stores` by the profiles that use it."""
-    from ..store import KeyringStore
+    from ..backends import KeyringStore
 
     if profile.keyring_backend not in stores:
         stores[profile.keyring_backend] = KeyringStore(backend=profile.keyring_backend)

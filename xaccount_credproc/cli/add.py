@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import toml_edit
+    from ..config import toml_edit
 
     if bool(args.role_arn) == bool(args.account_id or args.role_name):
         raise UsageError("give either --role-arn, or --account-id and --role-name",

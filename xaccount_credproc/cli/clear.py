@@ -13,13 +13,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import config
-    from ..provider import CredentialProvider
-    from ..store import KeyringStore, StoreError
+    from ..backends import KeyringStore, StoreError
+    from ..config import loader
+    from ..credentials.provider import CredentialProvider
 
     if bool(args.name) == bool(args.all):
         raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
-    loaded = config.load(config_path(args))
+    loaded = loader.load(config_path(args))
     names = loaded.names() if args.all else [loaded.resolve(args.name).name]
     stores: dict[str, KeyringStore] = {}
     removed = 0

@@ -21,13 +21,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import console
+    from ..credentials import console
 
     if args.session_duration is not None and not 900 <= args.session_duration <= 43200:
         raise UsageError(f"--session-duration {args.session_duration} is out of range",
                          "use 900 to 43200 seconds")
     if args.session_duration is not None:
-        from ..resolved import load_profile
+        from ..config.snapshot import load_profile
 
         chained = load_profile(config_path(args), args.profile).via
         if chained is not None:

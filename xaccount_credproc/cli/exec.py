@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import execenv
+    from ..credentials import execenv
 
     command = args.remainder[1:] if args.remainder[:1] == ["--"] else args.remainder
     if bool(args.env) == bool(command):

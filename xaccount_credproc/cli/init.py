@@ -1,7 +1,6 @@
 """`init`: write the AWS config's managed stanzas (optionally after discovering the accounts of
 an AWS Organization)."""
 
-import os
 
 from ._common import PROG, UsageError, config_path, warn
 
@@ -29,7 +28,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import sync
+    from ..config import sync
 
     path = config_path(args)
     if args.from_organization:
@@ -76,25 +75,19 @@ def then_init(args, path: str, flags: str = "") -> int:
     if not args.init:
         print(f"run '{PROG} init{' ' + flags if flags else ''}' to update the AWS config")
         return 0
-    from .. import sync
+    from ..config import sync
 
     return report(sync.init(path, prune=bool(flags)))
 
 
 def _discover_organization(args, path: str) -> None:
-    from .. import config, organizations, toml_edit
+    from ..config import organizations, toml_edit
 
     if not args.role_name:
         raise UsageError("--from-organization needs --role-name ROLE",
                          "name the role to assume in each account")
-    config._role_name(args.role_name)
-    loaded = config.load(path) if os.path.exists(path) else config.Config(path=path)
-    source = args.source_profile or loaded.defaults.get("source_profile", "default")
-    accounts = organizations.list_active_accounts(source, loaded.defaults.get("region"))
-    entries = organizations.new_profiles(
-        accounts, args.role_name, args.name_template or organizations.DEFAULT_TEMPLATE, loaded,
-        args.source_profile if args.source_profile != loaded.defaults.get("source_profile")
-        else None)
+    accounts, entries = organizations.discover(path, args.role_name, args.source_profile,
+                                               args.name_template)
     print(f"organization: {len(accounts)} active accounts, {len(entries)} new profiles"
           + (f" ({', '.join(name for name, _ in entries)})" if entries else ""))
     if entries and not args.dry_run:

@@ -13,11 +13,11 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import time
 
-    from .. import config
-    from ..provider import CredentialProvider
-    from ..store import KeyringStore, StoreError
+    from ..backends import KeyringStore, StoreError
+    from ..config import loader
+    from ..credentials.provider import CredentialProvider
 
-    loaded = config.load(config_path(args))
+    loaded = loader.load(config_path(args))
     stores: dict[str, KeyringStore] = {}
     rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION", "CHAIN")]
     now = time.time()

@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import toml_edit
+    from ..config import toml_edit
 
     path = config_path(args)
     toml_edit.remove_profile(path, args.name)

@@ -22,7 +22,7 @@ def notify(summary: str, body: str) -> bool:
 
 
 def _freedesktop(summary: str, body: str) -> bool:
-    from ..secret_service import BUS_NAME, _Bus
+    from ..backends.secret_service import BUS_NAME, _Bus
 
     bus = _Bus.session()
     if bus is None:
@@ -40,8 +40,8 @@ def _freedesktop(summary: str, body: str) -> bool:
 
 
 def _macos(summary: str, body: str) -> bool:
-    from ..process import run_bounded
     from .osascript import _string
+    from .process import run_bounded
 
     script = f"display notification {_string(body)} with title {_string(summary)}"
     return run_bounded(["osascript", "-e", script], 5).returncode == 0

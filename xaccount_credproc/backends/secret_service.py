@@ -30,7 +30,7 @@ def usable() -> bool:
     chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
     if chosen is not None:
         return chosen == KEYRING_SECRET_SERVICE
-    from .store import keyring_unconfigured
+    from ..config.paths import keyring_unconfigured
 
     return keyring_unconfigured()
 

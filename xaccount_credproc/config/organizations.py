@@ -2,13 +2,33 @@
 
 import re
 
-from . import debug
-from .config import Config, check_profile_name
-from .errors import ConfigError
-from .sts import StsSource
+from .. import debug
+from ..credentials.sts import StsSource
+from ..errors import ConfigError
+from .model import Config
+from .rules import check_profile_name
 
 DEFAULT_TEMPLATE = "{account_name}-{role}"
 TEMPLATE_FIELDS = ("account_name", "account_id", "role")
+
+
+def discover(config_path: str, role_name: str, source_profile: str | None,
+             template: str | None) -> tuple[list[dict], list[tuple[str, dict]]]:
+    """(the organization's ACTIVE accounts, a new TOML profile for each that has none for
+    `role_name` yet), listed with `source_profile` (else [defaults]' source, else "default")."""
+    import os
+
+    from .loader import load
+    from .rules import VALIDATORS
+
+    VALIDATORS["role_name"](role_name)
+    loaded = load(config_path) if os.path.exists(config_path) else Config(path=config_path)
+    source = source_profile or loaded.defaults.get("source_profile", "default")
+    accounts = list_active_accounts(source, loaded.defaults.get("region"))
+    entries = new_profiles(
+        accounts, role_name, template or DEFAULT_TEMPLATE, loaded,
+        source_profile if source_profile != loaded.defaults.get("source_profile") else None)
+    return accounts, entries
 
 
 def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:

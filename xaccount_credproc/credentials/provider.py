@@ -7,12 +7,12 @@ signs AssumeRole for every role that shares the source and MFA device, for hours
 Keyring trouble never costs the user their credentials: it becomes a warning, and STS is called.
 """
 
-from . import debug
+from .. import debug
+from ..backends import KeyringStore, StoreError
+from ..config import Profile
+from . import Credentials
 from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
-from .credentials import Credentials
-from .profile import Profile
 from .reentry import check_not_nested
-from .store import KeyringStore, StoreError
 
 # `sts` (and boto3 behind it) is imported only where STS is called.
 
@@ -26,7 +26,7 @@ MIN_MFA_SESSION_LEFT = 300
 
 def with_mfa_retries(mfa, call):
     """Run `call(code)`; when AWS rejects the code and a person is typing, ask again."""
-    from .mfa import TERMINAL_TRIES
+    from ..prompt.mfa import TERMINAL_TRIES
     from .sts import MfaRejected
 
     rejected = False
@@ -64,8 +64,8 @@ class CredentialProvider:
 
     def _stored_keys(self):
         """The stored source's long-term keys, read from the OS keyring only on a miss."""
-        from . import sources
-        from .errors import ConfigError, UserError
+        from ..errors import ConfigError, UserError
+        from ..sources import keys as sources
 
         root = self.profile.chain[0]
         try:
@@ -82,7 +82,7 @@ class CredentialProvider:
     @property
     def mfa(self):
         if self._mfa is None:
-            from .mfa import MfaCodeSource
+            from ..prompt.mfa import MfaCodeSource
 
             p = self.profile
             self._mfa = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process,
@@ -199,7 +199,7 @@ class CredentialProvider:
         """(signer, assume(signer)) with the signer from `signer_of()` ((credentials, whether
         cached)). When AWS refuses a cached signer (revoked, expired) it is dropped and the call
         made once more with a fresh one."""
-        from .errors import AwsError
+        from ..errors import AwsError
         from .sts import EXPIRED_CODES, INVALID_CODES
 
         signer, cached = signer_of()

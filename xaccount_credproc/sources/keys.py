@@ -64,7 +64,7 @@ def mask(access_key_id: str) -> str:
 def check_format(access_key_id: str, secret: str) -> None:
     """Refuse what cannot be an IAM user's long-term key pair, before AWS is asked.
     Raises UserError (never quoting the secret)."""
-    from .errors import UserError
+    from ..errors import UserError
 
     if access_key_id.startswith("ASIA"):
         raise UserError("that access key ID belongs to temporary credentials (ASIA…), which "
@@ -78,7 +78,7 @@ def check_format(access_key_id: str, secret: str) -> None:
 
 
 def store_for(source):
-    from .store import KeyringStore
+    from ..backends import KeyringStore
 
     return KeyringStore(backend=source.keyring_backend)
 
@@ -91,7 +91,7 @@ def read(store, name: str, pending: bool = False) -> StoredKeys | None:
 def write(store, name: str, keys: StoredKeys, pending: bool = False) -> None:
     """Store and read back: a keyring that silently drops the entry must not lose the keys.
     Raises StoreError."""
-    from .store import StoreError
+    from ..backends import StoreError
 
     store.set(entry_name(name, pending), keys.encode())
     again = read(store, name, pending)

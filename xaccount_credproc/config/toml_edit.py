@@ -7,8 +7,8 @@ beside the config, so includes resolve) before it replaces the config atomically
 import contextlib
 import os
 
-from . import awsconfig, config
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import awsconfig, loader, rules
 
 TEMPLATE = """\
 # xaccount-credproc config: profiles for `credential_process`.
@@ -24,7 +24,7 @@ TEMPLATE = """\
 
 def _read(path: str) -> str:
     try:
-        return config._read_text(path)
+        return loader.read_text(path)
     except FileNotFoundError:
         return TEMPLATE
     except (OSError, UnicodeDecodeError) as e:
@@ -42,7 +42,7 @@ def _validated_write(path: str, text: str) -> None:
             with open(candidate, "w", encoding="utf-8") as f:
                 f.write(text)
             try:
-                config.load(candidate)
+                loader.load(candidate)
             except ConfigError as e:
                 raise ConfigError(e.what.replace(candidate, path), e.fix) from None
         finally:
@@ -68,9 +68,9 @@ def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
     from .sync import locked
 
     for name, _ in entries:
-        config.check_profile_name(name)
+        rules.check_profile_name(name)
     with locked(path, "the TOML config"):
-        existing = config.load(path).profiles if os.path.exists(path) else {}
+        existing = loader.load(path).profiles if os.path.exists(path) else {}
         document = tomlkit.parse(_read(path))
         profiles = _super_table(document, "profiles")
         for name, values in entries:
@@ -92,7 +92,7 @@ def remove_profile(path: str, name: str) -> None:
     from .sync import locked
 
     with locked(path, "the TOML config"):
-        loaded = config.load(path)
+        loaded = loader.load(path)
         if name not in loaded.profiles:
             known = ", ".join(loaded.names()) or "none"
             raise ConfigError(f"profile '{name}' is not in {path} (known profiles: {known})",
@@ -110,7 +110,7 @@ def set_source(path: str, name: str, values: dict) -> None:
 
     from .sync import locked
 
-    config.check_profile_name(name, "source name")
+    rules.check_profile_name(name, "source name")
     with locked(path, "the TOML config"):
         document = tomlkit.parse(_read(path))
         sources = _super_table(document, "sources")

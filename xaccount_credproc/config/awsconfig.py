@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from .errors import ConfigError, UserError
+from ..errors import ConfigError, UserError
 
 MARKER = ("# managed by xaccount-credproc: edit its TOML config and run "
           "'xaccount-credproc init'")

@@ -7,9 +7,9 @@ source profile whose credential_process is this helper is refused before botocor
 
 import os
 
-from . import debug
-from .credentials import Credentials
-from .errors import AwsError, ConfigError, UserError
+from .. import debug
+from ..errors import AwsError, ConfigError, UserError
+from . import Credentials
 from .reentry import HELPER_MARKERS, REENTRY_ENV
 
 EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")

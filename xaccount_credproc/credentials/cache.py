@@ -16,8 +16,8 @@ no JSON parser on the cache-hit path.
 
 import os
 
-from ._digest import blake2b, digest
-from .credentials import Credentials
+from .._digest import blake2b, digest
+from . import Credentials
 
 FORMAT = "xcp2"
 FORMERLY = "xcp1"  # CRC-32 checked: read, never written
@@ -122,7 +122,7 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
 
 
 class CredentialCache:
-    """Credentials by key in a secret store (see store.py); never raises for bad entries."""
+    """Credentials by key in a secret store (see backends/); never raises for bad entries."""
 
     def __init__(self, store):
         self.store = store

@@ -1,7 +1,16 @@
-"""A resolved profile: everything needed to get one role's credentials.
+"""The configuration family, and `Profile`: a resolved profile, everything needed to get one
+role's credentials, which is all the rest of the package takes from the config.
 
-Plain classes, not dataclasses: this module is on the cache-hit path, and `dataclasses` pulls in
-`inspect` (about 12 ms).
+The modules of this family: `paths` (where files live, per OS), `loader` (reading the TOML file
+and its includes), `rules` (every key's validation), `model` (the loaded config: [defaults]
+inheritance, role chains, stored sources), `lines` (FILE:LINE for errors), `snapshot` (resolved
+profiles kept beside the cache, so a cache hit never parses TOML), `toml_edit` (`add`/`remove`
+edits that keep comments), `awsconfig` (reading and writing ~/.aws/config), `sync` (`init`),
+`organizations` (`init --from-organization`).
+
+`Profile` lives here, in the package itself, because a cache hit needs it and nothing else of
+the family but `paths` and `snapshot`: one module fewer to import on every `aws` command. Plain
+classes, not dataclasses: `dataclasses` pulls in `inspect` (about 12 ms).
 """
 
 DEFAULT_DURATION = 3600
@@ -17,7 +26,7 @@ FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_se
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
           "keyring_backend", "via", "stored_source")
 
-# The exact type (or types) of each field, for data read back from a file (resolved.py).
+# The exact type (or types) of each field, for data read back from a file (snapshot.py).
 FIELD_TYPES = {
     "name": (str,), "role_arn": (str,), "source_profile": (str,), "region": (str, type(None)),
     "external_id": (str, type(None)), "mfa_serial": (str, type(None)),
@@ -32,7 +41,7 @@ FIELD_TYPES = {
 
 
 class Profile:
-    """One fully resolved, validated profile (see config.py for the rules)."""
+    """One fully resolved, validated profile (see rules.py and model.py for the rules)."""
 
     __slots__ = FIELDS
 

@@ -1,5 +1,5 @@
 """Where MFA codes come from: `mfa_process`, else a person at the controlling terminal or, where
-there is none (IDEs, desktop apps), at a desktop dialog (prompt/).
+there is none (IDEs, desktop apps), at a desktop dialog (dialog.py and one module per driver).
 
 botocore runs credential_process with stdout and stderr as pipes, so a prompt on stderr is invisible
 until we exit. The prompt therefore goes to the terminal itself (/dev/tty) or to a dialog, and
@@ -11,37 +11,18 @@ import os
 import re
 import sys
 
-from .errors import MfaError
+from ..errors import MfaError
+from .terminal import open_terminal, prompt_timeout, read_line
 
 CODE_RE = re.compile(r"\d{6}", re.ASCII)
 TERMINAL_TRIES = 3
 PROCESS_TIMEOUT = 120
-PROMPT_TIMEOUT = 120
-PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
 # After this long without an answer, a mfa_process is probably waiting for a security key touch.
 SLOW_PROCESS = 1.0
 
 
 class NoValidCode(MfaError):
     """Every try gave something that is not 6 digits."""
-
-
-def prompt_timeout() -> int:
-    """How long a person has to answer a prompt (terminal or dialog)."""
-    raw = os.environ.get(PROMPT_TIMEOUT_ENV)
-    if raw is None:
-        return PROMPT_TIMEOUT
-    if not (raw.isascii() and raw.isdigit() and 5 <= int(raw) <= 600):
-        raise MfaError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds from 5 "
-                       "to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
-    return int(raw)
-
-
-def open_terminal(path: str) -> int | None:
-    try:
-        return os.open(path, os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return None
 
 
 class MfaCodeSource:
@@ -79,18 +60,18 @@ class MfaCodeSource:
                            "terminal to ask on (mfa_prompt = \"terminal\")",
                            "set mfa_prompt = \"auto\" for a desktop dialog, set mfa_process, or "
                            "run it in a terminal")
-        from . import prompt
+        from . import dialog as dialogs
 
-        dialog = prompt.find_dialog()
+        dialog = dialogs.find_dialog()
         if dialog is None:
             raise MfaError(*self.nowhere_to_ask())
         return self._from_dialog(dialog, rejected)
 
     def nowhere_to_ask(self) -> tuple[str, str]:
         """(what, fix) when there is neither a terminal nor a desktop dialog."""
-        from . import prompt
+        from .dialog import desktop_session
 
-        where = ("no desktop dialog program (zenity or kdialog)" if prompt.desktop_session()
+        where = ("no desktop dialog program (zenity or kdialog)" if desktop_session()
                  else "no desktop session (DISPLAY or WAYLAND_DISPLAY)")
         return (f"profile '{self.profile_name}' needs an MFA code but there is no terminal to ask "
                 f"on and {where}", "set mfa_process in the config (e.g. an OTP tool or 'ykman "
@@ -127,7 +108,7 @@ class MfaCodeSource:
 
     def _tell_slow(self) -> None:
         """mfa_process is taking a while: most likely a security key waiting for a touch."""
-        from .prompt.notify import notify
+        from .notify import notify
 
         message = (f"touch your security key for profile {self.profile_name} "
                    f"(xaccount-credproc is waiting for mfa_process)")
@@ -157,7 +138,7 @@ class MfaCodeSource:
         timeout = prompt_timeout()
         with open(fd, "r+b", buffering=0) as tty:
             try:
-                return self._three_tries(rejected, lambda note: _read_hidden(
+                return self._three_tries(rejected, lambda note: read_line(
                     tty, f"{note}MFA code for {self.serial} (profile {self.profile_name}): ",
                     timeout))
             except NoValidCode:
@@ -165,12 +146,12 @@ class MfaCodeSource:
                 raise
 
     def _from_dialog(self, dialog, rejected: bool) -> str:
-        from . import prompt
+        from . import dialog as dialogs
 
         timeout = prompt_timeout()
         title = f"MFA code for profile {self.profile_name}"
         role = f"Role: {self.role_arn}\n" if self.role_arn else ""
-        return self._three_tries(rejected, lambda note: prompt.ask(
+        return self._three_tries(rejected, lambda note: dialogs.ask(
             dialog, title, f"{note}Enter the 6-digit code of your MFA device.\n\n{role}"
                            f"MFA device: {self.serial}", timeout))
 
@@ -179,84 +160,3 @@ class MfaCodeSource:
 
         return self._three_tries(rejected, lambda note: getpass.getpass(
             f"{note}MFA code for {self.serial}: "))
-
-
-class Signalled(MfaError):
-    """A signal ended the prompt; the terminal was restored first."""
-
-    def __init__(self, signum: int):
-        import signal
-
-        name = signal.Signals(signum).name
-        super().__init__(f"MFA code entry interrupted by {name}")
-        self.exit_code = 128 + signum  # what a shell reports for a process a signal ended
-
-
-PROMPT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
-
-
-def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
-    """An MFA code from the terminal: read_line with echo off."""
-    return read_line(tty, prompt, timeout)
-
-
-def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = True,
-              what: str = "MFA code") -> str:
-    """Write `prompt` to the terminal and read one line (echo off when `hidden`), within
-    `timeout`; `what` names what is asked for in the errors. Raises MfaError.
-
-    Echo is restored whatever ends the read: a line, a timeout, Ctrl-D, or SIGTERM / SIGHUP /
-    SIGINT (a closed terminal window, `kill`, Ctrl-C), whose handlers raise here so that the
-    `finally` runs before the process exits with the signal's conventional status."""
-    import select
-    import signal
-    import termios
-
-    fd = tty.fileno()
-
-    def interrupted(signum, frame):
-        raise Signalled(signum)
-
-    handlers = {}
-    for name in PROMPT_SIGNALS:
-        number = getattr(signal, name, None)
-        if number is not None:
-            handlers[number] = signal.signal(number, interrupted)
-    old = None
-    try:
-        tty.write(prompt.encode())
-        try:
-            try:
-                old = termios.tcgetattr(fd)
-            except termios.error:
-                old = None
-            if old is not None and hidden:
-                new = list(old)
-                new[3] &= ~termios.ECHO
-                termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-            line = b""
-            while not line.endswith(b"\n"):
-                ready, _, _ = select.select([fd], [], [], timeout)
-                if not ready:
-                    raise MfaError(f"no {what} entered within {timeout}s",
-                                   "run the command again when your device is at hand"
-                                   if what == "MFA code" else "run the command again")
-                chunk = os.read(fd, 64)
-                if not chunk or (b"\x04" in chunk and not line):
-                    raise MfaError(f"{what} entry cancelled (end of input)",
-                                   "run the command again and type the code"
-                                   if what == "MFA code" else "run the command again and type it")
-                line += chunk
-        finally:
-            # A hung-up terminal refuses both; what ended the read is what the user must see.
-            try:
-                if old is not None:
-                    termios.tcsetattr(fd, termios.TCSAFLUSH, old)
-                if hidden:  # the typed newline was not echoed either
-                    tty.write(b"\n")
-            except (OSError, termios.error):
-                pass
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-    return line.decode("utf-8", "replace").strip()

@@ -11,8 +11,9 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import debug, paths
-from .errors import AwsError, ConfigError, UserError
+from .. import debug
+from ..config import paths
+from ..errors import AwsError, ConfigError, UserError
 
 TIMEOUT_ENV = "XACCOUNT_CREDPROC_LOCK_TIMEOUT"
 # Longer than a holder can legitimately take: an unanswered MFA prompt gives up after 120 s, and

@@ -9,9 +9,10 @@ import os
 import re
 from urllib.parse import quote, urlencode, urlsplit
 
-from . import debug
-from .credentials import Credentials
-from .errors import AwsError, ConfigError
+from .. import debug
+from ..config.rules import color_hex
+from ..errors import AwsError, ConfigError
+from . import Credentials
 
 # Tests point this at a local stand-in; users have no reason to set it.
 FEDERATION_URL_ENV = "XACCOUNT_CREDPROC_FEDERATION_URL"
@@ -23,9 +24,6 @@ PARTITION_HOSTS = {
     # The European Sovereign Cloud: its own partition, console and sign-in.
     "aws-eusc": ("signin.amazonaws-eusc.eu", "console.amazonaws-eusc.eu"),
 }
-# The console's own switch-role palette.
-COLORS = {"red": "F2B0A9", "orange": "FBBF93", "yellow": "FAD791", "green": "B7CA9D",
-          "blue": "99BCE3"}
 SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,40}")
 
 
@@ -96,15 +94,6 @@ def signin_url(credentials: Credentials, partition: str, destination: str,
     login = urlencode({"Action": "login", "Issuer": ISSUER, "Destination": destination,
                        "SigninToken": token}, quote_via=quote)
     return f"{base}?{login}"
-
-
-def color_hex(color: str) -> str:
-    """A switch-role colour: a named one or hex (with or without #), as hex without #."""
-    value = COLORS.get(color.lower(), color.lstrip("#"))
-    if not re.fullmatch(r"[0-9A-Fa-f]{6}", value):
-        raise ConfigError(f"color {color!r} is neither a name ({', '.join(COLORS)}) nor a hex "
-                          "colour", 'write e.g. color = "blue" or color = "#99BCE3"')
-    return value.upper()
 
 
 def switch_role_url(partition: str, account_id: str, role_path_and_name: str,

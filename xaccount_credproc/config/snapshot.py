@@ -23,8 +23,7 @@ import marshal
 import os
 import time
 
-from . import paths
-from .profile import Profile, from_fields
+from . import Profile, from_fields, paths
 
 FORMAT = 7
 MAGIC = b"xcps7\n"
@@ -37,7 +36,7 @@ USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")
 
 
 def _tag(body: bytes) -> bytes:
-    from ._digest import blake2b
+    from .._digest import blake2b
 
     return blake2b(MAGIC + body, digest_size=TAG_SIZE).digest()
 
@@ -51,7 +50,7 @@ def _file_identity(path: str) -> list:
 
 
 def _snapshot_path(config_path, name: str) -> str:
-    from ._digest import digest
+    from .._digest import digest
 
     key = digest(f"{os.path.abspath(config_path)}\0{name}")
     return os.path.join(paths.user_cache_dir(), PROFILES_DIR, f"{key}.snapshot")
@@ -72,9 +71,9 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
     if profile is not None:
         return profile
 
-    from . import config
+    from .loader import load
 
-    loaded = config.load(config_path)
+    loaded = load(config_path)
     profile = loaded.source_as_profile(name) if source else loaded.resolve(name)
     try:
         # Also makes a directory of ours private again, so the next call may use it.

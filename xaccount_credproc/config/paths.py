@@ -7,7 +7,7 @@ A few lines of our own instead of platformdirs, and os.path instead of pathlib: 
 import os
 import sys
 
-from .errors import UserError
+from ..errors import UserError
 
 APP = "xaccount-credproc"
 CONFIG_ENV = "XACCOUNT_CREDPROC_CONFIG"
@@ -167,3 +167,13 @@ def replace_private(path: str, data: bytes) -> None:
     finally:
         with contextlib.suppress(OSError):  # gone when it was renamed into place
             os.unlink(temporary)
+
+
+def keyring_unconfigured() -> bool:
+    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
+    keyringrc.cfg, which may name another backend (don't second-guess it). Both the store's choice
+    (backends/) and the Secret Service fast path ask."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
+        return False
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))

@@ -9,8 +9,8 @@ import shutil
 import sys
 from contextlib import contextmanager
 
-from . import awsconfig, config, paths
-from .errors import ConfigError, UserError
+from ..errors import ConfigError, UserError
+from . import awsconfig, loader, model, paths
 
 LOCK_TIMEOUT = 60
 
@@ -22,7 +22,8 @@ def helper_command(config_path: str) -> list[str]:
     The fast start: this interpreter without `site`, running the package's __main__.py as a
     script (see there); `site` costs about 4 ms of every cache hit and a hit does not need it. The
     interpreter is named as the venv names it, not resolved: a venv link survives upgrades."""
-    main = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # config/..
+    main = os.path.join(package, "__main__.py")
     if sys.executable and os.access(sys.executable, os.X_OK) and os.path.isfile(main):
         command = [sys.executable, "-S", main]
     else:
@@ -43,14 +44,14 @@ def _console_script() -> list[str]:
     return [sys.executable, "-m", "xaccount_credproc"]
 
 
-def wanted_stanzas(loaded: config.Config, command: list[str]) -> dict[str, str]:
+def wanted_stanzas(loaded: model.Config, command: list[str]) -> dict[str, str]:
     out = {}
     for name in loaded.names():
         profile = loaded.resolve(name)
         out[name] = awsconfig.render(name, [*command, "--profile", name], profile.region,
                                      profile.output)
     for name in sorted(loaded.sources):
-        source = config.source(loaded, name)
+        source = model.source(loaded, name)
         if source.aws_profile:  # the IAM user itself, through its own session
             out[name] = awsconfig.render(name, [*command, "--source", name], source.region, None)
     return out
@@ -61,7 +62,7 @@ def locked(path: str, what: str):
     """An exclusive lock for editing `path` (lock file in our cache dir, not beside it)."""
     from filelock import FileLock, Timeout
 
-    from ._digest import digest
+    from .._digest import digest
 
     # Keyed by the real file: two links to one config share its lock.
     lock_path = os.path.join(paths.private_cache_dir("locks"),
@@ -87,7 +88,7 @@ class InitResult:
 
 def init(config_path: str, dry_run: bool = False, force: bool = False,
          prune: bool = False) -> InitResult:
-    loaded = config.load(config_path)
+    loaded = loader.load(config_path)
     command = helper_command(config_path)
     target = paths.aws_config_path()
     with locked(target, "the AWS config"):
@@ -104,7 +105,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     return InitResult(target, result, stale)
 
 
-def _refuse_loops(loaded: config.Config, aws_text: str) -> None:
+def _refuse_loops(loaded: model.Config, aws_text: str) -> None:
     served = awsconfig.profiles_served_by_helper(aws_text)
     for name in loaded.names():
         source = loaded.resolve(name).source_profile
@@ -115,8 +116,8 @@ def _refuse_loops(loaded: config.Config, aws_text: str) -> None:
                 "set source_profile to a profile with its own credentials (keys, SSO, ...)")
 
 
-def _stale_managed(text: str, loaded: config.Config) -> list[str]:
+def _stale_managed(text: str, loaded: model.Config) -> list[str]:
     lines = awsconfig.split_lines(text)
     return [s.profile for s in awsconfig.sections(lines)
             if s.profile and awsconfig.managed_span(lines, s) and s.profile not in loaded.profiles
-            and not (s.profile in loaded.sources and config.source(loaded, s.profile).aws_profile)]
+            and not (s.profile in loaded.sources and model.source(loaded, s.profile).aws_profile)]

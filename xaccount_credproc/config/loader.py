@@ -1,0 +1,163 @@
+"""Loading the TOML config: the file and its includes, each table type-checked and validated
+(rules.py) into a Config (model.py). Errors name the file, the line and the key.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .lines import where as _where
+from .model import Config
+from .rules import (
+    MAX_CONFIG_SIZE,
+    MAX_INCLUDE_DEPTH,
+    PROFILE_KEYS,
+    SOURCE_KEYS,
+    TOP_LEVEL_KEYS,
+    VALIDATORS,
+    boolean,
+    check_profile_name,
+)
+
+
+def load(path) -> Config:
+    """Load `path` and its includes. Included files come first; the including file overrides."""
+    path = Path(path)
+    config = Config(path=path)
+    _load_into(config, path, stack=())
+    for name in config.sources:
+        if name in config.profiles:
+            path_, text_ = config.origins[("sources", name)]
+            raise ConfigError(f"{_where(path_, text_, ('sources',), name)}'{name}' is both a "
+                              "stored source and a profile", "rename one of them")
+    for name in config.profiles:
+        # Validate every profile (and chain) now, so a typo anywhere is reported by any command.
+        config.resolve(name)
+    return config
+
+
+def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
+    path = path.expanduser()
+    real = Path(os.path.realpath(path))
+    if real in stack:
+        chain = " -> ".join(str(p) for p in (*stack, real))
+        raise ConfigError(f"include cycle: {chain}", "remove one of these includes")
+    if len(stack) >= MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{stack[-1]}: includes nest more than {MAX_INCLUDE_DEPTH} deep",
+                          "include the files from one place instead of in a chain")
+    data, text = _read_toml(path, stack)
+    config.files.append(real)
+
+    unknown = set(data) - TOP_LEVEL_KEYS
+    for key in sorted(unknown):
+        raise ConfigError(f"{_where(path, text, (), key)}unknown key '{key}'",
+                          "top-level keys are include, [defaults] and [profiles.NAME]")
+
+    include = data.get("include", [])
+    if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+        raise ConfigError(f"{_where(path, text, (), 'include')}'include' must be a list of "
+                          "file names", 'write include = ["team.toml"]')
+    for entry in include:
+        _load_into(config, (path.parent / entry).expanduser(), (*stack, real))
+
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"{_where(path, text, (), 'defaults')}'defaults' must be a table",
+                          "write it as [defaults]")
+    config.defaults.update(_check_table(defaults, path, text, ("defaults",)))
+    for key in defaults:
+        config.origins[("defaults", key)] = (path, text)
+
+    for name, table in _named_tables(data, "profiles", "profile", path, text):
+        merged = config.profiles.setdefault(name, {})
+        merged.update(_check_table(table, path, text, ("profiles", name)))
+        config.origins[("profiles", name)] = (path, text)
+        for key in table:
+            config.origins[("profiles", name, key)] = (path, text)
+
+    for name, table in _named_tables(data, "sources", "source", path, text):
+        for key in table:
+            if key not in SOURCE_KEYS:
+                raise ConfigError(f"{_where(path, text, ('sources', name), key)}unknown key "
+                                  f"'{key}' in a source", f"known keys: {', '.join(sorted(SOURCE_KEYS))}")
+        checked = _check_table({k: v for k, v in table.items() if k != "aws_profile"}, path,
+                               text, ("sources", name))
+        if "aws_profile" in table:
+            try:
+                checked["aws_profile"] = boolean("aws_profile")(table["aws_profile"])
+            except ConfigError as e:
+                raise ConfigError(f"{_where(path, text, ('sources', name), 'aws_profile')}"
+                                  f"{e.what}", e.fix) from None
+        config.sources.setdefault(name, {}).update(checked)
+        config.origins[("sources", name)] = (path, text)
+
+
+def _named_tables(data: dict, key: str, kind: str, path: Path, text: str):
+    """(name, table) of each [KEY.NAME] table, names and types checked."""
+    tables = data.get(key, {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{_where(path, text, (), key)}'{key}' must hold tables",
+                          f"write each {kind} as [{key}.NAME]")
+    for name, table in tables.items():
+        try:
+            check_profile_name(name, "profile name" if kind == "profile" else f"{kind} name")
+        except ConfigError as e:
+            raise ConfigError(f"{_where(path, text, (key,), name)}{e.what}", e.fix) from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{_where(path, text, (key,), name)}{kind} '{name}' must be a "
+                              "table", f"write it as [{key}.{name}]")
+        yield name, table
+
+
+def read_text(path: Path) -> str:
+    """A config file's text: only a regular file (a FIFO would block, /dev/zero never ends),
+    at most MAX_CONFIG_SIZE bytes, UTF-8 with or without the BOM Windows editors write."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"config file {path} is not a regular file",
+                              "point the config (or include) at a plain file")
+        data = f.read(MAX_CONFIG_SIZE + 1)
+    if len(data) > MAX_CONFIG_SIZE:
+        raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_SIZE // 1024} KiB",
+                          "check that it is the right file")
+    return data.decode("utf-8").removeprefix("\ufeff")
+
+
+def _read_toml(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
+    try:
+        text = read_text(path)
+    except FileNotFoundError:
+        if stack:
+            raise ConfigError(f"{stack[-1]}: included file {path} does not exist",
+                              "create it or remove it from 'include'") from None
+        raise ConfigError(f"config file {path} does not exist",
+                          "create it with 'xaccount-credproc add NAME --role-arn ARN', "
+                          "or point --config / XACCOUNT_CREDPROC_CONFIG at yours") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}",
+                          "check its permissions and that it is UTF-8") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}", "fix the syntax at that line") from None
+
+
+def _check_table(table: dict[str, Any], path: Path, text: str,
+                 table_path: tuple[str, ...]) -> dict[str, Any]:
+    """Type-check and validate each key of one [defaults] or [profiles.NAME] table."""
+    out = {}
+    for key, value in table.items():
+        # Where a key is costs a scan of the file: only worked out for an error.
+        if key not in PROFILE_KEYS:
+            raise ConfigError(f"{_where(path, text, table_path, key)}unknown key '{key}'",
+                              f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
+        try:
+            out[key] = VALIDATORS[key](value)
+        except ConfigError as e:
+            raise ConfigError(f"{_where(path, text, table_path, key)}{e.what}", e.fix) from None
+    return out

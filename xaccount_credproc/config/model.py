@@ -1,0 +1,185 @@
+"""The loaded config: the merged [defaults], [profiles.*] and [sources.*] tables, and how one
+profile is resolved from them ([defaults] inheritance, role chains and their rules, stored
+sources).
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ProfileNotFound
+from . import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Profile
+from .lines import where as _where
+from .rules import MIN_SERVABLE, default_session_name, partition_of_region
+
+
+@dataclass
+class Config:
+    """A loaded config: the merged [defaults] and [profiles.*] tables of the file and its includes."""
+
+    path: Path
+    defaults: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Which file (and its text) set each key last: ("defaults", key) or ("profiles", name, key).
+    origins: dict[tuple, tuple[Path, str]] = field(default_factory=dict, repr=False)
+    _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
+    _resolving: list[str] = field(default_factory=list, repr=False)
+
+    def names(self) -> list[str]:
+        return sorted(self.profiles)
+
+    def resolve(self, name: str) -> Profile:
+        if name not in self.profiles:
+            known = ", ".join(self.names()) or "none"
+            raise ProfileNotFound(
+                f"profile '{name}' is not in {self.path} (known profiles: {known})",
+                f"add it with 'xaccount-credproc add {name} --role-arn ARN' or fix the name",
+            )
+        if name not in self._resolved:  # load() resolves every profile; callers again
+            if name in self._resolving:  # a source_profile cycle
+                cycle = self._resolving[self._resolving.index(name):] + [name]
+                raise ConfigError(
+                    f"{self.where(cycle[0], 'source_profile')}source_profile makes a cycle: "
+                    f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
+                    "an AWS profile with its own credentials (keys, SSO, ...)")
+            profile = build_profile(name, self.defaults, self.profiles[name], self.path)
+            if profile.source_profile in self.sources:
+                profile.stored_source = source(self, profile.source_profile).keyring_backend
+            if profile.source_profile in self.profiles:
+                self._resolving.append(name)
+                try:
+                    profile.via = self.resolve(profile.source_profile)
+                finally:
+                    self._resolving.pop()
+                self._check_chained(profile)
+            self._resolved[name] = profile
+        return self._resolved[name]
+
+    def _check_chained(self, profile: Profile) -> None:
+        """The rules for a profile whose source is another profile's role (role chaining)."""
+        name, hops = profile.name, profile.chain
+        if len(hops) > MAX_CHAIN:
+            raise ConfigError(
+                f"{self.where(name, 'source_profile')}profile '{name}' is reached through "
+                f"{len(hops)} roles ({profile.chain_text()}), more than {MAX_CHAIN}",
+                "assume the role from a profile nearer the start of the chain")
+        if profile.duration_seconds > CHAINED_MAX_DURATION:
+            raise ConfigError(
+                f"{self.where(name, 'duration_seconds')}profile '{name}': duration_seconds "
+                f"{profile.duration_seconds} is over {CHAINED_MAX_DURATION}, AWS's limit for a "
+                f"role assumed with role credentials (its source '{profile.via.name}' is a role)",
+                f"set duration_seconds = {CHAINED_MAX_DURATION} or less for '{name}'")
+        if profile.mfa_serial and profile.mfa_session and self.sets(name, "mfa_session"):
+            raise ConfigError(
+                f"{self.where(name, 'mfa_session')}profile '{name}' asks for an MFA session, but "
+                f"its source '{profile.via.name}' is a role with temporary credentials and "
+                "GetSessionToken needs an IAM user's long-term keys",
+                f"set mfa_session = false for '{name}' (the MFA code then goes on its AssumeRole), "
+                f"or put mfa_serial on the first hop only")
+
+    def source_as_profile(self, name: str) -> Profile:
+        """What serves a stored source's IAM user itself (`credential-process --source NAME`):
+        its own session, from GetSessionToken, with its MFA device if it has one."""
+        stored = source(self, name)
+        return Profile(name=name, role_arn="", source_profile=name, region=stored.region,
+                       mfa_serial=stored.mfa_serial, mfa_process=stored.mfa_process,
+                       mfa_prompt=stored.mfa_prompt, role_session_name=name,
+                       mfa_session_duration=stored.mfa_session_duration,
+                       keyring_backend=stored.keyring_backend,
+                       stored_source=stored.keyring_backend)
+
+    def sets(self, name: str, key: str) -> bool:
+        """Whether the profile's own table or [defaults] sets `key` (not a built-in default)."""
+        return ("profiles", name, key) in self.origins or ("defaults", key) in self.origins
+
+    def where(self, name: str, key: str) -> str:
+        """"FILE:LINE: " of the key that gives profile `name` its `key` (its own table, else
+        [defaults]), for error messages."""
+        if ("profiles", name, key) in self.origins:
+            path, text = self.origins[("profiles", name, key)]
+            return _where(path, text, ("profiles", name), key)
+        if ("defaults", key) in self.origins:
+            path, text = self.origins[("defaults", key)]
+            return _where(path, text, ("defaults",), key)
+        if ("profiles", name) in self.origins:
+            path, text = self.origins[("profiles", name)]
+            return _where(path, text, ("profiles",), name)
+        return f"{self.path}: "
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution: [defaults] + [profiles.NAME] -> Profile
+
+
+def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any], path: Path) -> Profile:
+    merged = dict(defaults)
+    # A profile that names its role one way must not inherit the other way from [defaults].
+    if "role_arn" in own:
+        merged.pop("account_id", None)
+        merged.pop("role_name", None)
+    elif "account_id" in own or "role_name" in own:
+        merged.pop("role_arn", None)
+    merged.update(own)
+
+    def fail(what: str, fix: str) -> ConfigError:
+        return ConfigError(f"{path}: profile '{name}': {what}", fix)
+
+    if "role_arn" in own and ("account_id" in own or "role_name" in own):
+        raise fail("sets both role_arn and account_id/role_name", "keep one of the two")
+    role_arn = merged.pop("role_arn", None)
+    account_id = merged.pop("account_id", None)
+    role_name = merged.pop("role_name", None)
+    if role_arn is None:
+        if not (account_id and role_name):
+            raise fail("has no role", "set role_arn, or account_id and role_name")
+        partition = partition_of_region(merged.get("region"))
+        path_part, _, bare = role_name.rpartition("/")
+        prefix = f"/{path_part}/" if path_part else "/"
+        role_arn = f"arn:{partition}:iam::{account_id}:role{prefix}{bare}"
+
+    merged.setdefault("source_profile", "default")
+    if merged["source_profile"] == name:
+        raise fail("is its own source_profile",
+                   "set source_profile to a profile with its own credentials")
+    merged.setdefault("role_session_name", default_session_name())
+    profile = Profile(name=name, role_arn=role_arn, **merged)
+
+    floor = profile.refresh_margin + MIN_SERVABLE
+    if profile.duration_seconds < floor:
+        raise fail(f"duration_seconds {profile.duration_seconds} leaves under "
+                   f"{MIN_SERVABLE // 60} minutes before the {profile.refresh_margin}s refresh "
+                   "margin", f"use duration_seconds >= {floor}")
+    return profile
+
+
+class Source:
+    """A stored source: an IAM user whose long-term keys are in the OS keyring, by name."""
+
+    def __init__(self, name: str, defaults: dict[str, Any], own: dict[str, Any]):
+        # From [defaults] as profiles get them: the same device then yields one MFA session for
+        # the user itself and every role behind it.
+        inherited = {k: defaults[k] for k in ("mfa_serial", "mfa_process", "mfa_prompt",
+                                              "keyring_backend", "region",
+                                              "mfa_session_duration") if k in defaults}
+        values = {**inherited, **own}
+        self.name = name
+        self.mfa_serial: str | None = values.get("mfa_serial")
+        self.mfa_process: str | None = values.get("mfa_process")
+        self.mfa_prompt: str = values.get("mfa_prompt", "auto")
+        self.region: str | None = values.get("region")
+        self.aws_profile: bool = values.get("aws_profile", False)
+        self.mfa_session_duration: int = values.get("mfa_session_duration",
+                                                    DEFAULT_MFA_SESSION_DURATION)
+        self.keyring_backend: str = values.get("keyring_backend", "auto")
+
+
+def source(config: Config, name: str) -> Source:
+    if name not in config.sources:
+        known = ", ".join(sorted(config.sources)) or "none"
+        raise ConfigError(f"there is no stored source '{name}' in {config.path} (stored "
+                          f"sources: {known})", f"add it with 'xaccount-credproc source add "
+                          f"{name}' or 'source import {name}'")
+    return Source(name, config.defaults, config.sources[name])

@@ -1,0 +1,286 @@
+"""The rules a config value must meet: STS's and IAM's own, checked once when the config is
+loaded so that nothing later has to second-guess a `Profile`. Each validator returns the value to
+keep or raises ConfigError(what, fix); the loader adds the file and line.
+"""
+
+import re
+from typing import Any
+
+from ..errors import ConfigError
+
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
+              "aws-eusc")
+
+# STS and IAM character classes; `\w` there means ASCII word characters.
+_A = re.ASCII
+# Safe in an INI header, on a command line (shlex, sh -c, Windows) and as a TOML key.
+PROFILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}", _A)
+ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", _A)
+ROLE_PATH_RE = re.compile(r"(/[\w+=,.@-]+)*/", _A)
+ROLE_ARN_RE = re.compile(
+    r"arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):role(?P<path>(/[\w+=,.@-]+)*/)"
+    r"(?P<name>[\w+=,.@-]{1,64})", _A)
+MFA_ARN_RE = re.compile(r"arn:[a-z-]+:iam::\d{12}:(mfa|u2f)/[\w+=,.@/-]{1,512}", _A)
+MFA_SERIAL_RE = re.compile(r"[\w+=/:,.@-]{9,256}", _A)
+EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", _A)
+SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", _A)
+ACCOUNT_ID_RE = re.compile(r"\d{12}", _A)
+# us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1 (the European Sovereign Cloud).
+REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}", _A)
+
+MAX_DURATION = 43200
+STS_MIN_DURATION = 900
+# botocore refreshes at 15 minutes left; serving less makes SDKs call us on nearly every request.
+BOTOCORE_REFRESH_WINDOW = 900
+MIN_REFRESH_MARGIN = 960
+# A fetched credential must stay servable for at least this long, or caching is pointless.
+MIN_SERVABLE = 600
+CACHE_MODES = ("keyring", "none")
+MFA_PROMPTS = ("auto", "terminal", "dialog")
+KEYRING_BACKENDS = ("auto", "secret-service", "kernel")  # store.BACKENDS, without importing it
+MAX_INCLUDE_DEPTH = 16
+MAX_CONFIG_SIZE = 4 << 20
+
+PROFILE_KEYS = {
+    "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
+    "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
+    "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
+    "mfa_prompt", "keyring_backend",
+}
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources"}
+# [sources.NAME]: an IAM user whose long-term keys live in the OS keyring (`source add`).
+SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "aws_profile",
+               "mfa_session_duration", "keyring_backend"}
+
+
+
+def partition_of_region(region: str | None) -> str:
+    if not region:
+        return "aws"
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"),
+                              ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
+                              ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"),
+                              ("eusc-", "aws-eusc")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def default_session_name() -> str:
+    """The local user name, made valid for RoleSessionName (it shows in CloudTrail)."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = ""
+    cleaned = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
+    return cleaned if len(cleaned) >= 2 else "xaccount-credproc"
+
+
+def check_profile_name(name: str, what: str = "profile name") -> str:
+    """Names appear in an INI header and on a command line: allow only what is safe in both."""
+    if not isinstance(name, str) or not PROFILE_NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"{what} {name!r} is not allowed",
+            "use 1-128 of letters, digits and _.@+- (not starting with one of .@+-)",
+        )
+    return name
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-key validation: each returns the value to keep or raises ConfigError(what, fix).
+
+
+def _string(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"'{key}' must be a string, not {_type_name(value)}",
+                          f'quote it: {key} = "..."')
+    return value
+
+
+def _integer(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"'{key}' must be a whole number of seconds, not {_type_name(value)}",
+                          f"write it unquoted: {key} = 3600")
+    return value
+
+
+def boolean(key: str):
+    def validate(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, not {_type_name(value)}",
+                              f"write it unquoted: {key} = true")
+        return value
+
+    return validate
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _optional(check):
+    """Keys that [defaults] may set and a profile may clear again with an empty string."""
+
+    def validate(value: Any) -> str | None:
+        return None if value == "" else check(value)
+
+    return validate
+
+
+def _role_arn(value: Any) -> str:
+    value = _string(value, "role_arn")
+    match = ROLE_ARN_RE.fullmatch(value)
+    if not match or match["partition"] not in PARTITIONS:
+        raise ConfigError(f"role_arn {value!r} is not an IAM role ARN",
+                          "expected arn:aws:iam::123456789012:role/NAME")
+    return value
+
+
+def _account_id(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError("'account_id' must be a string (a number loses leading zeros)",
+                          'quote it: account_id = "012345678901"')
+    value = _string(value, "account_id")
+    if not ACCOUNT_ID_RE.fullmatch(value):
+        raise ConfigError(f"account_id {value!r} is not a 12-digit AWS account ID",
+                          'write it as account_id = "123456789012"')
+    return value
+
+
+def _role_name(value: Any) -> str:
+    value = _string(value, "role_name")
+    path, _, name = value.rpartition("/")
+    if not ROLE_NAME_RE.fullmatch(name) or (path and not ROLE_PATH_RE.fullmatch(f"/{path}/")):
+        raise ConfigError(f"role_name {value!r} is not a valid IAM role name",
+                          "use 1-64 of letters, digits and +=,.@_- (optionally after a path/)")
+    return value
+
+
+def _external_id(value: Any) -> str:
+    value = _string(value, "external_id")
+    if not EXTERNAL_ID_RE.fullmatch(value):
+        raise ConfigError("external_id is not valid for STS",
+                          "use 2-1224 of letters, digits and +=,.@:/_-")
+    return value
+
+
+def _mfa_serial(value: Any) -> str:
+    value = _string(value, "mfa_serial")
+    ok = MFA_ARN_RE.fullmatch(value) if value.startswith("arn:") else MFA_SERIAL_RE.fullmatch(value)
+    if not ok:
+        raise ConfigError(f"mfa_serial {value!r} is not an MFA device ARN or serial number",
+                          "expected arn:aws:iam::123456789012:mfa/NAME")
+    return value
+
+
+def _mfa_process(value: Any) -> str:
+    import shlex
+
+    value = _string(value, "mfa_process")
+    try:
+        words = shlex.split(value)
+    except ValueError as e:
+        raise ConfigError(f"mfa_process cannot be split into words: {e}",
+                          "check its quotes") from None
+    if not words:
+        raise ConfigError("mfa_process is empty", "name a command that prints the code")
+    return value
+
+
+def _source_profile(value: Any) -> str:
+    return check_profile_name(_string(value, "source_profile"), "source_profile")
+
+
+def _region(value: Any) -> str:
+    value = _string(value, "region")
+    if not REGION_RE.fullmatch(value):
+        raise ConfigError(f"region {value!r} is not an AWS region name",
+                          'write it like region = "eu-west-1"')
+    return value
+
+
+def _bounded(key: str, low: int, high: int):
+    def validate(value: Any) -> int:
+        value = _integer(value, key)
+        if not low <= value <= high:
+            raise ConfigError(f"{key} {value} is out of range", f"use {low} to {high} seconds")
+        return value
+
+    return validate
+
+
+def _session_name(value: Any) -> str:
+    value = _string(value, "role_session_name")
+    if not SESSION_NAME_RE.fullmatch(value):
+        raise ConfigError(f"role_session_name {value!r} is not valid for STS",
+                          "use 2-64 of letters, digits and +=,.@_-")
+    return value
+
+
+def _choice(key: str, choices: tuple[str, ...]):
+    def validate(value: Any) -> str:
+        value = _string(value, key)
+        if value not in choices:
+            raise ConfigError(f"{key} {value!r} is not one of {', '.join(choices)}",
+                              f'write {key} = "{choices[0]}"')
+        return value
+
+    return validate
+
+
+def _output(value: Any) -> str:
+    return _choice("output", ("json", "text", "table", "yaml", "yaml-stream"))(value)
+
+
+def _display_name(value: Any) -> str:
+    value = _string(value, "display_name")
+    if not 1 <= len(value) <= 64 or any(ord(c) < 0x20 for c in value):
+        raise ConfigError("display_name must be 1-64 printable characters",
+                          'write e.g. display_name = "Prod (read-only)"')
+    return value
+
+
+# The console's own switch-role palette.
+COLORS = {"red": "F2B0A9", "orange": "FBBF93", "yellow": "FAD791", "green": "B7CA9D",
+          "blue": "99BCE3"}
+
+
+def color_hex(color: str) -> str:
+    """A switch-role colour: a named one or hex (with or without #), as hex without #."""
+    value = COLORS.get(color.lower(), color.lstrip("#"))
+    if not re.fullmatch(r"[0-9A-Fa-f]{6}", value):
+        raise ConfigError(f"color {color!r} is neither a name ({', '.join(COLORS)}) nor a hex "
+                          "colour", 'write e.g. color = "blue" or color = "#99BCE3"')
+    return value.upper()
+
+
+def _color(value: Any) -> str:
+    color_hex(_string(value, "color"))
+    return value
+
+
+VALIDATORS = {
+    "role_arn": _role_arn,
+    "account_id": _account_id,
+    "role_name": _role_name,
+    "external_id": _optional(_external_id),
+    "mfa_serial": _optional(_mfa_serial),
+    "mfa_process": _optional(_mfa_process),
+    "source_profile": _source_profile,
+    "region": _region,
+    "duration_seconds": _bounded("duration_seconds", STS_MIN_DURATION, MAX_DURATION),
+    "role_session_name": _session_name,
+    "refresh_margin": _bounded("refresh_margin", MIN_REFRESH_MARGIN, MAX_DURATION),
+    "cache": _choice("cache", CACHE_MODES),
+    "mfa_session": boolean("mfa_session"),
+    "mfa_session_duration": _bounded("mfa_session_duration", STS_MIN_DURATION, 129600),
+    "output": _output,
+    "display_name": _display_name,
+    "color": _color,
+    "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
+    "keyring_backend": _choice("keyring_backend", KEYRING_BACKENDS),
+}

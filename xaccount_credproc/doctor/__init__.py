@@ -1,0 +1,28 @@
+"""`doctor`: every precondition of a working setup, checked, each problem with its fix.
+
+One module per subject: aws_files (the AWS config and credentials files), keystore (the keyring
+round trip and the kernel quota), prompts (where an MFA code would be asked), identity (each
+source and chain at STS). Each returns a list of check.Check lines.
+"""
+
+from ..config import loader
+from ..errors import UserError
+from .check import FAIL, OK, Check
+
+
+def run(config_path: str) -> list[Check]:
+    from . import aws_files, identity, keystore, prompts
+
+    try:
+        loaded = loader.load(config_path)
+    except UserError as e:
+        return [Check(FAIL, f"TOML config: {e.what}", e.fix)]
+    checks = [Check(OK, f"TOML config {config_path}: {len(loaded.profiles)} profiles from "
+                        f"{len(loaded.files)} file(s)")]
+    profiles = [loaded.resolve(name) for name in loaded.names()]
+    checks += aws_files.aws_config(loaded, config_path)
+    checks += aws_files.plaintext_sources(loaded)
+    checks += keystore.keyring(profiles)
+    checks += prompts.mfa_prompts(profiles)
+    checks += identity.sources(profiles)
+    return checks

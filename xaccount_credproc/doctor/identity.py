@@ -1,0 +1,70 @@
+"""doctor: every source profile and every cached hop of a chain, asked who it is at STS."""
+
+from ..errors import UserError
+from .check import FAIL, OK, Check
+
+
+def sources(profiles) -> list[Check]:
+    from ..credentials.provider import CredentialProvider
+    from ..credentials.sts import StsSource
+
+    out = []
+    seen = set()
+    for profile in profiles:
+        root = profile.root_source  # a chained profile's first hop has the real source
+        key = (root, profile.chain[0].region)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            keys = (CredentialProvider(profile)._stored_keys()
+                    if profile.chain[0].stored_source is not None else None)
+        except UserError as e:
+            out.append(Check(FAIL, f"stored source '{root}': {e.what}", e.fix))
+            continue
+        source = StsSource(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
+        try:
+            identity = source.call_api("GetCallerIdentity",
+                                       lambda s=source: s.client().get_caller_identity())
+        except UserError as e:
+            out.append(Check(FAIL, f"STS via source profile '{root}': {e.what}", e.fix))
+            continue
+        out.append(Check(OK, f"STS via source profile '{root}' "
+                             f"({source.endpoint_url}): {identity['Arn']}"))
+    return out + _chains(profiles)
+
+
+def _chains(profiles) -> list[Check]:
+    """Each chained profile, hop by hop: a source role with a cached session is asked who it is
+    (GetCallerIdentity needs no MFA and no trust policy); one without is assumed on first use."""
+    from ..backends import StoreError
+    from ..credentials.provider import CredentialProvider
+    from ..credentials.sts import StsSource
+
+    out = []
+    for profile in profiles:
+        if profile.via is None:
+            continue
+        notes = []
+        for hop in profile.chain[:-1]:
+            try:
+                cached, _ = CredentialProvider(hop).cached()
+            except StoreError:
+                cached = None
+            if cached is None or cached.seconds_left() <= 0:
+                notes.append(f"'{hop.name}' not cached (assumed on first use)")
+                continue
+            source = StsSource(hop.root_source, hop.region, hop.name)
+            try:
+                identity = source.call_api("GetCallerIdentity", lambda s=source, c=cached:
+                                           s.client(c).get_caller_identity())
+            except UserError as e:
+                out.append(Check(FAIL, f"chain of '{profile.name}' ({profile.chain_text()}): "
+                                       f"the cached session of '{hop.name}': {e.what}",
+                                 f"xaccount-credproc clear {hop.name}, then try again"))
+                break
+            notes.append(f"'{hop.name}' cached, STS accepts it as {identity['Arn']}")
+        else:
+            out.append(Check(OK, f"chain of '{profile.name}': {profile.chain_text()}; "
+                                 + "; ".join(notes)))
+    return out

@@ -1,0 +1,57 @@
+"""doctor: the keyring each profile's cache uses, by a real round trip, and the kernel quota."""
+
+import secrets
+import time
+
+from .check import FAIL, OK, WARN, Check
+
+
+def keyring(profiles) -> list[Check]:
+    from ..backends import KeyringStore, StoreError
+
+    choices = sorted({p.keyring_backend for p in profiles if p.cache != "none"})
+    if not choices:
+        return [Check(OK, 'keyring: not used (cache = "none" everywhere)')]
+    checks = []
+    for choice in choices:
+        setting = "" if choice == "auto" else f' (keyring_backend = "{choice}")'
+        store = KeyringStore(backend=choice)
+        name = f"doctor/{secrets.token_hex(4)}"
+        value = secrets.token_hex(16)
+        try:
+            label = store.describe()
+            store.set(name, value, expires=int(time.time()) + 60)
+            read = store.get_many([name])[0]
+            store.delete(name)
+        except StoreError as e:
+            checks.append(Check(FAIL, f"keyring{setting}: {e.what}", e.fix))
+            continue
+        if read != value:
+            checks.append(Check(FAIL, f"keyring {label}{setting}: an entry written could not be "
+                                      "read back", 'check the keyring, or set cache = "none"'))
+            continue
+        checks.append(Check(OK, f"keyring {label}{setting}: unlocked, an entry round-trips"))
+        if store.kernel:
+            checks.append(_kernel_quota(store))
+    return checks
+
+
+def _kernel_quota(store) -> Check:
+    """How much of the uid's kernel key quota is in use, and how much of it is ours."""
+    from ..backends import kernel_keys, keyctl
+
+    try:
+        entries = store._kernel.entries(include_expired=True)
+    except keyctl.KernelKeyringError as e:
+        return Check(WARN, f"kernel keyring: cannot list entries ({e})", "check 'keyctl show @u'")
+    mine = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} of this tool, " \
+           f"{sum(e.size for e in entries)} bytes"
+    now = kernel_keys.usage()
+    if now is None:
+        return Check(OK, f"kernel keyring quota: unknown (no /proc/key-users); {mine}")
+    text = (f"kernel keyring quota: {now.bytes} of {now.max_bytes} bytes and {now.keys} of "
+            f"{now.max_keys} keys in use ({mine})")
+    if now.bytes > 0.8 * now.max_bytes or now.keys > 0.8 * now.max_keys:
+        return Check(WARN, text + "; nearly full, so entries will be evicted early",
+                     "raise it: sysctl kernel.keys.maxbytes=100000 kernel.keys.maxkeys=1000")
+    return Check(OK, text)

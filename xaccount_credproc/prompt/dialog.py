@@ -1,0 +1,76 @@
+"""Desktop dialogs that ask for an MFA code where there is no terminal (IDEs, desktop apps),
+one driver per file, as aws-vault's prompt/ has: zenity and kdialog on Linux (with DISPLAY or
+WAYLAND_DISPLAY), osascript on macOS, a PowerShell dialog on Windows.
+
+A driver builds the dialog's command line (title and text only: the code comes back on stdout,
+never on any command line) and reads its answer. Every dialog runs through process.run_bounded,
+so an unanswered one is killed after the prompt timeout and none is left behind.
+"""
+
+import os
+import shutil
+import sys
+
+from ..errors import MfaError
+
+
+class Cancelled(Exception):
+    """The person closed the dialog or pressed Cancel."""
+
+
+class GaveUp(Exception):
+    """The dialog's own timeout ran out."""
+
+
+def drivers() -> list:
+    """The drivers of this platform, in order of preference."""
+    if sys.platform == "darwin":
+        from . import osascript
+
+        return [osascript]
+    if sys.platform == "win32":
+        from . import powershell
+
+        return [powershell]
+    from . import kdialog, zenity
+
+    return [zenity, kdialog]
+
+
+def desktop_session() -> bool:
+    """Whether a dialog could be shown to someone: a display on Linux; on macOS, not over SSH."""
+    if sys.platform == "darwin":
+        return not os.environ.get("SSH_CONNECTION")
+    if sys.platform == "win32":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def find_dialog():
+    """The first driver whose program is installed, if a desktop session is reachable."""
+    if not desktop_session():
+        return None
+    return next((d for d in drivers() if shutil.which(d.EXECUTABLE)), None)
+
+
+def ask(driver, title: str, text: str, timeout: int) -> str:
+    """What the person typed into `driver`'s dialog. Raises MfaError (cancelled: exit 4 at
+    once; unanswered within `timeout`; the dialog could not run)."""
+    from .process import run_bounded
+
+    argv = [shutil.which(driver.EXECUTABLE) or driver.EXECUTABLE,
+            *driver.arguments(title, text, timeout)]
+    try:
+        # The dialog's own timeout comes first; ours is the bound if it ignores it.
+        result = run_bounded(argv, timeout + 5)
+        return driver.answer(result.returncode, result.stdout.decode("utf-8", "replace"),
+                             result.stderr.decode("utf-8", "replace"))
+    except Cancelled:
+        raise MfaError("MFA code entry cancelled", "run the command again when your device is "
+                       "at hand") from None
+    except (TimeoutError, GaveUp):
+        raise MfaError(f"no MFA code entered within {timeout}s",
+                       "run the command again when your device is at hand") from None
+    except OSError as e:
+        raise MfaError(f"the {driver.EXECUTABLE} dialog could not be started ({e.strerror})",
+                       "set mfa_process in the config, or mfa_prompt = \"terminal\"") from None

@@ -1,0 +1,113 @@
+"""The controlling terminal (/dev/tty) as a place to ask a person: bounded, with echo off for
+secrets, and restored whatever ends the read.
+
+botocore runs credential_process with stdout and stderr as pipes, so a prompt on stderr is invisible
+until the helper exits: prompts go to the terminal itself. Used for MFA codes (mfa.py) and for the
+keys `source add` asks for.
+"""
+
+import os
+
+from ..errors import MfaError
+
+PROMPT_TIMEOUT = 120
+PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
+
+
+def prompt_timeout() -> int:
+    """How long a person has to answer a prompt (terminal or dialog)."""
+    raw = os.environ.get(PROMPT_TIMEOUT_ENV)
+    if raw is None:
+        return PROMPT_TIMEOUT
+    if not (raw.isascii() and raw.isdigit() and 5 <= int(raw) <= 600):
+        raise MfaError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds from 5 "
+                       "to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
+    return int(raw)
+
+
+def open_terminal(path: str) -> int | None:
+    try:
+        return os.open(path, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+
+
+class Signalled(MfaError):
+    """A signal ended the prompt; the terminal was restored first."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        name = signal.Signals(signum).name
+        super().__init__(f"MFA code entry interrupted by {name}")
+        self.exit_code = 128 + signum  # what a shell reports for a process a signal ended
+
+
+PROMPT_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+
+
+def _read_hidden(tty, prompt: str, timeout: int = PROMPT_TIMEOUT) -> str:
+    """An MFA code from the terminal: read_line with echo off."""
+    return read_line(tty, prompt, timeout)
+
+
+def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = True,
+              what: str = "MFA code") -> str:
+    """Write `prompt` to the terminal and read one line (echo off when `hidden`), within
+    `timeout`; `what` names what is asked for in the errors. Raises MfaError.
+
+    Echo is restored whatever ends the read: a line, a timeout, Ctrl-D, or SIGTERM / SIGHUP /
+    SIGINT (a closed terminal window, `kill`, Ctrl-C), whose handlers raise here so that the
+    `finally` runs before the process exits with the signal's conventional status."""
+    import select
+    import signal
+    import termios
+
+    fd = tty.fileno()
+
+    def interrupted(signum, frame):
+        raise Signalled(signum)
+
+    handlers = {}
+    for name in PROMPT_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            handlers[number] = signal.signal(number, interrupted)
+    old = None
+    try:
+        tty.write(prompt.encode())
+        try:
+            try:
+                old = termios.tcgetattr(fd)
+            except termios.error:
+                old = None
+            if old is not None and hidden:
+                new = list(old)
+                new[3] &= ~termios.ECHO
+                termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            line = b""
+            while not line.endswith(b"\n"):
+                ready, _, _ = select.select([fd], [], [], timeout)
+                if not ready:
+                    raise MfaError(f"no {what} entered within {timeout}s",
+                                   "run the command again when your device is at hand"
+                                   if what == "MFA code" else "run the command again")
+                chunk = os.read(fd, 64)
+                if not chunk or (b"\x04" in chunk and not line):
+                    raise MfaError(f"{what} entry cancelled (end of input)",
+                                   "run the command again and type the code"
+                                   if what == "MFA code" else "run the command again and type it")
+                line += chunk
+        finally:
+            # A hung-up terminal refuses both; what ended the read is what the user must see.
+            try:
+                if old is not None:
+                    termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+                if hidden:  # the typed newline was not echoed either
+                    tty.write(b"\n")
+            except (OSError, termios.error):
+                pass
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    return line.decode("utf-8", "replace").strip()

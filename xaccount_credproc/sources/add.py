@@ -1,0 +1,109 @@
+"""`source add`: an IAM user's key pair, read from the terminal or stdin (never argv), checked
+with GetCallerIdentity, then declared in the TOML config and stored in the OS keyring."""
+
+import os
+import sys
+import time
+
+from ..errors import UserError
+from . import keys as sources
+
+STDIN_TIMEOUT = 60
+
+
+def add(config_path: str, name: str, region: str | None, mfa_serial: str | None,
+        aws_profile: bool | None) -> sources.StoredKeys:
+    """Read, check and store a key pair as source `name`. Raises UserError."""
+    access_key_id, secret = read_keys()
+    sources.check_format(access_key_id, secret)
+    keys = verified(name, access_key_id, secret, region)
+    store_and_declare(config_path, name, keys, region, mfa_serial, aws_profile)
+    return keys
+
+
+def read_keys() -> tuple[str, str]:
+    """(access key ID, secret): on the terminal, or two lines from stdin. Never argv."""
+    if sys.stdin.isatty():
+        # The terminal, as the MFA prompt reads it: bounded, echo restored whatever ends it.
+        from ..errors import MfaError
+        from ..prompt.terminal import open_terminal, prompt_timeout, read_line
+
+        timeout = prompt_timeout()
+        fd = open_terminal("/dev/tty")
+        if fd is None:
+            raise UserError("stdin is a terminal, but it cannot be opened to ask on",
+                            "pipe two lines to stdin: the access key ID, then the secret")
+        try:
+            with open(fd, "r+b", buffering=0) as tty:
+                access_key_id = read_line(tty, "Access key ID: ", timeout, hidden=False,
+                                          what="access key ID")
+                secret = read_line(tty, "Secret access key (not shown): ", timeout,
+                                   what="secret access key")
+        except MfaError as e:
+            raise UserError(e.what, e.fix) from None
+        return access_key_id, secret
+    import select
+
+    data = b""
+    deadline = time.monotonic() + STDIN_TIMEOUT
+    while data.count(b"\n") < 2:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sys.stdin.buffer], [], [], left)[0]:
+            raise UserError(f"no keys on stdin within {STDIN_TIMEOUT}s",
+                            "pipe two lines: the access key ID, then the secret access key")
+        chunk = os.read(sys.stdin.fileno(), 4096)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > 16384:
+            break
+    lines = data.decode("utf-8", "replace").splitlines()
+    if len(lines) < 2:
+        raise UserError("stdin must hold two lines: the access key ID, then the secret access "
+                        "key", "e.g. printf '%s\\n%s\\n' \"$ID\" \"$SECRET\" | "
+                               "xaccount-credproc source add NAME")
+    return lines[0].strip(), lines[1].strip()
+
+
+def verified(name: str, access_key_id: str, secret: str, region: str | None):
+    """StoredKeys for a key pair that AWS accepts as an IAM user's (GetCallerIdentity)."""
+    from ..credentials.sts import StsSource
+
+    probe = sources.StoredKeys(access_key_id, secret, "")
+    sts = StsSource(name, region, name, keys=probe)
+    identity = sts.call_api("GetCallerIdentity", lambda: sts.client().get_caller_identity())
+    arn = identity["Arn"]
+    if ":user/" not in arn:
+        raise UserError(f"these keys belong to {arn}, not an IAM user",
+                        "store an IAM user's long-term keys")
+    return sources.StoredKeys(access_key_id, secret, arn, _created(sts, arn, access_key_id))
+
+
+def _created(sts, arn: str, access_key_id: str) -> float | None:
+    """When IAM made the key (`list` shows its age), if the user may list its own keys; else
+    None (now)."""
+    try:
+        listed = sts.call_api("ListAccessKeys", lambda: sts.iam().list_access_keys(
+            UserName=arn.rsplit("/", 1)[-1]))["AccessKeyMetadata"]
+    except UserError:
+        return None
+    for key in listed:
+        if key.get("AccessKeyId") == access_key_id and key.get("CreateDate"):
+            return key["CreateDate"].timestamp()
+    return None
+
+
+def store_and_declare(config_path: str, name: str, keys, region: str | None,
+                      mfa_serial: str | None, aws_profile: bool | None) -> None:
+    from ..backends import StoreError
+    from ..config import loader, model, toml_edit
+
+    values = {"region": region, "mfa_serial": mfa_serial, "aws_profile": aws_profile}
+    # Declared first (validated: a name taken by a profile is refused before anything is
+    # stored), then stored.
+    toml_edit.set_source(config_path, name, values)
+    source = model.source(loader.load(config_path), name)
+    try:
+        sources.write(sources.store_for(source), name, keys)
+    except StoreError as e:
+        raise UserError(f"cannot store the keys in the OS keyring: {e.what}", e.fix) from None

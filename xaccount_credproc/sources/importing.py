@@ -1,0 +1,92 @@
+"""`source import`: move a profile's key pair out of ~/.aws/credentials (or ~/.aws/config)
+into the OS keyring. The files are edited only after the keys are checked and stored, and then
+only the key lines change (backups that still hold the secret go entirely)."""
+
+import os
+
+from ..errors import UserError
+from . import keys as sources
+from .add import store_and_declare, verified
+
+KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")
+
+
+def import_keys(config_path: str, name: str, region: str | None,
+                mfa_serial: str | None) -> tuple[sources.StoredKeys, str]:
+    """(the stored keys, the credentials file they left). Raises UserError."""
+    from ..config import awsconfig, paths
+    from ..config.sync import locked
+
+    files = [(paths.aws_credentials_path(), name),
+             (paths.aws_config_path(), "default" if name == "default" else f"profile {name}")]
+    with locked(files[0][0], "the AWS credentials file"), locked(files[1][0], "the AWS config"):
+        found = {}  # option -> value, from whichever file has them (credentials file first)
+        texts = {}
+        for path, header in files:
+            texts[path] = awsconfig.read(path)
+            for option, value in _key_options(texts[path], header).items():
+                found.setdefault(option, value)
+        if _has_option(texts, files, "aws_session_token"):
+            raise UserError(f"profile '{name}' holds temporary credentials (a session "
+                            "token)", "import an IAM user's long-term keys")
+        if set(found) != set(KEY_OPTIONS):
+            raise UserError(f"profile '{name}' has no access key pair in "
+                            f"{files[0][0]} or {files[1][0]}", "check the name, or store keys "
+                            f"with 'xaccount-credproc source add {name}'")
+        access_key_id, secret = found["aws_access_key_id"], found["aws_secret_access_key"]
+        sources.check_format(access_key_id, secret)
+        keys = verified(name, access_key_id, secret, region)
+        store_and_declare(config_path, name, keys, region, mfa_serial, aws_profile=True)
+        # Only now, with the keys safe in the keyring: out of every file, backups included.
+        for path, header in files:
+            for candidate in (path, path + ".bak"):
+                _scrub(candidate, header, secret)
+    return keys, files[0][0]
+
+
+def _key_options(text: str, header: str) -> dict[str, str]:
+    from ..config import awsconfig
+
+    lines = awsconfig.split_lines(text)
+    out = {}
+    for section in awsconfig.sections(lines):
+        if section.header != header:
+            continue
+        for line in lines[section.start + 1:section.end]:
+            key, sep, value = line.partition("=")
+            if sep and key.strip() in (*KEY_OPTIONS, "aws_session_token"):
+                out[key.strip()] = value.strip()
+    return out
+
+
+def _has_option(texts, files, option: str) -> bool:
+    return any(option in _key_options(texts[path], header) for path, header in files)
+
+
+def _scrub(path: str, header: str, secret: str) -> None:
+    """Remove exactly the key lines of `header` from `path` (every other byte stays), and a
+    file that still holds the secret after that (an old .bak) entirely."""
+    from ..config import awsconfig
+
+    try:
+        text = awsconfig.read(path)
+    except UserError:
+        return
+    if not text:
+        return
+    lines = awsconfig.split_lines(text)
+    drop = set()
+    for section in awsconfig.sections(lines):
+        if section.header != header:
+            continue
+        for index in range(section.start + 1, section.end):
+            key, sep, _ = lines[index].partition("=")
+            if sep and key.strip() in (*KEY_OPTIONS, "aws_session_token"):
+                drop.add(index)
+    if not drop and secret not in text:
+        return
+    kept = "".join(line for index, line in enumerate(lines) if index not in drop)
+    if secret in kept:  # elsewhere in a backup, under another name: the backup goes
+        os.unlink(path)
+        return
+    awsconfig.write_atomically(path, kept, backup=False)
