@@ -31,10 +31,18 @@ def _keyctl(*args) -> int:
     return result
 
 
+# /proc/keys state flags of a key that is gone for every purpose but still listed: the kernel
+# removes keys asynchronously (its key garbage collector), so a key just invalidated, revoked or
+# dead keeps its line for a while; a test reading the listing right after a delete must not
+# count it.
+GONE_FLAGS = ("i", "R", "D")
+
+
 class Key:
     def __init__(self, line: str):
         fields = line.split(None, 8)
         self.id = int(fields[0], 16)
+        self.flags = fields[1]  # "I--Q---": instantiated, revoked, dead, quota, ..., invalidated
         self.timeout = fields[3]  # "perm", "expd", or time left: "59m", "11h", "42s"
         self.permissions = int(fields[4], 16)
         self.uid = int(fields[5])
@@ -46,11 +54,12 @@ class Key:
 
 
 def keys(uid: int | None = None) -> list[Key]:
-    """Every key /proc/keys shows this process (keys of `uid`, default ours)."""
+    """Every live key /proc/keys shows this process (keys of `uid`, default ours): not those
+    waiting for the garbage collector (GONE_FLAGS)."""
     uid = os.getuid() if uid is None else uid
     with open("/proc/keys") as listing:
         found = [Key(line) for line in listing.read().splitlines() if line.strip()]
-    return [k for k in found if k.uid == uid]
+    return [k for k in found if k.uid == uid and not any(f in k.flags for f in GONE_FLAGS)]
 
 
 def ours(uid: int | None = None) -> list[Key]:

@@ -46,7 +46,7 @@ def read(service: str, usernames: list[str], forced: bool = False) -> list[str |
     if not (forced or usable()):
         return None
     try:
-        bus = _Bus.session()
+        bus = Bus.session()
     except Unusable:
         raise
     except Exception:
@@ -63,7 +63,7 @@ def read(service: str, usernames: list[str], forced: bool = False) -> list[str |
         bus.close()
 
 
-def _read_items(bus: "_Bus", service: str, usernames: list[str]) -> list[str | None] | None:
+def _read_items(bus: "Bus", service: str, usernames: list[str]) -> list[str | None] | None:
     # Replies must come from the connection that owns the Secret Service name right now.
     (owner,) = bus.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
                         [SECRETS], "s", destination=BUS_NAME)
@@ -152,7 +152,7 @@ def _unix_socket():
         return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
 
-class _Bus:
+class Bus:
     def __init__(self, sock, deadline: float):
         self.sock = sock
         self.deadline = deadline
@@ -161,7 +161,7 @@ class _Bus:
         self.peer = BUS_NAME  # the sender replies must come from
 
     @classmethod
-    def session(cls, timeout: float = None) -> "_Bus | None":
+    def session(cls, timeout: float = None) -> "Bus | None":
         import time
 
         address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")

@@ -20,13 +20,6 @@ COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_ro
             "doctor", "list", "clear", "source")
 
 
-class Args:
-    """Parsed arguments (what argparse's Namespace is, without importing argparse)."""
-
-    def __init__(self, **values):
-        self.__dict__.update(values)
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(sys.argv[1:] if argv is None else argv)

@@ -13,6 +13,13 @@ class UsageError(ConfigError):
     pass
 
 
+class Args:
+    """Parsed arguments (what argparse's Namespace is, without importing argparse)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
 def add_profile_option(parser) -> None:
     parser.add_argument("--profile", metavar="NAME", required=True,
                         help="profile name in the TOML config")
@@ -29,7 +36,7 @@ def role_credentials(args):
     `--source NAME` (credential-process only): a stored source's IAM user's own session."""
     from ..config.snapshot import load_profile
     from ..credentials.provider import CredentialProvider
-    from ..credentials.reentry import check_not_reentered
+    from ..reentry import check_not_reentered
 
     source = getattr(args, "source", None)
     name = source or args.profile

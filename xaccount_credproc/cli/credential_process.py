@@ -2,7 +2,7 @@
 
 import sys
 
-from ._common import role_credentials
+from ._common import Args, role_credentials
 
 NAME = "credential-process"
 SUMMARY = ("print a profile's role credentials as credential_process JSON (what ~/.aws/config "
@@ -55,6 +55,4 @@ def parse_exactly(argv: list[str]):
     if not seen_command or values["config"] == "" or bool(values["profile"]) == bool(
             values["source"]):
         return None
-    from . import Args
-
     return Args(**values)

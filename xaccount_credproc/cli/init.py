@@ -81,7 +81,8 @@ def then_init(args, path: str, flags: str = "") -> int:
 
 
 def _discover_organization(args, path: str) -> None:
-    from ..config import organizations, toml_edit
+    from ..config import toml_edit
+    from ..credentials import organizations
 
     if not args.role_name:
         raise UsageError("--from-organization needs --role-name ROLE",

@@ -36,8 +36,8 @@ def run(args) -> int:
 
 
 def _add(args) -> int:
+    from ..credentials.stored_keys import mask
     from ..sources.add import add
-    from ..sources.keys import mask
 
     keys = add(config_path(args), args.name, args.region, args.mfa_serial,
                args.aws_profile or None)
@@ -47,8 +47,8 @@ def _add(args) -> int:
 
 
 def _import(args) -> int:
+    from ..credentials.stored_keys import mask
     from ..sources.importing import import_keys
-    from ..sources.keys import mask
 
     keys, credentials_file = import_keys(config_path(args), args.name, args.region,
                                          args.mfa_serial)
@@ -60,7 +60,7 @@ def _import(args) -> int:
 
 
 def _rotate(args) -> int:
-    from ..sources.keys import mask
+    from ..credentials.stored_keys import mask
     from ..sources.rotate import rotate
 
     done = rotate(config_path(args), args.name)

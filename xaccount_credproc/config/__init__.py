@@ -5,8 +5,8 @@ The modules of this family: `paths` (where files live, per OS), `loader` (readin
 and its includes), `rules` (every key's validation), `model` (the loaded config: [defaults]
 inheritance, role chains, stored sources), `lines` (FILE:LINE for errors), `snapshot` (resolved
 profiles kept beside the cache, so a cache hit never parses TOML), `toml_edit` (`add`/`remove`
-edits that keep comments), `awsconfig` (reading and writing ~/.aws/config), `sync` (`init`),
-`organizations` (`init --from-organization`).
+edits that keep comments), `awsconfig` (reading and writing ~/.aws/config), `sync` (`init`).
+Nothing here calls AWS.
 
 `Profile` lives here, in the package itself, because a cache hit needs it and nothing else of
 the family but `paths` and `snapshot`: one module fewer to import on every `aws` command. Plain

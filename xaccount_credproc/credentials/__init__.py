@@ -3,9 +3,10 @@ credential_process output format.
 
 The modules of this family: `provider` (a profile's credentials: cache, then lock, check again,
 then MFA and STS), `cache` (cache keys and the entry format), `sts` (STS and IAM calls through one
-source, errors made readable), `locking` (the per-key cross-process locks), `reentry` (loops
-back into this helper), `execenv` (credentials as `exec`'s environment), `console` (console
-sign-in and switch-role URLs).
+source, errors made readable), `locking` (the per-key cross-process locks), `stored_keys`
+(a stored source's long-term key pair and its keyring entry), `execenv` (credentials as
+`exec`'s environment), `console` (console sign-in and switch-role URLs), `organizations`
+(the accounts of an AWS Organization, for `init --from-organization`).
 
 `Credentials` lives here, in the package itself, because a cache hit needs it: no module more to
 import on every `aws` command.

@@ -2,8 +2,8 @@
 
 import shlex
 
+from ..reentry import REENTRY_ENV
 from . import Credentials
-from .reentry import REENTRY_ENV
 
 # Would override or contradict the credentials we set (the SDKs' env provider reads the keys; a
 # profile variable would make some tools look elsewhere).

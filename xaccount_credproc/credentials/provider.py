@@ -10,9 +10,9 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 from .. import debug
 from ..backends import KeyringStore, StoreError
 from ..config import Profile
+from ..reentry import check_not_nested
 from . import Credentials
 from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
-from .reentry import check_not_nested
 
 # `sts` (and boto3 behind it) is imported only where STS is called.
 
@@ -65,7 +65,7 @@ class CredentialProvider:
     def _stored_keys(self):
         """The stored source's long-term keys, read from the OS keyring only on a miss."""
         from ..errors import ConfigError, UserError
-        from ..sources import keys as sources
+        from . import stored_keys as sources
 
         root = self.profile.chain[0]
         try:

@@ -9,8 +9,8 @@ import os
 
 from .. import debug
 from ..errors import AwsError, ConfigError, UserError
+from ..reentry import HELPER_MARKERS, REENTRY_ENV
 from . import Credentials
-from .reentry import HELPER_MARKERS, REENTRY_ENV
 
 EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired")
 # A helper blocks the CLI that runs it, and botocore never times it out: a mute STS must cost

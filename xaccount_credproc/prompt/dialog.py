@@ -12,14 +12,7 @@ import shutil
 import sys
 
 from ..errors import MfaError
-
-
-class Cancelled(Exception):
-    """The person closed the dialog or pressed Cancel."""
-
-
-class GaveUp(Exception):
-    """The dialog's own timeout ran out."""
+from . import Cancelled, GaveUp
 
 
 def drivers() -> list:

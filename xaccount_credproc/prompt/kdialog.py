@@ -8,7 +8,7 @@ def arguments(title: str, text: str, timeout: int) -> list[str]:
 
 
 def answer(returncode: int, stdout: str, stderr: str) -> str:
-    from .dialog import Cancelled
+    from . import Cancelled
 
     if returncode == 0:
         return stdout.strip()

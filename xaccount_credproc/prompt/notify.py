@@ -22,9 +22,9 @@ def notify(summary: str, body: str) -> bool:
 
 
 def _freedesktop(summary: str, body: str) -> bool:
-    from ..backends.secret_service import BUS_NAME, _Bus
+    from ..backends.secret_service import BUS_NAME, Bus
 
-    bus = _Bus.session()
+    bus = Bus.session()
     if bus is None:
         return False
     try:

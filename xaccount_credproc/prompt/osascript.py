@@ -18,7 +18,7 @@ def arguments(title: str, text: str, timeout: int) -> list[str]:
 
 
 def answer(returncode: int, stdout: str, stderr: str) -> str:
-    from .dialog import Cancelled, GaveUp
+    from . import Cancelled, GaveUp
 
     if returncode == 0:
         if stdout.strip() == GAVE_UP:

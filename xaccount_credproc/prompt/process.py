@@ -68,7 +68,7 @@ def _kill_group(process, signal) -> None:
 def child_environment() -> dict[str, str]:
     """Our environment without the re-entry marker: a program we run to get a code is not
     resolving source credentials, and may itself run `aws` with a profile of ours."""
-    from ..credentials.reentry import REENTRY_ENV
+    from ..reentry import REENTRY_ENV
 
     return {k: v for k, v in os.environ.items() if k != REENTRY_ENV}
 

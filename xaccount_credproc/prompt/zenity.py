@@ -14,7 +14,7 @@ def arguments(title: str, text: str, timeout: int) -> list[str]:
 
 
 def answer(returncode: int, stdout: str, stderr: str) -> str:
-    from .dialog import Cancelled, GaveUp
+    from . import Cancelled, GaveUp
 
     if returncode == 0:
         return stdout.strip()

@@ -1,4 +1,5 @@
 """Stored sources: IAM users' long-term keys kept in the OS keyring instead of
-~/.aws/credentials. `keys` is the entry format and where entries live; `add`, `importing`,
-`rotate` and `registry` are the operations behind `xaccount-credproc source ...`.
+~/.aws/credentials. The operations behind `xaccount-credproc source ...`: `add`, `importing`,
+`rotate`, `registry` (remove, list). What a stored key pair is and where its entry lives is
+credentials/stored_keys.py, which the provider reads on a miss.
 """

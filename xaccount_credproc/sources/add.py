@@ -5,8 +5,8 @@ import os
 import sys
 import time
 
+from ..credentials import stored_keys as sources
 from ..errors import UserError
-from . import keys as sources
 
 STDIN_TIMEOUT = 60
 

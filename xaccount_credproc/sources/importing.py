@@ -4,8 +4,8 @@ only the key lines change (backups that still hold the secret go entirely)."""
 
 import os
 
+from ..credentials import stored_keys as sources
 from ..errors import UserError
-from . import keys as sources
 from .add import store_and_declare, verified
 
 KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")

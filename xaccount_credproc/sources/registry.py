@@ -2,8 +2,8 @@
 
 import time
 
+from ..credentials import stored_keys as sources
 from ..errors import ConfigError
-from . import keys as sources
 from .rotate import stored
 
 

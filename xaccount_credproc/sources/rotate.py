@@ -7,8 +7,8 @@ import os
 import sys
 import time
 
+from ..credentials import stored_keys as sources
 from ..errors import AwsError, ConfigError, UserError
-from . import keys as sources
 
 ACCEPT_TIMEOUT = 20  # seconds a new IAM key may take to be accepted everywhere
 PAUSE_ENV = "XACCOUNT_CREDPROC_TEST_PAUSE_AT"  # the tests' SIGKILL points

@@ -6,7 +6,7 @@ taken on a miss (the process tree, which a wrapper that scrubs the environment c
 
 import os
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 # Set while we resolve source credentials: botocore passes os.environ to any credential_process it
 # runs, so a loop back into this helper sees it and stops instead of recursing.

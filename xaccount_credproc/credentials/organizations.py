@@ -3,10 +3,10 @@
 import re
 
 from .. import debug
-from ..credentials.sts import StsSource
+from ..config.model import Config
+from ..config.rules import check_profile_name
 from ..errors import ConfigError
-from .model import Config
-from .rules import check_profile_name
+from .sts import StsSource
 
 DEFAULT_TEMPLATE = "{account_name}-{role}"
 TEMPLATE_FIELDS = ("account_name", "account_id", "role")
@@ -18,8 +18,8 @@ def discover(config_path: str, role_name: str, source_profile: str | None,
     `role_name` yet), listed with `source_profile` (else [defaults]' source, else "default")."""
     import os
 
-    from .loader import load
-    from .rules import VALIDATORS
+    from ..config.loader import load
+    from ..config.rules import VALIDATORS
 
     VALIDATORS["role_name"](role_name)
     loaded = load(config_path) if os.path.exists(config_path) else Config(path=config_path)

@@ -1,0 +1,217 @@
+"""The package's shape (ARCHITECTURE.md): families in folders, no import cycle, a thin command
+layer, a cache hit that imports no more than it did, and files written by the release before the
+regrouping that keep working unchanged."""
+
+import ast
+import json
+import shlex
+import time
+from pathlib import Path
+
+from tests.harness.world import (
+    ALICE_ARN,
+    ALICE_KEY,
+    ALICE_SECRET,
+    BIN,
+    FAST_START,
+    ROLE_ARN,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "xaccount_credproc"
+GOLDEN = ROOT / "tests" / "golden" / "release-0.1.0"
+FAMILIES = {"cli", "config", "credentials", "backends", "prompt", "sources", "doctor"}
+MAX_LOOSE = 6
+MAX_CLI_LINES = 150
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which of the package's modules each one imports, anywhere in it (lazy imports inside
+    functions included); `from PKG import NAME` counts as PKG.NAME where that is a module."""
+    known = modules()
+    graph = {name: set() for name in known}
+    for name, path in known.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package
+                    for _ in range(node.level - 1):
+                        base = base.rpartition(".")[0]
+                    base = f"{base}.{node.module}" if node.module else base
+                else:
+                    base = node.module or ""
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                           for alias in node.names]
+            for target in targets:
+                while target and target not in known:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, out = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
+
+
+def test_the_graph_sees_lazy_imports():
+    graph = import_graph()
+    # Imported inside functions only: the walk must find them, or the cycle check means nothing.
+    assert "xaccount_credproc.config.loader" in graph["xaccount_credproc.config.snapshot"]
+    assert "xaccount_credproc.prompt.mfa" in graph["xaccount_credproc.credentials.provider"]
+    assert "xaccount_credproc.credentials.sts" in graph["xaccount_credproc.sources.add"]
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    assert cycles(import_graph()) == []
+
+
+def test_a_planted_cycle_would_be_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+# Which families each family may use: the families depend one way (ARCHITECTURE.md).
+MAY_USE = {
+    "cli": FAMILIES - {"cli"},
+    "doctor": {"config", "credentials", "backends", "prompt"},
+    "sources": {"config", "credentials", "backends", "prompt"},
+    "credentials": {"config", "backends", "prompt"},
+    "prompt": {"backends"},
+    "backends": {"config"},
+    "config": set(),
+}
+
+
+def family(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in FAMILIES else None
+
+
+def test_families_depend_one_way():
+    used = {}
+    for name, targets in import_graph().items():
+        for target in targets:
+            if family(name) and family(target) and family(name) != family(target):
+                used.setdefault(family(name), set()).add(family(target))
+    assert {f: sorted(u - MAY_USE[f]) for f, u in used.items() if u - MAY_USE[f]} == {}
+    assert cycles({f: MAY_USE[f] for f in FAMILIES}) == []
+
+
+def test_only_the_command_layer_imports_the_command_layer():
+    offenders = sorted(f"{name} -> {target}" for name, targets in import_graph().items()
+                       for target in targets
+                       if target.startswith("xaccount_credproc.cli")
+                       and not name.startswith("xaccount_credproc.cli"))
+    # __main__ is the entry point: it runs the command layer.
+    assert offenders == ["xaccount_credproc.__main__ -> xaccount_credproc.cli"]
+
+
+def test_commands_are_thin():
+    long = {path.name: n for path in (PACKAGE / "cli").glob("*.py")
+            if (n := len(path.read_text().splitlines())) > MAX_CLI_LINES}
+    assert long == {}
+
+
+def test_the_package_is_grouped_by_family():
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert folders == FAMILIES
+    loose = sorted(p.name for p in PACKAGE.glob("*.py")
+                   if p.name not in ("__init__.py", "__main__.py"))
+    assert len(loose) <= MAX_LOOSE, loose
+    # Each family says what it owns in its opening docstring.
+    for family in FAMILIES:
+        assert ast.get_docstring(ast.parse((PACKAGE / family / "__init__.py").read_text()))
+
+
+def test_a_cache_hit_imports_no_more_of_the_package_than_before_the_regrouping(world):
+    """17 of the package's modules on a Secret Service hit before the regrouping, as now."""
+    world.standard(mfa_required=False)
+    world.write_toml(world.toml.read_text().replace("mfa_serial = ", "# mfa_serial = "))
+    fast = [*shlex.split(FAST_START), "credential-process", "--profile", "prod-read-only"]
+    assert world._run(fast, None, 60).returncode == 0
+    time.sleep(2.2)  # past the resolved-profile snapshot's racy window
+    assert world._run(fast, None, 60).returncode == 0  # writes the snapshot
+    result = world._run(fast, {"PYTHONPROFILEIMPORTTIME": "1"}, 60)
+    assert result.returncode == 0, result.stderr
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")]
+    ours = [m for m in imported if m.startswith("xaccount_credproc")]
+    assert "xaccount_credproc.backends.secret_service" in ours
+    assert len(ours) <= 17, ours
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+def test_files_written_by_release_0_1_0_keep_working_unchanged(world):
+    """The TOML config, the ~/.aws/config its `init` wrote (the fast start naming the package's
+    __main__.py) and a stored source's keyring entry, all as 0.1.0 wrote them."""
+    world.standard(mfa_required=False)
+    world.sts.add_role("arn:aws:iam::333333333333:role/Admin")
+    world.sts.add_role("arn:aws:iam::444444444444:role/Spoke", trusts=(ROLE_ARN,))
+    world.write_toml((GOLDEN / "config.toml").read_text())
+    world.aws_config.write_text((GOLDEN / "aws-config").read_text()
+                                .replace("@PYTHON@", str(BIN / "python"))
+                                .replace("@PACKAGE@", str(PACKAGE)))
+    world.keyring_set("source/ops", f"xcs1\n{ALICE_KEY}\n{ALICE_SECRET}\n{ALICE_ARN}\n"
+                                    f"{int(time.time())}")
+    before = (world.toml.read_bytes(), world.aws_config.read_bytes())
+
+    dry = world.run("init", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.strip() == f"{world.aws_config}: no changes"
+
+    def identity(profile: str) -> str:
+        result = world.aws("sts", "get-caller-identity", "--profile", profile)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["Arn"]
+
+    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in identity("prod-read-only")
+    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in identity("prod-read-only")
+    assert ":assumed-role/Admin/alice" in identity("staging-admin")
+    assert ":assumed-role/Spoke/alice" in identity("spoke")
+    assert identity("ops") == ALICE_ARN  # the stored source: the IAM user's own session
+    # One AssumeRole each: the second prod-read-only call was a hit, the spoke reused its hub.
+    assert sorted(c.params["RoleArn"] for c in world.sts.calls_of("AssumeRole")) == sorted(
+        [ROLE_ARN, "arn:aws:iam::333333333333:role/Admin",
+         "arn:aws:iam::444444444444:role/Spoke"])
+    assert (world.toml.read_bytes(), world.aws_config.read_bytes()) == before
