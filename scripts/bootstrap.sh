@@ -42,6 +42,8 @@ command -v xwd >/dev/null || packages+=(x11-apps)
 [ -x /usr/bin/python3 ] || packages+=(python3)
 command -v useradd >/dev/null || packages+=(passwd)
 command -v pkill >/dev/null || packages+=(procps)
+# The terminal prompt's order of termios calls and writes (tests/test_credential_process.py).
+command -v strace >/dev/null || packages+=(strace)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

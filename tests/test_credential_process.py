@@ -4,7 +4,9 @@ the recording STS server on 127.0.0.1 that enforces the role's trust conditions.
 import json
 import os
 import re
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from tests.harness.world import (
     ROLE_ARN,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 
 
@@ -198,6 +201,58 @@ def test_three_malformed_codes_fail_without_calling_sts(world):
     assert "no valid MFA code for profile 'prod-read-only' after 3 tries" in result.stderr
     assert result.stdout == ""
     assert mfa_calls(world.sts) == []
+
+
+TYPED_AT_ONCE_RUNS = 50
+
+
+def test_a_code_typed_the_instant_the_prompt_appears_is_read_and_never_shown(world):
+    """A security key's OTP, a password manager's auto-type or a fast typist answers the moment
+    the prompt's first byte is on the screen: echo must already be off then, and nothing typed
+    may be thrown away (the prompt used to turn echo off after writing itself, with a flush)."""
+    world.standard()
+    # No cache: every run asks for a code.
+    world.write_toml(world.toml.read_text() + 'cache = "none"\n')
+    for run in range(TYPED_AT_ONCE_RUNS):
+        term = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                        world.env)
+        try:
+            term.expect(".", timeout=30)  # the first byte of the prompt, and not a moment later
+            term.type(MFA_CODE + "\n")
+            result = term.finish(timeout=30)
+        finally:
+            if term.proc.poll() is None:
+                term.proc.kill()
+        assert result.returncode == 0, (run, result.stderr, term.screen)
+        assert json.loads(result.stdout)["AccessKeyId"], run
+        assert MFA_CODE.encode() not in term.screen, (run, term.screen)
+        assert term.screen.startswith(b"MFA code for "), (run, term.screen)
+    assert len(mfa_calls(world.sts)) == TYPED_AT_ONCE_RUNS
+
+
+def test_echo_is_off_before_the_prompt_is_written_and_the_restore_discards_nothing(tmp_path):
+    """The order itself, seen by the real strace on a real terminal: a TCSETS* that clears ECHO
+    before the prompt's write (getpass's order), and no flushing TCSETSF after it."""
+    trace = tmp_path / "trace"
+    code = ("import os; from xaccount_credproc.prompt.terminal import read_line; "
+            "fd = os.open('/dev/tty', os.O_RDWR); "
+            "print(read_line(open(fd, 'r+b', buffering=0), 'MFA code for x: ', 10))")
+    term = Terminal(["strace", "-f", "-o", str(trace), "-e", "trace=ioctl,write",
+                     sys.executable, "-c", code], {**os.environ, "PYTHONPATH": str(ROOT)})
+    term.expect("MFA code for x: ")
+    term.type(MFA_CODE + "\n")
+    result = term.finish()
+    assert result.returncode == 0 and result.stdout == MFA_CODE + "\n", result
+    lines = trace.read_text().splitlines()
+    prompt = next(i for i, line in enumerate(lines) if 'write(' in line and '"MFA code for x: "'
+                  in line)
+
+    def echo_off(line: str) -> bool:
+        flags = re.search(r"c_lflag=([A-Z|]+)", line)
+        return bool(flags) and "ECHO" not in flags.group(1).split("|")
+
+    assert any("TCSETS" in line and echo_off(line) for line in lines[:prompt]), lines
+    assert not any("TCSETSF" in line for line in lines[prompt:]), lines
 
 
 def test_a_code_aws_rejects_is_asked_for_again(world):

@@ -75,16 +75,19 @@ def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = Tr
             handlers[number] = signal.signal(number, interrupted)
     old = None
     try:
-        tty.write(prompt.encode())
         try:
             try:
                 old = termios.tcgetattr(fd)
             except termios.error:
                 old = None
             if old is not None and hidden:
+                # Echo off before the prompt is shown, as getpass does: a code typed (or a
+                # security key's OTP sent) the moment the prompt appears is neither echoed nor
+                # thrown away. The flush drops only what was typed before the prompt existed.
                 new = list(old)
                 new[3] &= ~termios.ECHO
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            tty.write(prompt.encode())
             line = b""
             while not line.endswith(b"\n"):
                 ready, _, _ = select.select([fd], [], [], timeout)
@@ -101,8 +104,8 @@ def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = Tr
         finally:
             # A hung-up terminal refuses both; what ended the read is what the user must see.
             try:
-                if old is not None:
-                    termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+                if old is not None:  # TCSADRAIN: what was typed after the line stays
+                    termios.tcsetattr(fd, termios.TCSADRAIN, old)
                 if hidden:  # the typed newline was not echoed either
                     tty.write(b"\n")
             except (OSError, termios.error):
