@@ -44,6 +44,9 @@ command -v useradd >/dev/null || packages+=(passwd)
 command -v pkill >/dev/null || packages+=(procps)
 # The terminal prompt's order of termios calls and writes (tests/test_credential_process.py).
 command -v strace >/dev/null || packages+=(strace)
+# The wrapper matrix (tests/test_wrappers.py): sudo and GNU time around the helper's line.
+command -v sudo >/dev/null || packages+=(sudo)
+[ -x /usr/bin/time ] || packages+=(time)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

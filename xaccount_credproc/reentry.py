@@ -11,7 +11,10 @@ from .errors import ConfigError
 # Set while we resolve source credentials: botocore passes os.environ to any credential_process it
 # runs, so a loop back into this helper sees it and stops instead of recursing.
 REENTRY_ENV = "XACCOUNT_CREDPROC_ACTIVE"
+# Words in a source profile's credential_process line that name this helper (credentials/sts.py
+# refuses such a source before botocore would run it).
 HELPER_MARKERS = ("xaccount-credproc", "xaccount_credproc")
+
 
 def check_not_reentered(profile_name: str) -> None:
     chain = os.environ.get(REENTRY_ENV)
@@ -28,19 +31,63 @@ def check_not_reentered(profile_name: str) -> None:
 MAX_NESTING = 3
 
 
+COMMAND = "credential-process"
+PACKAGE = "xaccount_credproc"
+CONSOLE_SCRIPT = "xaccount-credproc"
+# Interpreter options that take the next word as their value (python -X dev, -W error).
+OPTIONS_WITH_VALUE = ("X", "W")
+
+
 def helper_ancestors(limit: int = 128) -> list[list[str]]:
     """The argv of each ancestor that is a `credential-process` run of this helper, nearest
     first. Read from the process tree, not the environment, so a wrapper that scrubs the
     environment cannot hide a loop."""
-    found = []
-    for argv in _ancestor_argvs(limit):
-        if "credential-process" in argv and any(
-                marker in word for word in argv[:3] for marker in HELPER_MARKERS):
-            found.append(argv)
-    return found
+    return [argv for exe, argv in _ancestors(limit) if is_helper(argv, exe)]
 
 
-def _ancestor_argvs(limit: int) -> list[list[str]]:
+def is_helper(argv: list[str], exe: str | None = None) -> bool:
+    """Whether a process is a `credential-process` run of this helper, by what it is: a Python
+    interpreter (its executable `exe`, where known, else argv[0]) running this package (`-m
+    xaccount_credproc`, the package's __main__.py or directory, or the console script), with
+    credential-process after it. A wrapper (timeout, flock, strace, sudo, a shell, ...) is never
+    one, whatever its arguments mention: the helper's own path may contain its name (pipx puts
+    it under .../venvs/xaccount-credproc/)."""
+    interpreter = os.path.basename(exe or (argv[0] if argv else ""))
+    if not interpreter.startswith(("python", "pypy")):
+        return False
+    index = 1
+    while index < len(argv):
+        word = argv[index]
+        if word.startswith("--") or word == "-":
+            if word in ("-", "--"):
+                return False  # the program comes from stdin
+            index += 1  # --check-hash-based-pycs takes a value but is never used here
+            continue
+        if word.startswith("-"):
+            for position, flag in enumerate(word[1:], 1):
+                rest = word[position + 1:]
+                if flag == "c":
+                    return False  # a program given on the command line: not this package
+                if flag == "m":
+                    module = rest or (argv[index + 1] if index + 1 < len(argv) else "")
+                    after = argv[index + (1 if rest else 2):]
+                    return module in (PACKAGE, f"{PACKAGE}.__main__") and COMMAND in after
+                if flag in OPTIONS_WITH_VALUE:
+                    index += 0 if rest else 1
+                    break
+            index += 1
+            continue
+        script = word.rstrip("/")
+        name = os.path.basename(script)
+        parent = os.path.basename(os.path.dirname(script))
+        ours = (name in (PACKAGE, CONSOLE_SCRIPT)
+                or (name == "__main__.py" and parent == PACKAGE))
+        return ours and COMMAND in argv[index + 1:]
+    return False
+
+
+def _ancestors(limit: int) -> list[tuple[str | None, list[str]]]:
+    """(executable or None, argv) of each ancestor, nearest first."""
     if os.path.isdir("/proc/self"):
         out, pid = [], os.getppid()
         for _ in range(limit):
@@ -50,10 +97,15 @@ def _ancestor_argvs(limit: int) -> list[list[str]]:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
                 with open(f"/proc/{pid}/stat", "rb") as f:
-                    pid = int(f.read().rsplit(b")", 1)[1].split()[1])
+                    parent = int(f.read().rsplit(b")", 1)[1].split()[1])
             except (OSError, ValueError, IndexError):
                 break
-            out.append([word.decode("utf-8", "replace") for word in argv if word])
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:  # another user's process (sudo): its argv must do
+                exe = None
+            out.append((exe, [word.decode("utf-8", "replace") for word in argv if word]))
+            pid = parent
         return out
     import subprocess  # macOS and the BSDs: one `ps` for the whole table
 
@@ -70,7 +122,7 @@ def _ancestor_argvs(limit: int) -> list[list[str]]:
     out, pid = [], os.getppid()
     while pid in table and pid > 1 and len(out) < limit:
         pid, argv = table[pid][0], table[pid][1]
-        out.append(argv)
+        out.append((None, argv))
     return out
 
 
