@@ -21,6 +21,7 @@ ATTEMPTS = 2
 # Beyond this difference between STS's Date and our clock, say so: credentials that look
 # expired on arrival (or never expire) are the symptom.
 CLOCK_SKEW_WARNING = 300
+IAM_ACTIONS = ("ListAccessKeys", "CreateAccessKey", "DeleteAccessKey")
 INVALID_CODES = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
                  "AuthFailure", "InvalidAccessKeyId")
 
@@ -42,6 +43,8 @@ class StsSource:
         self._session = None
         self._client = None
         self.endpoint_url = "STS"
+        # (endpoint, HTTP status, content type) of the last answer, to name a proxy's page.
+        self.last_answer: tuple[str, int, str] | None = None
 
     # -- building the client ---------------------------------------------------------------
 
@@ -92,6 +95,7 @@ class StsSource:
                       "aws_secret_access_key": credentials.secret_access_key,
                       "aws_session_token": credentials.session_token}
         client = session.client("sts", region_name=region, config=config, **kwargs)
+        self._watch(client)
         self.endpoint_url = client.meta.endpoint_url
         debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
                   f"source profile {self.source_profile})")
@@ -110,8 +114,50 @@ class StsSource:
                       "aws_session_token": credentials.session_token}
         config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                         retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
-        return self.session().client("iam", region_name=self.region or "us-east-1",
-                                     config=config, **kwargs)
+        client = self.session().client("iam", region_name=self.region or "us-east-1",
+                                       config=config, **kwargs)
+        self._watch(client)
+        return client
+
+    def _watch(self, client) -> None:
+        """Remember each answer's status and content type (never its body), so an answer that
+        is not the API's (a captive portal, an intercepting proxy) can be named."""
+        endpoint = client.meta.endpoint_url
+
+        def remember(response_dict=None, **_):
+            if response_dict:
+                headers = response_dict.get("headers") or {}
+                kind = (headers.get("content-type") or headers.get("Content-Type") or "")
+                self.last_answer = (endpoint, response_dict.get("status_code"),
+                                    kind.split(";")[0].strip())
+
+        client.meta.events.register("before-parse", remember)
+
+    @staticmethod
+    def _service(action: str) -> str:
+        return "IAM" if action in IAM_ACTIONS else "STS"
+
+    def _variable(self, action: str, endpoint) -> str:
+        """The variable that points `action`'s client elsewhere, for the fix."""
+        iam = action in IAM_ACTIONS or "iam" in str(endpoint)
+        return "AWS_ENDPOINT_URL_IAM" if iam else "AWS_ENDPOINT_URL_STS"
+
+    def not_an_aws_answer(self, action: str) -> AwsError:
+        """The answer to `action` was not the API's: one line naming where it came from."""
+        endpoint, status, kind = self.last_answer or (self.endpoint_url, None, "")
+        what = (f"HTTP {status} {kind or 'without a content type'}" if status is not None
+                else "something unreadable")
+        return AwsError(f"{endpoint} answered {action} with {what}, not an "
+                        f"{self._service(action)} response: a proxy or captive portal in "
+                        "between?", "sign in to the network, or check the proxy settings "
+                        f"(HTTPS_PROXY, NO_PROXY) and {self._variable(action, endpoint)}")
+
+    def credentials_from(self, action: str, response: dict) -> Credentials:
+        """The Credentials of an STS answer that has them; else it was not STS that answered."""
+        try:
+            return Credentials.from_sts(response["Credentials"])
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise self.not_an_aws_answer(action) from None
 
     def source_is_long_term(self) -> bool:
         """Whether the source has IAM user keys (no session token): GetSessionToken needs them."""
@@ -149,7 +195,7 @@ class StsSource:
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
                               sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by))
         self._check_clock(response)
-        return Credentials.from_sts(response["Credentials"])
+        return self.credentials_from("AssumeRole", response)
 
     def get_session_token(self, *, serial: str | None, code: str | None,
                           duration: int) -> Credentials:
@@ -160,7 +206,7 @@ class StsSource:
         response = self._call("GetSessionToken",
                               lambda: self.client().get_session_token(**params))
         self._check_clock(response)
-        return Credentials.from_sts(response["Credentials"])
+        return self.credentials_from("GetSessionToken", response)
 
     def _check_clock(self, response: dict) -> None:
         import time
@@ -178,19 +224,35 @@ class StsSource:
                 f"STS's ({self.endpoint_url}), so credentials may look expired on arrival or be "
                 "served too long; set the clock right (enable NTP / time sync)")
 
+    def caller_identity(self, credentials: Credentials | None = None) -> str:
+        """The ARN GetCallerIdentity names (signed by the source, or by `credentials`)."""
+        identity = self._call("GetCallerIdentity",
+                              lambda: self.client(credentials).get_caller_identity())
+        arn = identity.get("Arn") if isinstance(identity, dict) else None
+        if not isinstance(arn, str) or not arn.startswith("arn:"):
+            raise self.not_an_aws_answer("GetCallerIdentity")
+        return arn
+
     def call_api(self, action: str, call):
         """Run `call` (any AWS API call through this source), with our error translation."""
         return self._call(action, call)
 
     def _call(self, action: str, call, **context):
         import botocore.exceptions as bx
+        from botocore.parsers import ResponseParserError
 
         try:
             return call()
         except UserError:
             raise
         except bx.ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "Unknown")
+            if code == "Unknown" or code.isdigit():  # a body botocore could not read as AWS's
+                raise self.not_an_aws_answer(action) from None
             raise self._client_error(action, e, **context) from None
+        except (ResponseParserError, KeyError, TypeError):
+            # A 200 page of HTML, an empty 404, truncated XML, JSON: not the API answering.
+            raise self.not_an_aws_answer(action) from None
         except (bx.SSOError, bx.TokenRetrievalError):
             # botocore's own SSO provider: a token missing from ~/.aws/sso/cache, expired, or
             # refused by the portal. Logging in opens a browser: the user's call, never ours.
@@ -205,21 +267,22 @@ class StsSource:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
             raise AwsError(f"{endpoint} accepted the connection but did not answer {action} "
                            f"within {READ_TIMEOUT}s ({ATTEMPTS} tries)",
-                           "STS or a proxy in between is stuck: try again later, or check "
-                           "the network, proxy settings and AWS_ENDPOINT_URL_STS") from None
+                           f"{self._service(action)} or a proxy in between is stuck: try again "
+                           "later, or check the network, proxy settings and "
+                           f"{self._variable(action, endpoint)}") from None
         except bx.ConnectTimeoutError as e:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
             raise AwsError(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s "
                            f"({ATTEMPTS} tries)", "check the network, proxy settings and "
-                           "AWS_ENDPOINT_URL_STS") from None
+                           f"{self._variable(action, endpoint)}") from None
         except (bx.EndpointConnectionError, bx.ConnectionClosedError,
                 bx.ProxyConnectionError) as e:
             proxy = getattr(e, "kwargs", {}).get("proxy_url")
             via = f" through proxy {proxy}" if proxy else ""
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
-            variable = "AWS_ENDPOINT_URL_IAM" if "iam" in str(endpoint) else "AWS_ENDPOINT_URL_STS"
             raise AwsError(f"cannot reach {endpoint}{via} ({type(e).__name__})",
-                           f"check the network, proxy settings and {variable}") from None
+                           "check the network, proxy settings and "
+                           f"{self._variable(action, endpoint)}") from None
         except bx.ProfileNotFound as e:
             raise ConfigError(f"{e} (needed by source profile '{self.source_profile}')",
                               "fix the source profile's settings in ~/.aws/config") from None

@@ -24,13 +24,12 @@ def sources(profiles) -> list[Check]:
             continue
         source = StsSource(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
         try:
-            identity = source.call_api("GetCallerIdentity",
-                                       lambda s=source: s.client().get_caller_identity())
+            arn = source.caller_identity()
         except UserError as e:
             out.append(Check(FAIL, f"STS via source profile '{root}': {e.what}", e.fix))
             continue
         out.append(Check(OK, f"STS via source profile '{root}' "
-                             f"({source.endpoint_url}): {identity['Arn']}"))
+                             f"({source.endpoint_url}): {arn}"))
     return out + _chains(profiles)
 
 
@@ -56,14 +55,13 @@ def _chains(profiles) -> list[Check]:
                 continue
             source = StsSource(hop.root_source, hop.region, hop.name)
             try:
-                identity = source.call_api("GetCallerIdentity", lambda s=source, c=cached:
-                                           s.client(c).get_caller_identity())
+                arn = source.caller_identity(cached)
             except UserError as e:
                 out.append(Check(FAIL, f"chain of '{profile.name}' ({profile.chain_text()}): "
                                        f"the cached session of '{hop.name}': {e.what}",
                                  f"xaccount-credproc clear {hop.name}, then try again"))
                 break
-            notes.append(f"'{hop.name}' cached, STS accepts it as {identity['Arn']}")
+            notes.append(f"'{hop.name}' cached, STS accepts it as {arn}")
         else:
             out.append(Check(OK, f"chain of '{profile.name}': {profile.chain_text()}; "
                                  + "; ".join(notes)))

@@ -71,8 +71,7 @@ def verified(name: str, access_key_id: str, secret: str, region: str | None):
 
     probe = sources.StoredKeys(access_key_id, secret, "")
     sts = StsSource(name, region, name, keys=probe)
-    identity = sts.call_api("GetCallerIdentity", lambda: sts.client().get_caller_identity())
-    arn = identity["Arn"]
+    arn = sts.caller_identity()
     if ":user/" not in arn:
         raise UserError(f"these keys belong to {arn}, not an IAM user",
                         "store an IAM user's long-term keys")

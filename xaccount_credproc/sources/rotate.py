@@ -110,7 +110,7 @@ def _wait_until_accepted(name: str, keys, region: str | None) -> None:
     while True:
         sts = StsSource(name, region, name, keys=keys)
         try:
-            sts.call_api("GetCallerIdentity", lambda s=sts: s.client().get_caller_identity())
+            sts.caller_identity()
             return
         except AwsError:
             if time.monotonic() > deadline:
