@@ -177,6 +177,62 @@ def test_mfa_prompt_dialog_is_used_even_with_a_terminal(ide, desktop):
     assert b"MFA code for" not in terminal.screen  # nothing asked on the terminal
 
 
+# -- a dead display: never a Cancel -----------------------------------------------------------
+
+DEAD_DISPLAY = ":87"  # no X server listens there (a stale SSH forward, a closed VNC session)
+
+
+@pytest.fixture
+def dead_display(world):
+    """Alice's setup in an IDE whose DISPLAY names an X server that is gone."""
+    assert not os.path.exists(f"/tmp/.X11-unix/X{DEAD_DISPLAY[1:]}")
+    world.standard()
+    world.env.update({"DISPLAY": DEAD_DISPLAY})
+    world.env.pop("WAYLAND_DISPLAY", None)
+    return world
+
+
+def test_a_dialog_that_cannot_open_its_display_is_not_taken_for_cancel(dead_display):
+    started = time.monotonic()
+    result = dead_display.run("credential-process", "--profile", "prod-read-only")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "xaccount-credproc: the zenity dialog for the MFA code could not be shown on display "
+        f"'{DEAD_DISPLAY}' (cannot open the display); run it in a terminal with mfa_prompt = "
+        '"terminal", unset DISPLAY / WAYLAND_DISPLAY if that display is gone (a stale SSH '
+        "forward, a closed VNC session), or set mfa_process")
+    assert "cancelled" not in result.stderr
+    assert dead_display.sts.calls == []
+
+
+def test_a_dead_display_falls_back_to_the_terminal(dead_display):
+    """mfa_prompt = "dialog" skips the terminal; when the dialog cannot show, the terminal is
+    the next way to ask."""
+    dead_display.write_toml(dead_display.toml.read_text().replace(
+        "[defaults]\n", '[defaults]\nmfa_prompt = "dialog"\n'))
+    terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                        dead_display.env)
+    terminal.expect("MFA code for")
+    terminal.type(MFA_CODE + "\n")
+    result = terminal.finish()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"]
+    assert MFA_CODE.encode() not in terminal.screen
+
+
+def test_a_dialog_killed_by_a_signal_is_not_a_cancel():
+    from xaccount_credproc.prompt import Cancelled, Unavailable, kdialog, zenity
+
+    for driver in (zenity, kdialog):
+        with pytest.raises(Unavailable):
+            driver.answer(-9, "", "")
+        with pytest.raises(Unavailable):
+            driver.answer(1, "", "Gtk-WARNING **: cannot open display: :9")
+        with pytest.raises(Cancelled):
+            driver.answer(1, "", "")
+
+
 # -- a slow mfa_process: a notification ---------------------------------------------------------
 
 

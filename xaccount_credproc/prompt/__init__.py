@@ -17,3 +17,23 @@ class Cancelled(Exception):
 
 class GaveUp(Exception):
     """The dialog's own timeout ran out."""
+
+
+class Unavailable(Exception):
+    """The dialog never showed: it could not open the display, or it died. Never a Cancel."""
+
+
+# What GTK, Qt and X print when the display named by DISPLAY / WAYLAND_DISPLAY is not there (a
+# stale SSH forward, a closed VNC session).
+NO_DISPLAY_WORDS = ("cannot open display", "could not connect to display", "cannot connect to x",
+                    "failed to connect to wayland display", "unable to open display")
+
+
+def unavailable(returncode: int, stderr: str) -> "Unavailable | None":
+    """The Unavailable a dialog's exit means, if it never showed (else None)."""
+    if returncode < 0:
+        return Unavailable(f"killed by signal {-returncode}")
+    said = stderr.lower()
+    if any(words in said for words in NO_DISPLAY_WORDS):
+        return Unavailable("cannot open the display")
+    return None

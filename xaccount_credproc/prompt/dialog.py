@@ -12,7 +12,7 @@ import shutil
 import sys
 
 from ..errors import MfaError
-from . import Cancelled, GaveUp
+from . import Cancelled, GaveUp, Unavailable
 
 
 def drivers() -> list:
@@ -46,6 +46,18 @@ def find_dialog():
     return next((d for d in drivers() if shutil.which(d.EXECUTABLE)), None)
 
 
+class DialogUnavailable(MfaError):
+    """The dialog never showed (no display, or it died): the caller may ask another way."""
+
+    def __init__(self, executable: str, why: str):
+        display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or ""
+        where = f" on display {display!r}" if display and "display" in why else ""
+        super().__init__(f"the {executable} dialog for the MFA code could not be shown{where} "
+                         f"({why})", "run it in a terminal with mfa_prompt = \"terminal\", unset "
+                         "DISPLAY / WAYLAND_DISPLAY if that display is gone (a stale SSH "
+                         "forward, a closed VNC session), or set mfa_process")
+
+
 def ask(driver, title: str, text: str, timeout: int) -> str:
     """What the person typed into `driver`'s dialog. Raises MfaError (cancelled: exit 4 at
     once; unanswered within `timeout`; the dialog could not run)."""
@@ -64,6 +76,8 @@ def ask(driver, title: str, text: str, timeout: int) -> str:
     except (TimeoutError, GaveUp):
         raise MfaError(f"no MFA code entered within {timeout}s",
                        "run the command again when your device is at hand") from None
+    except Unavailable as e:
+        raise DialogUnavailable(driver.EXECUTABLE, str(e)) from None
     except OSError as e:
         raise MfaError(f"the {driver.EXECUTABLE} dialog could not be started ({e.strerror})",
                        "set mfa_process in the config, or mfa_prompt = \"terminal\"") from None

@@ -8,8 +8,13 @@ def arguments(title: str, text: str, timeout: int) -> list[str]:
 
 
 def answer(returncode: int, stdout: str, stderr: str) -> str:
-    from . import Cancelled
+    from . import Cancelled, Unavailable, unavailable
 
     if returncode == 0:
         return stdout.strip()
-    raise Cancelled()
+    failed = unavailable(returncode, stderr)
+    if failed is not None:
+        raise failed
+    if returncode != 1:
+        raise Unavailable(f"exit status {returncode}")
+    raise Cancelled()  # 1: Cancel or the window closed

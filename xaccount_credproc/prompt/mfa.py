@@ -65,7 +65,15 @@ class MfaCodeSource:
         dialog = dialogs.find_dialog()
         if dialog is None:
             raise MfaError(*self.nowhere_to_ask())
-        return self._from_dialog(dialog, rejected)
+        try:
+            return self._from_dialog(dialog, rejected)
+        except dialogs.DialogUnavailable:
+            # Not a Cancel: the dialog never showed. The next way to ask is the terminal, which
+            # mfa_prompt = "dialog" skipped; with none, the error names the display.
+            fd = open_terminal(self.tty_path) if self.prompt == "dialog" else None
+            if fd is None:
+                raise
+            return self._from_terminal(fd, rejected)
 
     def nowhere_to_ask(self) -> tuple[str, str]:
         """(what, fix) when there is neither a terminal nor a desktop dialog."""

@@ -14,10 +14,16 @@ def arguments(title: str, text: str, timeout: int) -> list[str]:
 
 
 def answer(returncode: int, stdout: str, stderr: str) -> str:
-    from . import Cancelled, GaveUp
+    from . import Cancelled, GaveUp, Unavailable, unavailable
 
     if returncode == 0:
         return stdout.strip()
     if returncode == 5:  # zenity's exit status for --timeout
         raise GaveUp()
-    raise Cancelled()  # 1: Cancel, Escape or the window closed
+    # 1 is both Cancel and "cannot open display": only stderr tells them apart.
+    failed = unavailable(returncode, stderr)
+    if failed is not None:
+        raise failed
+    if returncode != 1:
+        raise Unavailable(f"exit status {returncode}")
+    raise Cancelled()  # Cancel, Escape or the window closed
