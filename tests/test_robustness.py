@@ -214,6 +214,87 @@ def test_a_lock_holder_killed_with_sigkill_leaves_no_mfa_process_behind(world):
         time.sleep(0.05)
 
 
+def start_with_grandchild(world) -> tuple[subprocess.Popen, int, int]:
+    """The helper with an mfa_process whose shell starts a grandchild and waits: (helper, the
+    mfa_process's pid, the grandchild's pid), once both are running."""
+    world.standard()
+    pids = world.root / "pids"
+    script = world.root / "otp-with-agent.sh"
+    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\n"
+                      f"wait\necho {MFA_CODE}\n")
+    script.chmod(0o700)
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
+    process = subprocess.Popen([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                               env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not pids.exists():
+        assert time.monotonic() < deadline, "mfa_process never started"
+        time.sleep(0.05)
+    child, grandchild = (int(p) for p in pids.read_text().split())
+    return process, child, grandchild
+
+
+def wait_gone(*pids: int, within: float = 5) -> None:
+    deadline = time.monotonic() + within
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, [pid for pid in pids if _alive(pid)]
+        time.sleep(0.05)
+
+
+def test_a_helper_killed_with_sigkill_takes_mfa_process_and_its_grandchild_along(world):
+    process, child, grandchild = start_with_grandchild(world)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    wait_gone(child, grandchild)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_helper_stopped_by_a_signal_kills_the_whole_group_and_says_so(world, signum):
+    process, child, grandchild = start_with_grandchild(world)
+    os.kill(process.pid, signum)
+    stdout, stderr = process.communicate(timeout=30)
+    wait_gone(child, grandchild)
+    assert process.returncode == 128 + signum
+    assert stdout == b""
+    assert stderr.decode().strip() == (f"xaccount-credproc: MFA code entry interrupted by "
+                                       f"{signal.Signals(signum).name}")
+
+
+def test_a_grandchild_holding_the_output_does_not_keep_the_helper_waiting(world):
+    """The code is printed and mfa_process exits, but what it started in the background still
+    holds stdout: the helper takes the code within a moment and the holder is killed."""
+    world.standard()
+    pid_file = world.root / "holder"
+    script = world.root / "otp-then-linger.sh"
+    script.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {pid_file}\necho {MFA_CODE}\n")
+    script.chmod(0o700)
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
+    started = time.monotonic()
+    result = helper(world)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 10  # not the 30 s the holder would have taken
+    wait_gone(int(pid_file.read_text()))
+
+
+def test_an_mfa_process_that_prints_without_end_is_stopped_with_one_line(world):
+    world.standard()
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", '[defaults]\nmfa_process = "yes 845271"\n'))
+    started = time.monotonic()
+    result = helper(world)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "xaccount-credproc: mfa_process for profile 'prod-read-only' printed more than 16 KiB; "
+        "it was stopped; it must print only the 6-digit code on stdout")
+    left = subprocess.run(["pgrep", "-x", "yes"], capture_output=True, text=True, check=False)
+    wait_gone(*(int(pid) for pid in left.stdout.split()))  # a zombie is gone: init reaps it
+    assert world.sts.calls == []
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:

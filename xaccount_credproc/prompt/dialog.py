@@ -61,7 +61,7 @@ class DialogUnavailable(MfaError):
 def ask(driver, title: str, text: str, timeout: int) -> str:
     """What the person typed into `driver`'s dialog. Raises MfaError (cancelled: exit 4 at
     once; unanswered within `timeout`; the dialog could not run)."""
-    from .process import run_bounded
+    from .process import MAX_OUTPUT, OutputTooLarge, run_bounded
 
     argv = [shutil.which(driver.EXECUTABLE) or driver.EXECUTABLE,
             *driver.arguments(title, text, timeout)]
@@ -78,6 +78,9 @@ def ask(driver, title: str, text: str, timeout: int) -> str:
                        "run the command again when your device is at hand") from None
     except Unavailable as e:
         raise DialogUnavailable(driver.EXECUTABLE, str(e)) from None
+    except OutputTooLarge:
+        raise DialogUnavailable(driver.EXECUTABLE,
+                                f"it printed more than {MAX_OUTPUT // 1024} KiB") from None
     except OSError as e:
         raise MfaError(f"the {driver.EXECUTABLE} dialog could not be started ({e.strerror})",
                        "set mfa_process in the config, or mfa_prompt = \"terminal\"") from None

@@ -90,11 +90,15 @@ class MfaCodeSource:
     def _from_process(self) -> str:
         import shlex
 
-        from .process import run_bounded
+        from .process import MAX_OUTPUT, OutputTooLarge, run_bounded
 
         try:
             result = run_bounded(shlex.split(self.mfa_process), PROCESS_TIMEOUT,
                                  on_slow=self._tell_slow, slow_after=SLOW_PROCESS)
+        except OutputTooLarge:
+            raise MfaError(f"mfa_process for profile '{self.profile_name}' printed more than "
+                           f"{MAX_OUTPUT // 1024} KiB; it was stopped",
+                           "it must print only the 6-digit code on stdout") from None
         except FileNotFoundError:
             raise MfaError(f"mfa_process for profile '{self.profile_name}' could not be started "
                            "(command not found)", "fix mfa_process in the config") from None
