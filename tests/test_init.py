@@ -87,8 +87,9 @@ def test_hand_written_profile_is_reported_and_left_alone_without_force(world):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"xaccount-credproc: warning: hand-written profile 'prod-read-only' in "
-        f"{world.aws_config} has the name of a TOML profile and was left alone; rename one of "
-        "them, or replace it with 'xaccount-credproc init --force'")
+        f"{world.aws_config} has the name of a TOML profile and gets credentials its own way "
+        "(role_arn, source_profile), so it was left alone; remove those keys from it, rename one "
+        "of them, or replace it with 'xaccount-credproc init --force'")
     assert world.aws_config.read_text() == hand
     run_ok(world, "init", "--force")
     assert "role_arn" not in world.aws_config.read_text()

@@ -115,6 +115,59 @@ def test_import_moves_the_keys_and_the_cli_works_for_a_role_and_for_the_user(wor
     assert files_holding(world, alice["secret"]) == []
 
 
+def test_a_profile_aws_configure_wrote_is_taken_over_with_its_settings(world, alice):
+    """The most common start: `aws configure` put region and output in [profile dev] of
+    ~/.aws/config and the keys in ~/.aws/credentials. After import + init, the section is served
+    by the helper with the user's settings kept, without --force, and init says so."""
+    world.aws_credentials.write_text("")
+    (world.aws_dir / "credentials.bak").unlink()
+    for key, value in (("aws_access_key_id", alice["key"]),
+                       ("aws_secret_access_key", alice["secret"]),
+                       ("region", "eu-central-1"), ("output", "text"),
+                       ("cli_pager", "")):
+        configured = world.aws("configure", "set", key, value, "--profile", "dev")
+        assert configured.returncode == 0, configured.stderr
+    assert "[profile dev]" in world.aws_config.read_text()
+    assert alice["key"] in world.aws_credentials.read_text()
+
+    result = world.run("source", "import", "dev")
+    assert result.returncode == 0, result.stderr
+    init = world.run("init")
+    assert init.returncode == 0, init.stderr
+    assert init.stderr == ""
+    assert "took over 1 (dev)" in init.stdout
+    assert files_holding(world, alice["secret"]) == []
+
+    text = world.aws_config.read_text()
+    assert text.count("[profile dev]") == 1 and "--source dev" in text
+    for key, want in (("region", "eu-central-1"), ("output", "text"), ("cli_pager", "")):
+        got = world.aws("configure", "get", key, "--profile", "dev")
+        assert got.stdout.strip() == want, (key, got.stdout, text)
+    user = world.aws("sts", "get-caller-identity", "--profile", "dev")
+    assert user.returncode == 0, user.stderr
+    # output = text, the user's choice: tab-separated, not JSON.
+    assert not user.stdout.lstrip().startswith("{") and alice["arn"] in user.stdout.split("\t")
+    assert identity(world, "prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
+    # Up to date from now on: the region and output live in [sources.dev].
+    again = world.run("init")
+    assert again.returncode == 0 and "is up to date" in again.stdout, again.stdout
+
+
+def test_a_hand_written_profile_with_its_own_credentials_is_left_alone_naming_them(world, alice):
+    world.aws_config.write_text("[profile dev]\nregion = eu-west-1\n"
+                                "credential_process = /opt/company/get-creds dev\n")
+    result = world.run("source", "import", "dev", "--region", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    init = world.run("init")
+    assert init.returncode == 1
+    assert init.stderr.strip() == (
+        f"xaccount-credproc: warning: hand-written profile 'dev' in {world.aws_config} has the "
+        "name of a TOML profile and gets credentials its own way (credential_process), so it was "
+        "left alone; remove that key from it, rename one of them, or replace it with "
+        "'xaccount-credproc init --force'")
+    assert "/opt/company/get-creds dev" in world.aws_config.read_text()
+
+
 def test_add_reads_two_lines_from_stdin_and_checks_them_first(world, alice):
     world.aws_credentials.write_text("")
     (world.aws_dir / "credentials.bak").unlink()

@@ -49,7 +49,7 @@ def report(result) -> int:
     plan = result.plan
     done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
         ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
-        ("removed", plan.pruned)) if names]
+        ("took over", plan.adopted), ("removed", plan.pruned)) if names]
     if done:
         print(f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged")
     else:
@@ -63,11 +63,21 @@ def warnings(result) -> int:
         warn([f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
               f"remove them with '{PROG} init --prune'"])
     if result.plan.conflicts:
-        warn([f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
-              f"and was left alone; rename one of them, or replace it with '{PROG} init --force'"
-              for name in result.plan.conflicts])
+        warn([_conflict(result, name) for name in result.plan.conflicts])
         return 1
     return 0
+
+
+def _conflict(result, name: str) -> str:
+    keys = result.plan.conflict_keys.get(name)
+    if not keys:
+        return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
+                f"and was left alone; rename one of them, or replace it with '{PROG} init "
+                "--force'")
+    return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile and "
+            f"gets credentials its own way ({', '.join(keys)}), so it was left alone; remove "
+            f"{'that key' if len(keys) == 1 else 'those keys'} from it, rename one of them, or "
+            f"replace it with '{PROG} init --force'")
 
 
 def then_init(args, path: str, flags: str = "") -> int:

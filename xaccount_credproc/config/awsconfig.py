@@ -24,6 +24,12 @@ HEADER_RE = re.compile(r"\[(?P<header>.+)\]")
 # The settings a managed stanza holds; any other line ends it (a user's own additions stay).
 OWN_KEY_RE = re.compile(r"(credential_process|region|output)\s*=")
 KEY_LINE_RE = re.compile(r"[A-Za-z0-9_.-]+\s*[=:]")
+# Settings through which botocore gets a profile's credentials: a hand-written section with any
+# of them is the user's way of getting credentials, never taken over.
+CREDENTIAL_KEYS = ("credential_process", "role_arn", "source_profile", "credential_source",
+                   "web_identity_token_file", "sso_session", "sso_start_url", "sso_account_id",
+                   "sso_role_name", "login_session", "aws_access_key_id", "aws_secret_access_key",
+                   "aws_session_token")
 COMMENT_CHARS = "#;"
 # Safe unquoted in POSIX shlex, `sh -c` and the Windows splitters.
 BARE_WORD_RE = re.compile(r"[A-Za-z0-9_./:@+=,-]+")
@@ -151,6 +157,8 @@ class Plan:
         self.unchanged: list[str] = []
         self.pruned: list[str] = []
         self.conflicts: list[str] = []  # hand-written profiles of the same name, left alone
+        self.conflict_keys: dict[str, list[str]] = {}  # their credential settings, by name
+        self.adopted: list[str] = []  # hand-written, without credential settings: taken over
         self.replaced: list[str] = []  # hand-written profiles overwritten with --force
 
     @property
@@ -162,8 +170,30 @@ class Plan:
                                             f"{path} (current)", f"{path} (after init)"))
 
 
-def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = False) -> Plan:
-    """Apply `wanted` (profile name -> rendered stanza) to the config `text`."""
+def section_keys(lines: list[str], section: Section) -> tuple[int, list[str]]:
+    """(the end of the section's run of settings after its header, their lines)."""
+    end = section.start + 1
+    while end < section.end and (KEY_LINE_RE.match(lines[end])
+                                 or (lines[end][:1] in (" ", "\t") and lines[end].strip())):
+        end += 1
+    return end, lines[section.start + 1:end]
+
+
+def credential_settings(lines: list[str], section: Section) -> list[str]:
+    """The CREDENTIAL_KEYS a hand-written section sets, in file order."""
+    found = []
+    for line in lines[section.start + 1:section.end]:
+        key = re.split(r"[=:]", line, maxsplit=1)[0].strip()
+        if key in CREDENTIAL_KEYS and key not in found and not line[:1].isspace():
+            found.append(key)
+    return found
+
+
+def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = False,
+         adopt: set[str] = frozenset()) -> Plan:
+    """Apply `wanted` (profile name -> rendered stanza) to the config `text`. A hand-written
+    section of a name in `adopt` without credential settings is taken over: the stanza goes in
+    its place and its other settings stay after it."""
     lines = split_lines(text)
     first_break = re.search(r"\r\n|\r|\n", text)
     newline = first_break.group() if first_break else "\n"
@@ -191,18 +221,22 @@ def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = F
                 result.pruned.append(name)
             seen.add(name)
         elif name in wanted and name not in seen:
-            if force:
+            own = credential_settings(lines, section)
+            if name in adopt and not own:
+                end, settings = section_keys(lines, section)
+                # region and output come from the TOML now (import copied them there).
+                kept = [line for line in settings if not OWN_KEY_RE.match(line)]
+                edits.append((section.start, end, wanted[name] + "".join(kept)))
+                result.adopted.append(name)
+            elif force:
                 # Replace the hand-written header and settings; keep comments and blank lines
                 # that follow them (they may belong to the next section).
-                end = section.start + 1
-                while end < section.end and (
-                        KEY_LINE_RE.match(lines[end])
-                        or (lines[end][:1] in (" ", "\t") and lines[end].strip())):
-                    end += 1
+                end, _ = section_keys(lines, section)
                 edits.append((section.start, end, wanted[name]))
                 result.replaced.append(name)
             else:
                 result.conflicts.append(name)
+                result.conflict_keys[name] = own
             seen.add(name)
 
     for start, end, replacement in sorted(edits, reverse=True):

@@ -171,6 +171,7 @@ class Source:
         self.mfa_prompt: str = values.get("mfa_prompt", "auto")
         self.region: str | None = values.get("region")
         self.aws_profile: bool = values.get("aws_profile", False)
+        self.output: str | None = own.get("output")  # of [profile NAME], which init writes
         self.mfa_session_duration: int = values.get("mfa_session_duration",
                                                     DEFAULT_MFA_SESSION_DURATION)
         self.keyring_backend: str = values.get("keyring_backend", "auto")

@@ -49,7 +49,7 @@ PROFILE_KEYS = {
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources"}
 # [sources.NAME]: an IAM user whose long-term keys live in the OS keyring (`source add`).
-SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "aws_profile",
+SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "output", "aws_profile",
                "mfa_session_duration", "keyring_backend"}
 
 

@@ -53,8 +53,16 @@ def wanted_stanzas(loaded: model.Config, command: list[str]) -> dict[str, str]:
     for name in sorted(loaded.sources):
         source = model.source(loaded, name)
         if source.aws_profile:  # the IAM user itself, through its own session
-            out[name] = awsconfig.render(name, [*command, "--source", name], source.region, None)
+            out[name] = awsconfig.render(name, [*command, "--source", name], source.region,
+                                         source.output)
     return out
+
+
+def adoptable(loaded: model.Config) -> set[str]:
+    """Names whose hand-written [profile NAME] init may take over when it holds no credential
+    settings: stored sources with aws_profile = true (`aws configure` wrote region and output
+    there, `source import` took the keys)."""
+    return {name for name in loaded.sources if model.source(loaded, name).aws_profile}
 
 
 @contextmanager
@@ -94,7 +102,8 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     with locked(target, "the AWS config"):
         text = awsconfig.read(target)
         _refuse_loops(loaded, text)
-        result = awsconfig.plan(text, wanted_stanzas(loaded, command), force=force, prune=prune)
+        result = awsconfig.plan(text, wanted_stanzas(loaded, command), force=force, prune=prune,
+                                adopt=adoptable(loaded))
         stale = [] if prune else _stale_managed(result.new, loaded)
         if result.changed and not dry_run:
             try:

@@ -1,6 +1,7 @@
 """`source add`: an IAM user's key pair, read from the terminal or stdin (never argv), checked
 with GetCallerIdentity, then declared in the TOML config and stored in the OS keyring."""
 
+import contextlib
 import os
 import sys
 import time
@@ -92,12 +93,48 @@ def _created(sts, arn: str, access_key_id: str) -> float | None:
     return None
 
 
+# The keys that move into the keyring: a section holding only these (and settings) is adoptable.
+KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")
+
+
+def aws_profile_settings(name: str) -> dict[str, str]:
+    """region and output of the user's hand-written [profile NAME] in ~/.aws/config (what `aws
+    configure` writes), when it gets no credentials but the keys being stored: `init` takes that
+    section over, and writes these from the TOML. {} otherwise."""
+    from ..config import awsconfig, paths, rules
+
+    try:
+        text = awsconfig.read(paths.aws_config_path())
+    except UserError:
+        return {}
+    header = "default" if name == "default" else f"profile {name}"
+    lines = awsconfig.split_lines(text)
+    found = {}
+    for section in awsconfig.sections(lines):
+        if section.header != header:
+            continue
+        if set(awsconfig.credential_settings(lines, section)) - set(KEY_OPTIONS):
+            return {}
+        for line in lines[section.start + 1:section.end]:
+            key, sep, value = line.partition("=")
+            key, value = key.strip(), value.strip()
+            if sep and key in ("region", "output") and not line[:1].isspace():
+                # A value the TOML does not take is left out of init's stanza.
+                with contextlib.suppress(UserError):
+                    found[key] = rules.VALIDATORS[key](value)
+    return found
+
+
 def store_and_declare(config_path: str, name: str, keys, region: str | None,
                       mfa_serial: str | None, aws_profile: bool | None) -> None:
     from ..backends import StoreError
     from ..config import loader, model, toml_edit
 
     values = {"region": region, "mfa_serial": mfa_serial, "aws_profile": aws_profile}
+    if aws_profile:
+        # The user's [profile NAME] settings go where init writes them from.
+        for key, value in aws_profile_settings(name).items():
+            values[key] = values.get(key) or value
     # Declared first (validated: a name taken by a profile is refused before anything is
     # stored), then stored.
     toml_edit.set_source(config_path, name, values)

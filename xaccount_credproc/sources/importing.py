@@ -6,9 +6,7 @@ import os
 
 from ..credentials import stored_keys as sources
 from ..errors import UserError
-from .add import store_and_declare, verified
-
-KEY_OPTIONS = ("aws_access_key_id", "aws_secret_access_key")
+from .add import KEY_OPTIONS, store_and_declare, verified
 
 
 def import_keys(config_path: str, name: str, region: str | None,
