@@ -282,7 +282,7 @@ def test_a_grandchild_holding_the_output_does_not_keep_the_helper_waiting(world)
 def test_an_mfa_process_that_prints_without_end_is_stopped_with_one_line(world):
     world.standard()
     world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", '[defaults]\nmfa_process = "yes 845271"\n'))
+        "[defaults]\n", '[defaults]\nmfa_process = "yes 000000"\n'))
     started = time.monotonic()
     result = helper(world)
     assert time.monotonic() - started < 20
