@@ -445,3 +445,76 @@ def test_a_cache_dir_that_cannot_be_written_is_one_warning_and_credentials(world
     (line,) = lines(result.stderr)
     assert line.startswith(f"xaccount-credproc: warning: the cache directory {world.cache_dir}/")
     assert "cannot be created (Operation not permitted), so it is not used" in line, line
+
+
+# -- a locks directory that cannot be written ------------------------------------------------------
+
+
+@pytest.fixture
+def read_only_mount():
+    """Make a directory refuse writes with EROFS: a read-only bind mount over itself."""
+    mounted = []
+
+    def mount(path):
+        for command in (["mount", "--bind", str(path), str(path)],
+                        ["mount", "-o", "remount,bind,ro", str(path)]):
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                unavailable(f"a read-only bind mount is not possible here: {result.stderr}")
+        mounted.append(path)
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def parallel_helpers(world, count: int = 4, env=None) -> list[subprocess.CompletedProcess]:
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: helper(world, env=env), range(count)))
+
+
+@pytest.mark.parametrize("how", ["read-only-mount", "immutable"])
+def test_a_locks_dir_that_cannot_be_written_moves_the_locks_and_keeps_them(
+        world, how, read_only_mount, immutable):
+    world.standard()
+    world.use_mfa_process()
+    locks = world.cache_dir / "locks"
+    locks.mkdir(parents=True, mode=0o700)
+    world.cache_dir.chmod(0o700)
+    (read_only_mount if how == "read-only-mount" else immutable)(locks)
+    why = "Read-only file system" if how == "read-only-mount" else "Operation not permitted"
+    results = parallel_helpers(world)
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        (line,) = lines(result.stderr)
+        assert line.startswith(f"xaccount-credproc: warning: the cache directory {locks} cannot "
+                               f"be written ({why}), so it is not used; locks are kept in "), line
+        assert "/xaccount-credproc-" in line or "/xaccount-credproc/locks" in line, line
+    # The locks still work where they moved: 4 parallel misses, one MFA session, one role.
+    assert len(world.sts.calls_of("GetSessionToken")) == 1
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+    for command in (["init", "--force"], ["add", "second", "--role-arn", DEPLOY_ARN]):
+        result = world.run(*command)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_with_no_directory_for_locks_credentials_are_still_served_and_edits_refused(
+        world, immutable, tmp_path):
+    world.standard()
+    world.use_mfa_process()
+    world.cache_dir.mkdir(parents=True, mode=0o700)
+    runtime = tmp_path / "run-user"
+    runtime.mkdir(mode=0o700)
+    immutable(world.cache_dir)
+    immutable(runtime)
+    env = {"XDG_RUNTIME_DIR": str(runtime)}
+    result = helper(world, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    (line,) = lines(result.stderr)
+    assert "and no other directory for locks can be made, so parallel callers may each call " \
+           "STS and ask for MFA" in line, line
+    result = world.run("init", env=env)
+    assert result.returncode == 1 and result.stdout == ""
+    one_line_failure(result, "cannot lock the AWS config for editing: the cache directory ")

@@ -116,6 +116,58 @@ def private_cache_dir(name: str) -> str:
     return path
 
 
+def runtime_dir() -> str:
+    """Where a per-user directory may live when the cache dir cannot hold locks:
+    $XDG_RUNTIME_DIR (the user's own, a tmpfs), else a per-uid directory in the temp dir."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and os.path.isabs(base):
+        return join(base, APP)
+    tmp = os.environ.get("TMPDIR")
+    # A shared directory: _make_private refuses what another user made or can write there.
+    return join(tmp if tmp and os.path.isabs(tmp) else "/tmp", f"{APP}-{os.geteuid()}")  # noqa: S108
+
+
+def locks_dir() -> tuple[str, UntrustedCacheDir | None]:
+    """(a directory of ours where lock files can be made, why the cache dir's could not be used
+    or None). The cache dir's locks/ first; where that cannot be written (a read-only mount,
+    chattr +i, another user's directory), a private locks/ under runtime_dir(). Raises the cache
+    dir's UntrustedCacheDir when neither can be used."""
+    first = None
+    for make in (lambda: private_cache_dir("locks"), _runtime_locks):
+        try:
+            directory = make()
+            _check_writable(directory)
+            return directory, first
+        except UntrustedCacheDir as e:
+            first = first or e
+    raise first
+
+
+def _runtime_locks() -> str:
+    base = runtime_dir()
+    path = join(base, "locks")
+    for directory in (base, path):
+        _make_private(directory)
+    return path
+
+
+def _check_writable(directory: str) -> None:
+    """Raises UntrustedCacheDir unless a file can be made in `directory` (mode bits do not say:
+    root ignores them, and neither shows a read-only mount or an immutable directory)."""
+    probe = join(directory, f".probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                         | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        os.unlink(probe)
+    except FileExistsError:  # left by a process of ours that was killed: the directory works
+        try:  # noqa: SIM105 - contextlib costs milliseconds on the hit path's module
+            os.unlink(probe)
+        except OSError:
+            pass
+    except OSError as e:
+        raise UntrustedCacheDir(directory, f"cannot be written ({e.strerror})") from None
+
+
 def _make_private(directory: str) -> None:
     import stat
 

@@ -72,9 +72,12 @@ def locked(path: str, what: str):
 
     from .._digest import digest
 
+    try:
+        directory, _ = paths.locks_dir()
+    except paths.UntrustedCacheDir as e:
+        raise UserError(f"cannot lock {what} for editing: {e.what}", e.fix) from None
     # Keyed by the real file: two links to one config share its lock.
-    lock_path = os.path.join(paths.private_cache_dir("locks"),
-                             f"edit-{digest(os.path.realpath(path))}.lock")
+    lock_path = os.path.join(directory, f"edit-{digest(os.path.realpath(path))}.lock")
     lock = FileLock(lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
     try:
         lock.acquire()

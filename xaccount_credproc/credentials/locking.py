@@ -112,13 +112,17 @@ def held(name: str, what: str, warnings: list[str] | None = None):
     from filelock import FileLock, Timeout
 
     try:
-        directory = paths.private_cache_dir("locks")
+        directory, moved = paths.locks_dir()
     except paths.UntrustedCacheDir as e:
         if warnings is None:
             raise
-        warnings.append(str(e))
+        warnings.append(f"{e.what}, and no other directory for locks can be made, so parallel "
+                        "callers may each call STS and ask for MFA; " + e.fix)
         yield Held(None, None)
         return
+    if moved is not None and warnings is not None and not any(
+            w.startswith(moved.what) for w in warnings):  # said once, by the snapshot or here
+        warnings.append(f"{moved.what}; locks are kept in {directory} instead; {moved.fix}")
     path = os.path.join(directory, name.replace("/", "-") + ".lock")
     timeout = lock_timeout()
     lock = FileLock(path, timeout=timeout, mode=0o600)
