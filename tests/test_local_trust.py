@@ -182,6 +182,23 @@ def test_a_cache_dir_that_is_missing_is_created_private_and_a_loose_one_is_tight
     assert ((world.cache_dir / "locks").stat().st_mode & 0o777) == 0o700
 
 
+def test_a_group_writable_cache_dir_of_ours_is_refused_and_left_as_it_is(world):
+    """Not used, so not chmodded either: the warning and the directory agree."""
+    world.standard()
+    world.use_mfa_process()
+    world.cache_dir.mkdir(parents=True)
+    world.cache_dir.chmod(0o775)
+    for _ in range(2):
+        arn, result = identity(world)
+        assert arn == ASSUMED
+        (line,) = warning_lines(result.stderr)
+        assert line.startswith(f"xaccount-credproc: warning: the cache directory "
+                               f"{world.cache_dir} is writable by other users, so it is not "
+                               "used"), line
+    assert (world.cache_dir.stat().st_mode & 0o777) == 0o775
+    assert list(world.cache_dir.iterdir()) == []
+
+
 @pytest.mark.parametrize("kind", ["file", "read-only"])
 def test_an_unusable_cache_dir_is_one_warning_and_credentials(world, tmp_path, kind):
     world.standard()

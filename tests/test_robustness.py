@@ -116,7 +116,8 @@ def entry(name: str, expiry: str) -> str:
 
 
 @pytest.mark.parametrize("expiry", ["99999999999999999999", "²³", "1e9", "-1",
-                                    "253402300800"])
+                                    "253402300800",
+                                    "99999999999"])  # the year 5138: longer than any session
 def test_a_well_formed_entry_with_an_odd_expiry_is_a_miss_that_is_overwritten(world, expiry):
     world.standard()
     world.use_mfa_process()

@@ -57,15 +57,24 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on (newlines, escape sequences, other
+    control characters) shown as its escape: messages quote names typed on the command line,
+    and each message is one line on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def warn(messages) -> None:
     for message in dict.fromkeys(messages):  # once each, in order
-        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+        print(f"{PROG}: warning: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def fail(message: str) -> None:
     # One line: the AWS CLI shows our whole stderr after "Error when retrieving credentials from
     # custom-process:".
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def store_for(profile, stores: dict):

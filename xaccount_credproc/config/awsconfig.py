@@ -85,6 +85,28 @@ def sections(lines: list[str]) -> list[Section]:
     return out
 
 
+def duplicates(text: str) -> list[tuple[str, list[int]]]:
+    """(header, line numbers) of each section header that appears more than once: configparser,
+    and so every botocore-based client, refuses the whole file then."""
+    lines = split_lines(text)
+    seen: dict[str, list[int]] = {}
+    for section in sections(lines):
+        if section.header is not None:
+            seen.setdefault(section.header, []).append(section.start + 1)
+    return [(header, numbers) for header, numbers in seen.items() if len(numbers) > 1]
+
+
+def refuse_duplicates(path: str, text: str) -> None:
+    """Raises ConfigError naming each duplicated section with its line numbers."""
+    found = duplicates(text)
+    if found:
+        where = "; ".join(f"[{header}] at lines {', '.join(map(str, numbers))}"
+                          for header, numbers in found)
+        raise ConfigError(f"{path} has the same section twice ({where}), so the AWS CLI cannot "
+                          "read it at all", "merge each into one section, then run "
+                          "'xaccount-credproc init' again")
+
+
 def managed_span(lines: list[str], section: Section) -> tuple[int, int] | None:
     """(start, end) of our stanza at `section`, or None if the section is not ours."""
     if section.header is None or section.start + 1 >= len(lines):

@@ -7,7 +7,7 @@ A few lines of our own instead of platformdirs, and os.path instead of pathlib: 
 import os
 import sys
 
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 
 APP = "xaccount-credproc"
 CONFIG_ENV = "XACCOUNT_CREDPROC_CONFIG"
@@ -27,9 +27,25 @@ def user_config_dir() -> str:
     return join(os.environ.get("XDG_CONFIG_HOME") or join(_home(), ".config"), APP)
 
 
+def _absolute_from_env(name: str) -> str | None:
+    """The path in environment variable `name` (~ expanded), None when unset. Raises
+    ConfigError for a relative one: the AWS CLI runs the helper from whatever directory the
+    user is in, so it would name another place each time."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    path = os.path.expanduser(value)
+    if not os.path.isabs(path):
+        raise ConfigError(f"{name}={value!r} is a relative path, which would mean another place "
+                          "in each directory a command runs from",
+                          "set it to an absolute path, or unset it")
+    return path
+
+
 def user_cache_dir() -> str:
-    if os.environ.get(CACHE_DIR_ENV):
-        return os.environ[CACHE_DIR_ENV]
+    explicit = _absolute_from_env(CACHE_DIR_ENV)
+    if explicit:
+        return explicit
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
         return join(base, APP, "Cache")
@@ -42,8 +58,9 @@ def config_path(explicit: str | None = None) -> str:
     """`--config`, else $XACCOUNT_CREDPROC_CONFIG, else the per-OS user config dir."""
     if explicit:
         return os.path.expanduser(explicit)
-    if os.environ.get(CONFIG_ENV):
-        return os.path.expanduser(os.environ[CONFIG_ENV])
+    from_env = _absolute_from_env(CONFIG_ENV)
+    if from_env:
+        return from_env
     return join(user_config_dir(), "config.toml")
 
 
@@ -99,8 +116,8 @@ def trusted_dir(directory: str) -> bool:
 def private_cache_dir(name: str) -> str:
     """A subdirectory of the cache dir; both this user's alone. Returns it.
 
-    Created with mode 0700 where missing. An existing directory of ours that others may read is
-    tightened through a descriptor opened without following links, so a symlink is never
+    Created with mode 0700 where missing. An existing directory of ours that others may read
+    (but not write) is tightened through a descriptor opened without following links, so a symlink is never
     chmodded (its target, which may be a shared directory, is only checked). Raises
     UntrustedCacheDir for anything another user owns or can write: whoever can write there can
     plant lock files and profile snapshots.
@@ -193,7 +210,11 @@ def _make_private(directory: str) -> None:
             check_trusted(st, directory)
         if st.st_mode & 0o002:
             raise UntrustedCacheDir(directory, "is writable by every user")
-        if st.st_mode & 0o077:
+        if st.st_mode & 0o020:
+            # Ours, but others could have written there already: refused as the reader refuses
+            # it, and left as it is (a directory is never tightened and then "not used").
+            raise UntrustedCacheDir(directory, "is writable by other users")
+        if st.st_mode & 0o077:  # only readable by others: made private
             os.fchmod(fd, 0o700)
     finally:
         os.close(fd)

@@ -104,6 +104,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     target = paths.aws_config_path()
     with locked(target, "the AWS config"):
         text = awsconfig.read(target)
+        awsconfig.refuse_duplicates(target, text)
         _refuse_loops(loaded, text)
         result = awsconfig.plan(text, wanted_stanzas(loaded, command), force=force, prune=prune,
                                 adopt=adoptable(loaded))

@@ -22,6 +22,8 @@ from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
 # An MFA session only has to outlive the AssumeRole call it signs; the role session it yields
 # lasts its own duration.
 MIN_MFA_SESSION_LEFT = 300
+# The longest session STS issues (GetSessionToken, 36 h), plus clock slack.
+MAX_LIFETIME = 129600 + 300
 
 
 def with_mfa_retries(mfa, call):
@@ -140,6 +142,10 @@ class CredentialProvider:
             debug.log(f"cache miss for {key}")
             return None
         left = credentials.seconds_left()
+        if left > MAX_LIFETIME:
+            # No STS session lasts this long (36 h is the most): not an entry of ours to trust.
+            debug.log(f"cached {key} claims {left:.0f}s left, more than any STS session: a miss")
+            return None
         if left <= margin:
             debug.log(f"cached {key} has {left:.0f}s left, within the {margin:g}s margin: "
                       "refreshing")

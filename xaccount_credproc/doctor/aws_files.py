@@ -21,6 +21,10 @@ def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
         text = awsconfig.read(path)
     except UserError as e:
         return [Check(FAIL, f"AWS config: {e.what}", e.fix)]
+    try:
+        awsconfig.refuse_duplicates(path, text)
+    except UserError as e:
+        return [Check(FAIL, f"AWS config: {e.what}", e.fix)]
     out = []
     plan = awsconfig.plan(text, wanted_stanzas(loaded, helper_command(config_path)))
     # A managed line written the old way is always among the out-of-date ones init rewrites.

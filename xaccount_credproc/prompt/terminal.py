@@ -35,11 +35,11 @@ def open_terminal(path: str) -> int | None:
 class Signalled(MfaError):
     """A signal ended the prompt; the terminal was restored first."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int, what: str = "MFA code"):
         import signal
 
         name = signal.Signals(signum).name
-        super().__init__(f"MFA code entry interrupted by {name}")
+        super().__init__(f"{what} entry interrupted by {name}")
         self.exit_code = 128 + signum  # what a shell reports for a process a signal ended
 
 
@@ -66,7 +66,7 @@ def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = Tr
     fd = tty.fileno()
 
     def interrupted(signum, frame):
-        raise Signalled(signum)
+        raise Signalled(signum, what)
 
     handlers = {}
     for name in PROMPT_SIGNALS:

@@ -24,10 +24,14 @@ def add(config_path: str, name: str, region: str | None, mfa_serial: str | None,
 
 def read_keys() -> tuple[str, str]:
     """(access key ID, secret): on the terminal, or two lines from stdin. Never argv."""
+    if sys.stdin is None:  # closed (`<&-`), not merely empty
+        raise UserError("stdin is closed, so there are no keys to read",
+                        "pipe two lines to stdin (the access key ID, then the secret), or run "
+                        "it in a terminal")
     if sys.stdin.isatty():
         # The terminal, as the MFA prompt reads it: bounded, echo restored whatever ends it.
         from ..errors import MfaError
-        from ..prompt.terminal import open_terminal, prompt_timeout, read_line
+        from ..prompt.terminal import Signalled, open_terminal, prompt_timeout, read_line
 
         timeout = prompt_timeout()
         fd = open_terminal("/dev/tty")
@@ -40,6 +44,8 @@ def read_keys() -> tuple[str, str]:
                                           what="access key ID")
                 secret = read_line(tty, "Secret access key (not shown): ", timeout,
                                    what="secret access key")
+        except Signalled:
+            raise  # exit 128 + the signal, the terminal restored
         except MfaError as e:
             raise UserError(e.what, e.fix) from None
         return access_key_id, secret
@@ -128,18 +134,36 @@ def aws_profile_settings(name: str) -> dict[str, str]:
 def store_and_declare(config_path: str, name: str, keys, region: str | None,
                       mfa_serial: str | None, aws_profile: bool | None) -> None:
     from ..backends import StoreError
-    from ..config import loader, model, toml_edit
+    from ..config import loader, model, rules, toml_edit
+    from ..errors import ConfigError
 
     values = {"region": region, "mfa_serial": mfa_serial, "aws_profile": aws_profile}
     if aws_profile:
         # The user's [profile NAME] settings go where init writes them from.
         for key, value in aws_profile_settings(name).items():
             values[key] = values.get(key) or value
-    # Declared first (validated: a name taken by a profile is refused before anything is
-    # stored), then stored.
-    toml_edit.set_source(config_path, name, values)
-    source = model.source(loader.load(config_path), name)
+    # The declaration is checked first and written last, once the keys are safely stored: a
+    # keyring that refuses them leaves no [sources.NAME] behind, and a TOML that cannot take the
+    # declaration leaves the keyring as it was.
+    rules.check_profile_name(name, "source name")
+    loaded = loader.load(config_path) if os.path.exists(config_path) else None
+    if loaded is not None and name in loaded.profiles:
+        raise ConfigError(f"'{name}' is a profile in {config_path}, so it cannot also name a "
+                          "stored source", "choose another name for the source")
+    own = {**(loaded.sources.get(name, {}) if loaded else {}),
+           **{k: v for k, v in values.items() if v is not None}}
+    store = sources.store_for(model.Source(name, loaded.defaults if loaded else {}, own))
     try:
-        sources.write(sources.store_for(source), name, keys)
+        before = sources.read(store, name)
+        sources.write(store, name, keys)
     except StoreError as e:
         raise UserError(f"cannot store the keys in the OS keyring: {e.what}", e.fix) from None
+    try:
+        toml_edit.set_source(config_path, name, values)
+    except BaseException:
+        with contextlib.suppress(StoreError):  # back to what the keyring held before
+            if before is None:
+                sources.delete(store, name)
+            else:
+                sources.write(store, name, before)
+        raise
