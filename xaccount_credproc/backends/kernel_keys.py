@@ -6,9 +6,12 @@ it half made, the kernel drops it at its expiry by itself, and it stays readable
 whose session keyring does not link @u (keys in @u are then not "possessed", and the kernel's
 default permissions would deny reading them).
 
-When the uid's quota is full (EDQUOT) this service's own entries make room: expired ones first,
-then the entry being replaced, then those that expire soonest. Entries without an expiry (secrets
-stored for good, through keyring) are never evicted.
+When the uid's quota is full (EDQUOT) only what is dead anyway makes room: this service's
+expired entries, then the entry being replaced. A live entry is never evicted for another: with
+the quota nearly full of other programs' keys that would make the cache thrash (an STS call,
+maybe an MFA prompt, on every command). What still does not fit is not cached (QuotaFull: one
+warning naming the quota and how to raise it). Entries without an expiry (secrets stored for
+good, through keyring) are never evicted.
 """
 
 import os
@@ -184,12 +187,14 @@ class KernelKeys:
 
     def eviction_order(self, replacing: str | None = None) -> list["Entry"]:
         """This service's entries that may be dropped to make room, the first to go first:
-        expired ones, the one being replaced, then by expiry. Never one without an expiry."""
+        expired ones, then the one being replaced. Never another live one, never one without an
+        expiry."""
         import time
 
         now = time.time()
-        entries = [e for e in self.entries(include_expired=True) if e.expires is not None]
-        return sorted(entries, key=lambda e: (e.expires > now, e.name != replacing, e.expires))
+        entries = [e for e in self.entries(include_expired=True) if e.expires is not None
+                   and (e.expires <= now or e.name == replacing)]
+        return sorted(entries, key=lambda e: (e.expires > now, e.expires))
 
     def delete(self, name: str) -> bool:
         calls = system_calls()

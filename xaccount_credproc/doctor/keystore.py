@@ -52,6 +52,7 @@ def _kernel_quota(store) -> Check:
     text = (f"kernel keyring quota: {now.bytes} of {now.max_bytes} bytes and {now.keys} of "
             f"{now.max_keys} keys in use ({mine})")
     if now.bytes > 0.8 * now.max_bytes or now.keys > 0.8 * now.max_keys:
-        return Check(WARN, text + "; nearly full, so entries will be evicted early",
+        return Check(WARN, text + "; nearly full, so new credentials may not be cached (each "
+                           "such command then calls STS)",
                      "raise it: sysctl kernel.keys.maxbytes=100000 kernel.keys.maxkeys=1000")
     return Check(OK, text)
