@@ -186,34 +186,42 @@ def test_a_spoke_session_never_outlives_the_hub_session_that_signed_it(world):
 # -- the rules, checked when the config loads ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("extra", "message"), [
+@pytest.mark.parametrize(("extra", "broken", "message"), [
     ('\n[profiles.a]\nsource_profile = "b"\nrole_arn = "arn:aws:iam::444444444444:role/A"\n'
      '\n[profiles.b]\nsource_profile = "c"\nrole_arn = "arn:aws:iam::444444444444:role/B"\n'
      '\n[profiles.c]\nsource_profile = "a"\nrole_arn = "arn:aws:iam::444444444444:role/C"\n',
-     r"config\.toml:\d+: source_profile makes a cycle: a -> b -> c -> a"),
+     "a", r"config\.toml:\d+: source_profile makes a cycle: a -> b -> c -> a"),
     ("".join(f'\n[profiles.deep{i}]\nsource_profile = "{"spoke1" if i == 0 else f"deep{i - 1}"}"'
              f'\nrole_arn = "arn:aws:iam::444444444444:role/D{i}"\n' for i in range(5)),
-     r"config\.toml:\d+: profile 'deep3' is reached through 6 roles \(dev → hub → spoke1 → "
+     "deep3", r"config\.toml:\d+: profile 'deep3' is reached through 6 roles \(dev → hub → spoke1 → "
      r"deep0 → deep1 → deep2 → deep3\), more than 5"),
     ('\n[profiles.long]\nsource_profile = "hub"\nrole_arn = "arn:aws:iam::444444444444:role/L"\n'
      'duration_seconds = 7200\n',
-     r"config\.toml:\d+: profile 'long': duration_seconds 7200 is over 3600, AWS's limit for a "
+     "long", r"config\.toml:\d+: profile 'long': duration_seconds 7200 is over 3600, AWS's limit for a "
      r"role assumed with role credentials"),
     ('\n[profiles.sess]\nsource_profile = "hub"\nrole_arn = "arn:aws:iam::444444444444:role/S"\n'
      f'mfa_serial = "{MFA_SERIAL}"\nmfa_session = true\n',
-     r"config\.toml:\d+: profile 'sess' asks for an MFA session, but its source 'hub' is a role"),
+     "sess", r"config\.toml:\d+: profile 'sess' asks for an MFA session, but its source 'hub' is a role"),
 ])
-def test_each_chain_rule_is_one_line_naming_file_line_and_key(world, extra, message):
+def test_each_chain_rule_is_one_line_naming_file_line_and_key(world, extra, broken, message):
+    """The broken profile fails alone, with its file and line; the valid ones keep working;
+    list names it, init lists it and writes nothing."""
     import re
 
     hub_and_spokes(world)
     world.write_toml(world.toml.read_text() + extra)
-    for command in (["credential-process", "--profile", "spoke1"], ["list"], ["init"]):
-        result = world.run(*command)
-        assert result.returncode == 2, (command, result.stderr)
-        assert result.stdout == ""
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-        assert re.search(message, result.stderr), result.stderr
+    result = world.run("credential-process", "--profile", broken)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert world.run("credential-process", "--profile", "spoke1").returncode == 0
+    listing = world.run("list")
+    assert listing.returncode == 0 and "spoke1" in listing.stdout
+    assert re.search(message, listing.stderr), listing.stderr
+    init = world.run("init")
+    assert init.returncode == 2 and init.stdout == "" and "Traceback" not in init.stderr
+    assert re.search(message, init.stderr), init.stderr
+    assert "of the TOML config cannot be used" in init.stderr.splitlines()[-1]
 
 
 # -- list, doctor, console, clear, add ------------------------------------------------------------

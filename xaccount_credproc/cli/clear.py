@@ -19,7 +19,7 @@ def run(args) -> int:
 
     if bool(args.name) == bool(args.all):
         raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
-    loaded = loader.load(config_path(args))
+    loaded = loader.load(config_path(args), lenient=True)
     names = loaded.names() if args.all else [loaded.resolve(args.name).name]
     stores: dict[str, KeyringStore] = {}
     removed = 0

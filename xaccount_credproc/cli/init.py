@@ -2,7 +2,7 @@
 an AWS Organization)."""
 
 
-from ._common import PROG, UsageError, config_path, warn
+from ._common import PROG, UsageError, config_path, fail, warn
 
 NAME = "init"
 SUMMARY = "write the AWS config's profile stanzas for every TOML profile"
@@ -28,7 +28,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..config import sync
 
     path = config_path(args)
     if args.from_organization:
@@ -36,7 +35,7 @@ def run(args) -> int:
     elif args.role_name or args.name_template or args.source_profile:
         raise UsageError("--role-name, --source-profile and --name-template go with "
                          "--from-organization", f"see '{PROG} init --help'")
-    result = sync.init(path, dry_run=args.dry_run, force=args.force, prune=args.prune)
+    result = _init(path, dry_run=args.dry_run, force=args.force, prune=args.prune)
     if args.dry_run:
         print(result.plan.diff(result.path) if result.plan.changed else
               f"{result.path}: no changes")
@@ -85,9 +84,20 @@ def then_init(args, path: str, flags: str = "") -> int:
     if not args.init:
         print(f"run '{PROG} init{' ' + flags if flags else ''}' to update the AWS config")
         return 0
+
+    return report(_init(path, prune=bool(flags)))
+
+
+def _init(path: str, **options):
+    """sync.init, with every broken profile listed (one line each) before the summary."""
     from ..config import sync
 
-    return report(sync.init(path, prune=bool(flags)))
+    try:
+        return sync.init(path, **options)
+    except sync.BrokenProfiles as e:
+        for error in e.errors:
+            fail(str(error))
+        raise
 
 
 def _discover_organization(args, path: str) -> None:

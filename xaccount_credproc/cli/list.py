@@ -17,7 +17,8 @@ def run(args) -> int:
     from ..config import loader
     from ..credentials.provider import CredentialProvider
 
-    loaded = loader.load(config_path(args))
+    loaded = loader.load(config_path(args), lenient=True)
+    warn([f"profile '{name}' is not listed: {e}" for name, e in sorted(loaded.broken.items())])
     stores: dict[str, KeyringStore] = {}
     rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION", "CHAIN")]
     now = time.time()

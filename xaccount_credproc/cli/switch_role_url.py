@@ -18,7 +18,7 @@ def run(args) -> int:
     from ..config import loader
     from ..credentials import console
 
-    profile = loader.load(config_path(args)).resolve(args.profile)
+    profile = loader.load(config_path(args), lenient=True).resolve(args.profile)
     role = profile.role_arn.split(":role/", 1)[1]
     url = console.switch_role_url(profile.partition, profile.account_id, role,
                                   args.display_name or profile.display_name or profile.name,

@@ -22,23 +22,33 @@ from .rules import (
 )
 
 
-def load(path) -> Config:
-    """Load `path` and its includes. Included files come first; the including file overrides."""
+def load(path, lenient: bool = False) -> Config:
+    """Load `path` and its includes. Included files come first; the including file overrides.
+
+    Strict (the default: every edit is checked this way), any invalid profile raises. `lenient`
+    keeps each broken profile's error in `Config.broken` instead, so one broken profile fails
+    alone: the others resolve, and `init` and `doctor` can list every broken one at once. What
+    every profile depends on (the file itself, includes, [defaults]) still raises."""
     path = Path(path)
     config = Config(path=path)
-    _load_into(config, path, stack=())
+    _load_into(config, path, stack=(), lenient=lenient)
     for name in config.sources:
         if name in config.profiles:
             path_, text_ = config.origins[("sources", name)]
             raise ConfigError(f"{_where(path_, text_, ('sources',), name)}'{name}' is both a "
                               "stored source and a profile", "rename one of them")
-    for name in config.profiles:
+    for name in list(config.profiles):
         # Validate every profile (and chain) now, so a typo anywhere is reported by any command.
-        config.resolve(name)
+        try:
+            config.resolve(name)
+        except ConfigError as e:
+            if not lenient:
+                raise
+            config.broken.setdefault(name, e)
     return config
 
 
-def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
+def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: bool) -> None:
     path = path.expanduser()
     real = Path(os.path.realpath(path))
     if real in stack:
@@ -60,7 +70,7 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
         raise ConfigError(f"{_where(path, text, (), 'include')}'include' must be a list of "
                           "file names", 'write include = ["team.toml"]')
     for entry in include:
-        _load_into(config, (path.parent / entry).expanduser(), (*stack, real))
+        _load_into(config, (path.parent / entry).expanduser(), (*stack, real), lenient)
 
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -70,14 +80,26 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
     for key in defaults:
         config.origins[("defaults", key)] = (path, text)
 
-    for name, table in _named_tables(data, "profiles", "profile", path, text):
+    for name, table, error in _named_tables(data, "profiles", "profile", path, text):
+        try:
+            if error is not None:
+                raise error
+            checked = _check_table(table, path, text, ("profiles", name))
+        except ConfigError as e:
+            if not lenient:
+                raise
+            config.profiles.setdefault(name, {})
+            config.broken.setdefault(name, e)  # the first error of each profile
+            continue
         merged = config.profiles.setdefault(name, {})
-        merged.update(_check_table(table, path, text, ("profiles", name)))
+        merged.update(checked)
         config.origins[("profiles", name)] = (path, text)
         for key in table:
             config.origins[("profiles", name, key)] = (path, text)
 
-    for name, table in _named_tables(data, "sources", "source", path, text):
+    for name, table, error in _named_tables(data, "sources", "source", path, text):
+        if error is not None:
+            raise error
         for key in table:
             if key not in SOURCE_KEYS:
                 raise ConfigError(f"{_where(path, text, ('sources', name), key)}unknown key "
@@ -95,7 +117,8 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...]) -> None:
 
 
 def _named_tables(data: dict, key: str, kind: str, path: Path, text: str):
-    """(name, table) of each [KEY.NAME] table, names and types checked."""
+    """(name, table, None) of each [KEY.NAME] table, or (name, table, the ConfigError) when its
+    name or type is wrong."""
     tables = data.get(key, {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{_where(path, text, (), key)}'{key}' must hold tables",
@@ -104,11 +127,13 @@ def _named_tables(data: dict, key: str, kind: str, path: Path, text: str):
         try:
             check_profile_name(name, "profile name" if kind == "profile" else f"{kind} name")
         except ConfigError as e:
-            raise ConfigError(f"{_where(path, text, (key,), name)}{e.what}", e.fix) from None
+            yield name, table, ConfigError(f"{_where(path, text, (key,), name)}{e.what}", e.fix)
+            continue
         if not isinstance(table, dict):
-            raise ConfigError(f"{_where(path, text, (key,), name)}{kind} '{name}' must be a "
-                              "table", f"write it as [{key}.{name}]")
-        yield name, table
+            yield name, table, ConfigError(f"{_where(path, text, (key,), name)}{kind} '{name}' "
+                                           "must be a table", f"write it as [{key}.{name}]")
+            continue
+        yield name, table, None
 
 
 def read_text(path: Path) -> str:

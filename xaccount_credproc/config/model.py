@@ -24,13 +24,18 @@ class Config:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Which file (and its text) set each key last: ("defaults", key) or ("profiles", name, key).
     origins: dict[tuple, tuple[Path, str]] = field(default_factory=dict, repr=False)
+    # Profiles that failed validation, with their first error (loader.load(lenient=True)).
+    broken: dict[str, ConfigError] = field(default_factory=dict)
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
     _resolving: list[str] = field(default_factory=list, repr=False)
 
     def names(self) -> list[str]:
-        return sorted(self.profiles)
+        """The profiles that resolve (the broken ones are in `broken`)."""
+        return sorted(n for n in self.profiles if n not in self.broken)
 
     def resolve(self, name: str) -> Profile:
+        if name in self.broken:
+            raise self.broken[name]
         if name not in self.profiles:
             known = ", ".join(self.names()) or "none"
             raise ProfileNotFound(
@@ -44,7 +49,8 @@ class Config:
                     f"{self.where(cycle[0], 'source_profile')}source_profile makes a cycle: "
                     f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
                     "an AWS profile with its own credentials (keys, SSO, ...)")
-            profile = build_profile(name, self.defaults, self.profiles[name], self.path)
+            profile = build_profile(name, self.defaults, self.profiles[name],
+                                    self.table_location(name))
             if profile.source_profile in self.sources:
                 profile.stored_source = source(self, profile.source_profile).keyring_backend
             if profile.source_profile in self.profiles:
@@ -90,6 +96,13 @@ class Config:
                        keyring_backend=stored.keyring_backend,
                        stored_source=stored.keyring_backend)
 
+    def table_location(self, name: str) -> str:
+        """"FILE:LINE" of the [profiles.NAME] table (the config's path if it cannot be told)."""
+        if ("profiles", name) in self.origins:
+            path, text = self.origins[("profiles", name)]
+            return _where(path, text, ("profiles",), name).rstrip(": ")
+        return str(self.path)
+
     def sets(self, name: str, key: str) -> bool:
         """Whether the profile's own table or [defaults] sets `key` (not a built-in default)."""
         return ("profiles", name, key) in self.origins or ("defaults", key) in self.origins
@@ -114,7 +127,8 @@ class Config:
 # Resolution: [defaults] + [profiles.NAME] -> Profile
 
 
-def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any], path: Path) -> Profile:
+def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
+                  path: Path | str) -> Profile:
     merged = dict(defaults)
     # A profile that names its role one way must not inherit the other way from [defaults].
     if "role_arn" in own:

@@ -73,7 +73,7 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
 
     from .loader import load
 
-    loaded = load(config_path)
+    loaded = load(config_path, lenient=True)  # another profile's mistake is not ours
     profile = loaded.source_as_profile(name) if source else loaded.resolve(name)
     try:
         # Also makes a directory of ours private again, so the next call may use it.

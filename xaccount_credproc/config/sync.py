@@ -90,6 +90,18 @@ def locked(path: str, what: str):
         lock.release()
 
 
+class BrokenProfiles(ConfigError):
+    """Profiles that do not validate: init writes nothing until each is fixed. `errors` holds
+    one ConfigError per profile (file, line, key), so all can be listed at once."""
+
+    def __init__(self, broken: dict):
+        self.errors = [broken[name] for name in sorted(broken)]
+        names = ", ".join(sorted(broken))
+        super().__init__(f"{len(broken)} profile{'s' if len(broken) != 1 else ''} of the TOML "
+                         f"config cannot be used ({names})", "fix each as said above, then run "
+                         "'xaccount-credproc init' again; the other profiles keep working")
+
+
 class InitResult:
     def __init__(self, path: str, result: awsconfig.Plan, stale: list[str]):
         self.path = path
@@ -99,7 +111,9 @@ class InitResult:
 
 def init(config_path: str, dry_run: bool = False, force: bool = False,
          prune: bool = False) -> InitResult:
-    loaded = loader.load(config_path)
+    loaded = loader.load(config_path, lenient=True)
+    if loaded.broken:
+        raise BrokenProfiles(loaded.broken)
     command = helper_command(config_path)
     target = paths.aws_config_path()
     with locked(target, "the AWS config"):

@@ -14,11 +14,14 @@ def run(config_path: str) -> list[Check]:
     from . import aws_files, identity, keystore, prompts
 
     try:
-        loaded = loader.load(config_path)
+        loaded = loader.load(config_path, lenient=True)
     except UserError as e:
         return [Check(FAIL, f"TOML config: {e.what}", e.fix)]
-    checks = [Check(OK, f"TOML config {config_path}: {len(loaded.profiles)} profiles from "
+    checks = [Check(OK, f"TOML config {config_path}: {len(loaded.names())} profiles from "
                         f"{len(loaded.files)} file(s)")]
+    # Each broken profile on its own line; the others are checked as usual.
+    checks += [Check(FAIL, f"TOML config: {e.what}", e.fix)
+               for _, e in sorted(loaded.broken.items())]
     profiles = [loaded.resolve(name) for name in loaded.names()]
     checks += aws_files.aws_config(loaded, config_path)
     checks += aws_files.plaintext_sources(loaded)

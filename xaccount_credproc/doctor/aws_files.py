@@ -111,7 +111,7 @@ def plaintext_sources(loaded: model.Config) -> list[Check]:
     parser = _credentials_parser(path)
     if parser is None:
         return []  # _credentials_file says so
-    names = sorted({loaded.resolve(n).root_source for n in loaded.profiles} - set(loaded.sources))
+    names = sorted({loaded.resolve(n).root_source for n in loaded.names()} - set(loaded.sources))
     return [Check(WARN, f"{path}: source profile '{name}' keeps long-term keys in plain text, "
                         "readable by every process of yours and every backup",
                   f"move them into the OS keyring: xaccount-credproc source import {name}")

@@ -12,9 +12,11 @@ def remove(config_path: str, name: str) -> bool:
     Raises ConfigError while a profile still uses it."""
     from ..config import loader, model, toml_edit
 
-    loaded = loader.load(config_path)
+    loaded = loader.load(config_path, lenient=True)
     source = model.source(loaded, name)
-    users = [n for n in loaded.names() if loaded.resolve(n).chain[0].source_profile == name]
+    # Broken profiles count too: their own table says which source they use.
+    users = sorted({n for n in loaded.names() if loaded.resolve(n).chain[0].source_profile == name}
+                   | {n for n in loaded.broken if loaded.profiles[n].get('source_profile') == name})
     if users:
         raise ConfigError(f"source '{name}' is used by {', '.join(users)}",
                           "change or remove those profiles first")
@@ -28,7 +30,7 @@ def rows(config_path: str) -> list[tuple[str, ...]]:
     """`source list`'s table, header first: no secrets, the key's last 4 characters."""
     from ..config import loader, model
 
-    loaded = loader.load(config_path)
+    loaded = loader.load(config_path, lenient=True)
     out = [("SOURCE", "KEY", "IAM USER", "AGE", "AWS PROFILE")]
     now = time.time()
     for name in sorted(loaded.sources):

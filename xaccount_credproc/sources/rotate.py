@@ -33,7 +33,7 @@ def rotate(config_path: str, name: str) -> Rotated:
     from ..credentials.provider import CredentialProvider
     from ..credentials.sts import StsSource
 
-    loaded = loader.load(config_path)
+    loaded = loader.load(config_path, lenient=True)
     source = model.source(loaded, name)
     store = sources.store_for(source)
     old, pending = stored(store, name), stored(store, name, pending=True)
