@@ -299,7 +299,8 @@ def test_locked_keyring_still_returns_credentials_with_one_warning(world, tmp_pa
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
         assert result.stderr.strip() == (
-            "xaccount-credproc: warning: the OS keyring is locked, so credentials are not cached; "
+            "xaccount-credproc: warning: the OS keyring is locked, so credentials are kept in "
+            "the kernel keyring meanwhile; "
             "unlock it (log in to your desktop session, or run 'gnome-keyring-daemon --unlock'), "
             'or set cache = "none" in the config to stop using the keyring')
     finally:

@@ -86,14 +86,25 @@ def own_keyring(tmp_path):
 
 
 def test_a_stopped_keyring_daemon_costs_seconds_on_a_hit_and_a_miss(world, own_keyring):
+    """4 parallel callers each time, and one AssumeRole each time and one mfa_process in all:
+    the kernel keyring stands in for the hung Secret Service, so the lock holder's credentials
+    reach the callers waiting for it."""
     world.standard()
     world.use_mfa_process(f'\n[profiles.deploy]\nrole_arn = "{DEPLOY_ARN}"\n')
     world.sts.add_role(DEPLOY_ARN, mfa_required=True)
     env = dict(own_keyring.env)
     warm = helper(world, env=env)
     assert warm.returncode == 0 and warm.stderr == "", warm.stderr
+    counter = world.root / "otp-runs"
+    script = world.root / "counting-otp.sh"
+    script.write_text(f"#!/bin/sh\necho run >> {counter}\necho {MFA_CODE}\n")
+    script.chmod(0o700)
+    text = world.toml.read_text()
+    line = next(line for line in text.splitlines() if line.startswith("mfa_process = "))
+    world.write_toml(text.replace(line, f'mfa_process = "{script}"'))
     os.kill(own_keyring.processes[-1].pid, signal.SIGSTOP)  # the daemon hangs
     for profile in ("prod-read-only", "deploy"):  # a cached profile, then an uncached one
+        calls = len(world.sts.calls_of("AssumeRole"))
         started = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda _, p=profile: helper(world, p, env=env), range(4)))
@@ -103,8 +114,12 @@ def test_a_stopped_keyring_daemon_costs_seconds_on_a_hit_and_a_miss(world, own_k
             assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
             (line,) = lines(result.stderr)
             assert line.startswith("xaccount-credproc: warning: the Secret Service did not "
-                                   "answer within 2s, so credentials are not cached"), line
+                                   "answer within 2s, so credentials are kept in the kernel "
+                                   "keyring meanwhile"), line
         assert took < 20, (profile, took)
+        assert len(world.sts.calls_of("AssumeRole")) == calls + 1, profile
+    # One MFA session (one code) for both profiles while the daemon hung.
+    assert counter.read_text().count("run") == 1
 
 
 # -- odd cache entries ------------------------------------------------------------------------

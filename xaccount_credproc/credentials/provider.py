@@ -7,6 +7,8 @@ signs AssumeRole for every role that shares the source and MFA device, for hours
 Keyring trouble never costs the user their credentials: it becomes a warning, and STS is called.
 """
 
+import sys
+
 from .. import debug
 from ..backends import KeyringStore, StoreError
 from ..config import Profile
@@ -50,6 +52,7 @@ class CredentialProvider:
                       if profile.cache == "keyring" else None)
         self._sts = sts
         self._mfa = mfa
+        self._fell_back = False
         self.warnings: list[str] = [] if warnings is None else warnings
 
     @property
@@ -137,7 +140,7 @@ class CredentialProvider:
             credentials = self.cache.get(key)
         except StoreError as e:
             self._keyring_failed(e)
-            return None
+            return self._cached(key, margin)  # from the fallback, if there is one
         if credentials is None:
             debug.log(f"cache miss for {key}")
             return None
@@ -160,11 +163,35 @@ class CredentialProvider:
             self.cache.put(key, credentials)
         except StoreError as e:
             self._keyring_failed(e)
+            self._store(key, credentials)  # into the fallback, if there is one
 
     def _keyring_failed(self, error: StoreError) -> None:
-        # Say it once, then stop using the keyring for the rest of this run.
-        self.warnings.append(str(error))
-        self.cache = None
+        """Say it once, and stop using that store for the rest of this run. On Linux, with
+        keyring_backend = "auto", the kernel keyring takes over for the run (and for the
+        parallel callers of this moment): a lock holder's credentials then still reach the
+        callers waiting for it, so a hung or broken Secret Service costs one STS call and one
+        MFA prompt, not one per caller. Nothing secret goes to disk."""
+        self.cache = self._fallback_cache()
+        what = str(error)
+        if self.cache is not None:
+            what = what.replace("so credentials are not cached",
+                                "so credentials are kept in the kernel keyring meanwhile")
+        self.warnings.append(what)
+
+    def _fallback_cache(self):
+        if self._fell_back or self.cache is None or not sys.platform.startswith("linux"):
+            return None
+        self._fell_back = True
+        store = self.cache.store
+        if getattr(store, "choice", None) != "auto" or getattr(store, "_kernel", None):
+            # A store chosen by name is the user's decision; the kernel keyring itself failed.
+            return None
+        from ..backends import kernel_keys
+
+        if kernel_keys.available() is not None:  # a seccomp profile refuses keyctl, ...
+            return None
+        debug.log("the kernel keyring stands in for the failed store in this run")
+        return CredentialCache(KeyringStore(backend="kernel"))
 
     # -- fetching ------------------------------------------------------------------------------
 
