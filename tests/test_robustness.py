@@ -12,6 +12,7 @@ import sys
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -206,11 +207,11 @@ def test_a_wrong_clock_is_named(world):
 # -- children of a killed helper ------------------------------------------------------------------
 
 
-def test_a_lock_holder_killed_with_sigkill_leaves_no_mfa_process_behind(world):
-    world.standard()
-    pid_file = world.root / "mfa-pid"
-    script = world.root / "slow-otp.sh"
-    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nsleep 60\necho {MFA_CODE}\n")
+def start_with_mfa_script(world, body: str, ready: Path) -> subprocess.Popen:
+    """The helper, started as an IDE's aws starts it, with a shell script of `body` as its
+    mfa_process; returns once the script has made `ready`."""
+    script = world.root / "otp-script.sh"
+    script.write_text(f"#!/bin/sh\n{body}")
     script.chmod(0o700)
     world.write_toml(world.toml.read_text().replace(
         "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
@@ -218,9 +219,18 @@ def test_a_lock_holder_killed_with_sigkill_leaves_no_mfa_process_behind(world):
                                env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 30
-    while not (pid_file.exists() and pid_file.read_text().strip()):
+    while not ready.exists():
         assert time.monotonic() < deadline, "mfa_process never started"
         time.sleep(0.05)
+    return process
+
+
+def test_a_lock_holder_killed_with_sigkill_leaves_no_mfa_process_behind(world):
+    world.standard()
+    pid_file = world.root / "mfa-pid"
+    process = start_with_mfa_script(
+        world, f"echo $$ > {pid_file}.tmp\nmv {pid_file}.tmp {pid_file}\nsleep 60\n"
+               f"echo {MFA_CODE}\n", pid_file)
     child = int(pid_file.read_text())
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=30)
@@ -235,19 +245,9 @@ def start_with_grandchild(world) -> tuple[subprocess.Popen, int, int]:
     mfa_process's pid, the grandchild's pid), once both are running."""
     world.standard()
     pids = world.root / "pids"
-    script = world.root / "otp-with-agent.sh"
-    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\n"
-                      f"wait\necho {MFA_CODE}\n")
-    script.chmod(0o700)
-    world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
-    process = subprocess.Popen([str(HELPER), "credential-process", "--profile", "prod-read-only"],
-                               env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not pids.exists():
-        assert time.monotonic() < deadline, "mfa_process never started"
-        time.sleep(0.05)
+    process = start_with_mfa_script(
+        world, f"sleep 300 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\nwait\n"
+               f"echo {MFA_CODE}\n", pids)
     child, grandchild = (int(p) for p in pids.read_text().split())
     return process, child, grandchild
 
