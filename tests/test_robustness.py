@@ -534,3 +534,24 @@ def test_with_no_directory_for_locks_credentials_are_still_served_and_edits_refu
     result = world.run("init", env=env)
     assert result.returncode == 1 and result.stdout == ""
     one_line_failure(result, "cannot lock the AWS config for editing: the cache directory ")
+
+
+def test_a_link_planted_where_the_locks_would_move_is_refused(world, immutable, tmp_path):
+    """The fallback lives in a shared directory (/tmp): a link planted there by someone else,
+    pointing into a directory of ours, is refused, and nothing is made behind it."""
+    world.standard()
+    world.use_mfa_process()
+    locks = world.cache_dir / "locks"
+    locks.mkdir(parents=True, mode=0o700)
+    world.cache_dir.chmod(0o700)
+    immutable(locks)
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir(mode=0o1777)
+    precious = world.home / ".ssh"
+    precious.mkdir(mode=0o700)
+    (shared_tmp / f"xaccount-credproc-{os.geteuid()}").symlink_to(precious)
+    result = helper(world, env={"TMPDIR": str(shared_tmp), "XDG_RUNTIME_DIR": ""})
+    assert result.returncode == 0, result.stderr
+    (line,) = lines(result.stderr)
+    assert "and no other directory for locks can be made" in line, line
+    assert list(precious.iterdir()) == []

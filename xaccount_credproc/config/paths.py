@@ -164,6 +164,9 @@ def _runtime_locks() -> str:
     base = runtime_dir()
     path = join(base, "locks")
     for directory in (base, path):
+        # In a shared directory someone else may have planted a link to a directory of ours.
+        if os.path.islink(directory):
+            raise UntrustedCacheDir(directory, "is a symbolic link")
         _make_private(directory)
     return path
 

@@ -130,10 +130,12 @@ def _collect(process, timeout: float, on_slow, slow_after: float):
             output[fd] += chunk
             if len(output[fd]) > MAX_OUTPUT:
                 raise OutputTooLarge
-    if exited_at is None:
+    if exited_at is None:  # both pipes closed: the program itself is about to exit
+        import subprocess
+
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except Exception:
+        except subprocess.TimeoutExpired:
             raise TimeoutError from None
     process.stdout.close()
     process.stderr.close()
