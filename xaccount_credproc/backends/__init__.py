@@ -116,6 +116,12 @@ class KeyringStore:
 
         return kernel_keys.KernelKeys(self.service)
 
+    def replaceable(self) -> bool:
+        """Whether another store may stand in for this one when it fails: keyring's own choice
+        (not a store named in the config or by PYTHON_KEYRING_BACKEND), and not the kernel
+        keyring itself. Asks no daemon."""
+        return self._forced() == "auto" and self._kernel is None
+
     @property
     def kernel(self) -> bool:
         """Whether writes go to the kernel keyring. Raises StoreError."""

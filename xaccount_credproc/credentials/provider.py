@@ -182,10 +182,8 @@ class CredentialProvider:
         if self._fell_back or self.cache is None or not sys.platform.startswith("linux"):
             return None
         self._fell_back = True
-        store = self.cache.store
-        if getattr(store, "choice", None) != "auto" or getattr(store, "_kernel", None):
-            # A store chosen by name is the user's decision; the kernel keyring itself failed.
-            return None
+        if not getattr(self.cache.store, "replaceable", lambda: False)():
+            return None  # a store chosen by name, or the kernel keyring itself, failed
         from ..backends import kernel_keys
 
         if kernel_keys.available() is not None:  # a seccomp profile refuses keyctl, ...

@@ -83,19 +83,8 @@ class StsSource:
         """An STS client signed by the source profile, or by `credentials` (an MFA session)."""
         if credentials is None and self._client is not None:
             return self._client
-        from botocore.config import Config
-
-        session = self.session()
-        region = self.region or session.region_name or "us-east-1"
-        config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
-        kwargs = {}
-        if credentials is not None:
-            kwargs = {"aws_access_key_id": credentials.access_key_id,
-                      "aws_secret_access_key": credentials.secret_access_key,
-                      "aws_session_token": credentials.session_token}
-        client = session.client("sts", region_name=region, config=config, **kwargs)
-        self._watch(client)
+        region = self.region or self.session().region_name or "us-east-1"
+        client = self._new_client("sts", region, credentials)
         self.endpoint_url = client.meta.endpoint_url
         debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
                   f"source profile {self.source_profile})")
@@ -105,6 +94,12 @@ class StsSource:
 
     def iam(self, credentials: Credentials | None = None):
         """An IAM client signed by the source (or by `credentials`, e.g. its MFA session)."""
+        return self._new_client("iam", self.region or "us-east-1", credentials)
+
+    def _new_client(self, service: str, region: str, credentials: Credentials | None):
+        """A client of the source's session (or signed by `credentials`), with our bounds, that
+        remembers each answer's status and content type (never its body), so an answer that is
+        not the API's (a captive portal, an intercepting proxy) can be named."""
         from botocore.config import Config
 
         kwargs = {}
@@ -114,14 +109,7 @@ class StsSource:
                       "aws_session_token": credentials.session_token}
         config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                         retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
-        client = self.session().client("iam", region_name=self.region or "us-east-1",
-                                       config=config, **kwargs)
-        self._watch(client)
-        return client
-
-    def _watch(self, client) -> None:
-        """Remember each answer's status and content type (never its body), so an answer that
-        is not the API's (a captive portal, an intercepting proxy) can be named."""
+        client = self.session().client(service, region_name=region, config=config, **kwargs)
         endpoint = client.meta.endpoint_url
 
         def remember(response_dict=None, **_):
@@ -132,6 +120,7 @@ class StsSource:
                                     kind.split(";")[0].strip())
 
         client.meta.events.register("before-parse", remember)
+        return client
 
     @staticmethod
     def _service(action: str) -> str:
