@@ -47,6 +47,11 @@ command -v strace >/dev/null || packages+=(strace)
 # The wrapper matrix (tests/test_wrappers.py): sudo and GNU time around the helper's line.
 command -v sudo >/dev/null || packages+=(sudo)
 [ -x /usr/bin/time ] || packages+=(time)
+# The credential server (tests/test_server.py): Ruby's SDK (it reads only RELATIVE_URI), and
+# iproute2 for the network namespace a container's view is made in.
+[ -e /usr/lib/ruby/vendor_ruby/aws-sdk-core.rb ] || packages+=(ruby-aws-sdk-core)
+command -v ip >/dev/null || packages+=(iproute2)
+command -v unshare >/dev/null || packages+=(util-linux)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

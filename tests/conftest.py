@@ -1,5 +1,8 @@
 import logging
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +119,33 @@ def public_tmp():
         yield Path(path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+GO_SDK = Path("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def required(path: Path, what: str) -> None:
+    """A real client that is missing fails in CI (the bootstrap installs it) and skips only on a
+    developer machine without it."""
+    from tests.harness import unavailable
+
+    if not path.exists():
+        unavailable(f"{what} is not installed ({path}): run scripts/bootstrap.sh")
+
+
+@pytest.fixture(scope="session")
+def go_probe(tmp_path_factory) -> Path:
+    required(GO_SDK, "Debian's golang-github-aws-aws-sdk-go-v2-dev")
+    go = shutil.which("go") or "/usr/lib/go/bin/go"
+    required(Path(go), "Debian's golang-go")
+    work = tmp_path_factory.mktemp("go")
+    source = work / "src" / "stsprobe"
+    shutil.copytree(ROOT / "tests" / "clients" / "stsprobe", source)
+    binary = work / "stsprobe"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
+           "GO111MODULE": "off", "GOPATH": f"{work}:/usr/share/gocode", "GOPROXY": "off",
+           "GOFLAGS": "", "GOCACHE": str(work / "cache"), "CGO_ENABLED": "0"}
+    subprocess.run([go, "build", "-o", str(binary), "stsprobe"], cwd=work, env=env, check=True,
+                   capture_output=True, timeout=600)
+    return binary

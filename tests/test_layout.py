@@ -20,7 +20,7 @@ from tests.harness.world import (
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "xaccount_credproc"
 GOLDEN = ROOT / "tests" / "golden" / "release-0.1.0"
-FAMILIES = {"cli", "config", "credentials", "backends", "prompt", "sources", "doctor"}
+FAMILIES = {"cli", "config", "credentials", "backends", "prompt", "sources", "doctor", "server"}
 MAX_LOOSE = 6
 MAX_CLI_LINES = 150
 
@@ -114,7 +114,8 @@ def test_a_planted_cycle_would_be_found():
 # Which families each family may use: the families depend one way (ARCHITECTURE.md).
 MAY_USE = {
     "cli": FAMILIES - {"cli"},
-    "doctor": {"config", "credentials", "backends", "prompt"},
+    "doctor": {"config", "credentials", "backends", "prompt", "server"},
+    "server": {"config", "credentials", "prompt"},
     "sources": {"config", "credentials", "backends", "prompt"},
     "credentials": {"config", "backends", "prompt"},
     "prompt": {"backends"},

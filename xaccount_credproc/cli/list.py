@@ -44,4 +44,7 @@ def run(args) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    from ..server.client import summary
+
+    print("\n".join(summary()))
     return 0

@@ -46,8 +46,14 @@ def with_mfa_retries(mfa, call):
 
 class CredentialProvider:
     def __init__(self, profile: Profile, store=None, sts=None, mfa=None,
-                 warnings: list[str] | None = None):
+                 warnings: list[str] | None = None, min_left: float = 0, mfa_for=None):
+        """`min_left`: cached credentials with no more than this left (or the profile's
+        refresh_margin, whichever is more) are a miss; the credential server asks for more than
+        a credential_process caller. `mfa_for(profile)`: where MFA codes come from, for this
+        profile and every hop of its chain (the server's prompt never uses the terminal)."""
         self.profile = profile
+        self.min_left = min_left
+        self._mfa_for = mfa_for
         self.cache = (CredentialCache(store or KeyringStore(backend=profile.keyring_backend))
                       if profile.cache == "keyring" else None)
         self._sts = sts
@@ -86,6 +92,8 @@ class CredentialProvider:
 
     @property
     def mfa(self):
+        if self._mfa is None and self._mfa_for is not None:
+            self._mfa = self._mfa_for(self.profile)
         if self._mfa is None:
             from ..prompt.mfa import MfaCodeSource
 
@@ -109,7 +117,8 @@ class CredentialProvider:
                           "they are returned but will not be served from the cache")
             return fresh
 
-        return self._cached_or_fetched(role_key(profile), profile.refresh_margin,
+        return self._cached_or_fetched(role_key(profile),
+                                       max(profile.refresh_margin, self.min_left),
                                        f"profile '{profile.name}'", fetched)
 
     def _cached_or_fetched(self, key: str, margin: float, what: str, fetch) -> Credentials:
@@ -216,7 +225,8 @@ class CredentialProvider:
         """AssumeRole signed by the source profile's role credentials, which come from that
         profile's own provider: its cache entry, lock, refresh margin and MFA. Ten spokes behind
         one hub therefore share one hub session."""
-        hub = CredentialProvider(self.profile.via, warnings=self.warnings)
+        hub = CredentialProvider(self.profile.via, warnings=self.warnings,
+                                 min_left=self.min_left, mfa_for=self._mfa_for)
         signer, fresh = self._signed_retrying_once(
             lambda: (hub.credentials(), True), self._assume_signed_by, hub.forget,
             f"the session of '{hub.profile.name}'")

@@ -28,4 +28,13 @@ def run(config_path: str) -> list[Check]:
     checks += keystore.keyring(profiles)
     checks += prompts.mfa_prompts(profiles)
     checks += identity.sources(profiles)
+    checks.append(server_check())
     return checks
+
+
+def server_check() -> Check:
+    from ..server.client import check
+    from .check import WARN
+
+    status, what, fix = check()
+    return Check({"ok": OK, "warn": WARN, "fail": FAIL}[status], what, fix)

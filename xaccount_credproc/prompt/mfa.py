@@ -31,13 +31,16 @@ class MfaCodeSource:
     desktop dialog when a desktop session is reachable, else a clear failure)."""
 
     def __init__(self, serial: str, profile_name: str, mfa_process: str | None,
-                 tty_path: str = "/dev/tty", prompt: str = "auto", role_arn: str | None = None):
+                 tty_path: str = "/dev/tty", prompt: str = "auto", role_arn: str | None = None,
+                 terminal: bool = True):
         self.serial = serial
         self.profile_name = profile_name
         self.mfa_process = mfa_process
         self.tty_path = tty_path
         self.prompt = prompt
         self.role_arn = role_arn
+        # False for the credential server: a daemon's terminal (if any) is nobody's to ask on.
+        self.terminal = terminal
         self.asked = 0
 
     @property
@@ -52,7 +55,7 @@ class MfaCodeSource:
             return self._from_process()
         if sys.platform == "win32" and self.prompt != "dialog":  # pragma: no cover
             return self._from_windows_console(rejected)
-        fd = open_terminal(self.tty_path) if self.prompt != "dialog" else None
+        fd = open_terminal(self.tty_path) if self.prompt != "dialog" and self.terminal else None
         if fd is not None:
             return self._from_terminal(fd, rejected)
         if self.prompt == "terminal":
@@ -70,7 +73,8 @@ class MfaCodeSource:
         except dialogs.DialogUnavailable:
             # Not a Cancel: the dialog never showed. The next way to ask is the terminal, which
             # mfa_prompt = "dialog" skipped; with none, the error names the display.
-            fd = open_terminal(self.tty_path) if self.prompt == "dialog" else None
+            fd = (open_terminal(self.tty_path) if self.prompt == "dialog" and self.terminal
+                  else None)
             if fd is None:
                 raise
             return self._from_terminal(fd, rejected)
