@@ -49,7 +49,7 @@ command -v sudo >/dev/null || packages+=(sudo)
 [ -x /usr/bin/time ] || packages+=(time)
 # The credential server (tests/test_server.py): Ruby's SDK (it reads only RELATIVE_URI), and
 # iproute2 for the network namespace a container's view is made in.
-[ -e /usr/lib/ruby/vendor_ruby/aws-sdk-core.rb ] || packages+=(ruby-aws-sdk-core)
+dpkg -s ruby-aws-sdk-core >/dev/null 2>&1 || packages+=(ruby-aws-sdk-core)
 command -v ip >/dev/null || packages+=(iproute2)
 command -v unshare >/dev/null || packages+=(util-linux)
 if [ -z "$python" ]; then
