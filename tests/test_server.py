@@ -14,8 +14,12 @@ import pytest
 
 from tests.conftest import required
 from tests.harness.cred_server import CredServer, get, get_served, raw
-from tests.harness.world import ADMIN_ROLE_ARN, AWS, ROLE_ARN
+from tests.harness.world import ADMIN_ROLE_ARN, AWS, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
+from tests.test_chaining import HUB, SSO_CONFIG, hub_and_spokes, sso  # noqa: F401 - a fixture
 from tests.test_clients import AWS_V2
+from tests.test_sources import alice  # noqa: F401 - a fixture
+
+SSO_ROLE = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"
 
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 ADMIN_ASSUMED = "arn:aws:sts::333333333333:assumed-role/Admin/alice"
@@ -107,6 +111,30 @@ def test_server_clients_and_aws_commands_in_parallel_make_one_assume_role_per_pr
     calls = world.sts.calls_of("AssumeRole")
     assert sorted(c.params["RoleArn"] for c in calls) == sorted([ROLE_ARN, ADMIN_ROLE_ARN])
     assert len(world.sts.calls_of("GetSessionToken")) == 1  # one MFA code for both
+
+
+def test_a_chain_from_sso_and_a_stored_source_are_served(world, sso, alice):  # noqa: F811
+    # SSO -> Hub -> Spoke: the chain's first hop from IAM Identity Center.
+    world.aws_config.write_text(SSO_CONFIG)  # the alice fixture emptied it
+    sso.log_in(world.home, "corp")
+    hub_and_spokes(world, hub_source="corp-sso")
+    world.sts.add_role(HUB, trusts=(SSO_ROLE,))
+    # And a profile whose source is a key pair moved into the keyring (`source import`).
+    world.write_toml(world.toml.read_text().replace(f'mfa_serial = "{MFA_SERIAL}"\n', "")
+                     + f'\n[profiles.stored]\nsource_profile = "dev"\nrole_arn = "{ROLE_ARN}"\n'
+                       f'external_id = "{EXTERNAL_ID}"\nmfa_serial = "{MFA_SERIAL}"\n')
+    imported = world.run("source", "import", "dev", "--region", "eu-west-1")
+    assert imported.returncode == 0, imported.stderr
+    server = CredServer(world).start()
+    try:
+        for name, arn in (("spoke1", "arn:aws:sts::333333333331:assumed-role/Spoke/alice"),
+                          ("stored", ASSUMED)):
+            result = python(world, BOTO, server.client_env(name))
+            assert result.returncode == 0, result.stderr
+            assert json.loads(result.stdout) == arn
+        assert [r["role_name"] for r in sso.requests] == ["Developer"]
+    finally:
+        server.stop()
 
 
 # -- who may ask --------------------------------------------------------------------------------
