@@ -12,13 +12,14 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
     top = world.run("--help")
     assert top.returncode == 0 and top.stdout.startswith("usage: xaccount-credproc ")
     for name in ("credential-process", "init", "add", "remove", "console", "switch-role-url",
-                 "exec", "doctor", "list", "clear", "source"):
+                 "exec", "doctor", "list", "clear", "source", "serve", "server-env",
+                 "server-revoke", "container-setup"):
         assert f"\n  {name} " in top.stdout
         own = world.run(name, "--help")
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 11
+    assert len(COMMANDS) == 15
 
 
 @pytest.mark.parametrize(("argv", "message"), [

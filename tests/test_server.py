@@ -390,6 +390,12 @@ def test_bad_input_is_one_line_and_changes_nothing(served):
     other = world.run("server-env", "--profile", "admin",
                       env={"XDG_RUNTIME_DIR": str(world.root / "elsewhere")})
     assert other.returncode == 1 and "no credential server is running" in other.stderr
+    broken = world.root / "broken.toml"
+    broken.write_text("[profiles.x\n")
+    result = world.run("serve", "--config", str(broken),
+                       env={"XDG_RUNTIME_DIR": str(world.root / "elsewhere")}, timeout=30)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "broken.toml" in result.stderr
 
 
 # -- containers ---------------------------------------------------------------------------------
