@@ -13,13 +13,13 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
     assert top.returncode == 0 and top.stdout.startswith("usage: xaccount-credproc ")
     for name in ("credential-process", "init", "add", "remove", "console", "switch-role-url",
                  "exec", "doctor", "list", "clear", "source", "serve", "server-env",
-                 "server-revoke", "container-setup"):
+                 "server-revoke", "container-setup", "vault"):
         assert f"\n  {name} " in top.stdout
         own = world.run(name, "--help")
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 15
+    assert len(COMMANDS) == 16
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -174,7 +174,7 @@ def test_add_reads_two_lines_from_stdin_and_checks_them_first(world, alice):
     result = world.run("source", "add", "dev", "--region", "eu-west-1",
                        input=f"{alice['key']}\n{alice['secret']}\n", stdin=None)
     assert result.returncode == 0, result.stderr
-    assert f"stored the key …{alice['key'][-4:]} of {alice['arn']} as source 'dev'" in (
+    assert f"stored the key …{alice['key'][-4:]} of {alice['arn']} in the OS keyring as source 'dev'" in (
         result.stdout)
     assert world.run("init").returncode == 0
     assert "--source dev" not in world.aws_config.read_text()  # not asked for (--aws-profile)

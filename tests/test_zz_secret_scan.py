@@ -8,6 +8,7 @@ from tests.harness.world import (
     ALICE_SECRET,
     ALL_WORLDS,
     CAPTURED_STDERR,
+    EXTRA_SECRETS,
     MFA_CODE,
 )
 
@@ -23,7 +24,7 @@ def test_no_secret_in_any_file_or_stderr(world, secret_service_daemon):
     assert json.loads(result.stdout)["SecretAccessKey"] in issued
     assert len(issued) >= 4  # the MFA session's and the role's secret key and token
 
-    secrets = [*issued, ALICE_SECRET]
+    secrets = [*issued, ALICE_SECRET, *EXTRA_SECRETS]
     scanned_files = 0
     roots = [w.home for w in ALL_WORLDS] + [secret_service_daemon.root]
     for root in roots:

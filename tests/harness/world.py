@@ -38,6 +38,8 @@ external_id = "{EXTERNAL_ID}"
 # Every world and every stderr captured in this test session, for the final secret scan.
 ALL_WORLDS: list["World"] = []
 CAPTURED_STDERR: list[str] = []
+# Secrets a test made beyond STS's (a vault passphrase, a derived key, another IAM user's key).
+EXTRA_SECRETS: list[str] = []
 
 
 class World:

@@ -17,7 +17,7 @@ from ._common import EXIT_INTERRUPTED, PROG, UsageError, fail
 
 # In the order `--help` lists them.
 COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
-            "doctor", "list", "clear", "source", "serve", "server_env", "server_revoke",
+            "doctor", "list", "clear", "source", "vault", "serve", "server_env", "server_revoke",
             "container_setup")
 
 

@@ -21,6 +21,9 @@ def add_arguments(parser) -> None:
         sub.add_argument("name", metavar="NAME", help="the source's name (source_profile)")
         sub.add_argument("--region", metavar="REGION", help="region of the STS endpoint")
         sub.add_argument("--mfa-serial", metavar="ARN", help="the user's MFA device")
+        sub.add_argument("--volatile", action="store_true",
+                         help="keep the keys in the kernel keyring, which forgets them at "
+                              "reboot (where there is no desktop keyring and no vault)")
     add.add_argument("--aws-profile", action="store_true",
                      help="let 'init' write [profile NAME] served by the helper")
     rotate = actions.add_parser("rotate", help="replace the stored key with a new one (IAM)")
@@ -39,9 +42,9 @@ def _add(args) -> int:
     from ..credentials.stored_keys import mask
     from ..sources.add import add
 
-    keys = add(config_path(args), args.name, args.region, args.mfa_serial,
-               args.aws_profile or None)
-    print(f"stored the key {mask(keys.access_key_id)} of {keys.user_arn} as source "
+    keys, into = add(config_path(args), args.name, args.region, args.mfa_serial,
+                     args.aws_profile or None, args.volatile)
+    print(f"stored the key {mask(keys.access_key_id)} of {keys.user_arn} in {into} as source "
           f"'{args.name}'")
     return 0
 
@@ -50,10 +53,10 @@ def _import(args) -> int:
     from ..credentials.stored_keys import mask
     from ..sources.importing import import_keys
 
-    keys, credentials_file = import_keys(config_path(args), args.name, args.region,
-                                         args.mfa_serial)
+    keys, credentials_file, into = import_keys(config_path(args), args.name, args.region,
+                                               args.mfa_serial, args.volatile)
     print(f"moved the key {mask(keys.access_key_id)} of {keys.user_arn} from "
-          f"{credentials_file} into the OS keyring as source '{args.name}'; run "
+          f"{credentials_file} into {into} as source '{args.name}'; run "
           "'xaccount-credproc init' so that 'aws --profile "
           f"{args.name}' is served by the helper")
     return 0

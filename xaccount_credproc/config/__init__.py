@@ -24,7 +24,7 @@ CHAINED_MAX_DURATION = 3600  # AWS's limit for a role session assumed with role 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
-          "keyring_backend", "via", "stored_source")
+          "keyring_backend", "via", "stored_source", "vault")
 
 # The exact type (or types) of each field, for data read back from a file (snapshot.py).
 FIELD_TYPES = {
@@ -37,6 +37,7 @@ FIELD_TYPES = {
     "keyring_backend": (str,),
     "via": (dict, type(None)),  # the source's own fields (as_dict), when it is a profile too
     "stored_source": (str, type(None)),
+    "vault": (dict, type(None)),  # Config.vault_settings(), for a stored source's keys
 }
 
 
@@ -54,7 +55,7 @@ class Profile:
                  output: str | None = None, display_name: str | None = None,
                  color: str | None = None, mfa_prompt: str = "auto",
                  keyring_backend: str = "auto", via: "Profile | None" = None,
-                 stored_source: str | None = None):
+                 stored_source: str | None = None, vault: dict | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -76,6 +77,7 @@ class Profile:
         self.via = via  # source_profile when it is a TOML profile: role chaining
         # source_profile names keys kept in the OS keyring: this is their keyring_backend.
         self.stored_source = stored_source
+        self.vault = vault
 
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in FIELDS}
@@ -124,6 +126,13 @@ def from_fields(fields, depth: int = 0) -> "Profile | None":
     if type(fields) is not dict or set(fields) != set(FIELDS):
         return None
     if any(type(fields[key]) not in FIELD_TYPES[key] for key in FIELDS):
+        return None
+    vault = fields["vault"]
+    if vault is not None and not (
+            set(vault) == {"passphrase_process", "unlock_timeout", "auto_sources"}
+            and type(vault["passphrase_process"]) in (str, type(None))
+            and type(vault["unlock_timeout"]) is int and type(vault["auto_sources"]) is list
+            and all(type(name) is str for name in vault["auto_sources"])):
         return None
     via = None
     if fields["via"] is not None:

@@ -17,6 +17,8 @@ from .rules import (
     SOURCE_KEYS,
     TOP_LEVEL_KEYS,
     VALIDATORS,
+    VAULT_KEYS,
+    VAULT_VALIDATORS,
     boolean,
     check_profile_name,
 )
@@ -63,7 +65,8 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     unknown = set(data) - TOP_LEVEL_KEYS
     for key in sorted(unknown):
         raise ConfigError(f"{_where(path, text, (), key)}unknown key '{key}'",
-                          "top-level keys are include, [defaults] and [profiles.NAME]")
+                          "top-level keys are include, [defaults], [profiles.NAME], "
+                          "[sources.NAME] and [vault]")
 
     include = data.get("include", [])
     if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
@@ -96,6 +99,19 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
         config.origins[("profiles", name)] = (path, text)
         for key in table:
             config.origins[("profiles", name, key)] = (path, text)
+
+    vault = data.get("vault", {})
+    if not isinstance(vault, dict):
+        raise ConfigError(f"{_where(path, text, (), 'vault')}'vault' must be a table",
+                          "write it as [vault]")
+    for key, value in vault.items():
+        if key not in VAULT_KEYS:
+            raise ConfigError(f"{_where(path, text, ('vault',), key)}unknown key '{key}' in "
+                              "[vault]", f"known keys: {', '.join(sorted(VAULT_KEYS))}")
+        try:
+            config.vault[key] = VAULT_VALIDATORS[key](value)
+        except ConfigError as e:
+            raise ConfigError(f"{_where(path, text, ('vault',), key)}{e.what}", e.fix) from None
 
     for name, table, error in _named_tables(data, "sources", "source", path, text):
         if error is not None:

@@ -26,6 +26,7 @@ class Config:
     origins: dict[tuple, tuple[Path, str]] = field(default_factory=dict, repr=False)
     # Profiles that failed validation, with their first error (loader.load(lenient=True)).
     broken: dict[str, ConfigError] = field(default_factory=dict)
+    vault: dict[str, Any] = field(default_factory=dict)  # the [vault] table
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
     _resolving: list[str] = field(default_factory=list, repr=False)
 
@@ -53,6 +54,7 @@ class Config:
                                     self.table_location(name))
             if profile.source_profile in self.sources:
                 profile.stored_source = source(self, profile.source_profile).keyring_backend
+                profile.vault = self.vault_settings()
             if profile.source_profile in self.profiles:
                 self._resolving.append(name)
                 try:
@@ -93,8 +95,20 @@ class Config:
                        mfa_serial=stored.mfa_serial, mfa_process=stored.mfa_process,
                        mfa_prompt=stored.mfa_prompt, role_session_name=name,
                        mfa_session_duration=stored.mfa_session_duration,
-                       keyring_backend=stored.keyring_backend,
-                       stored_source=stored.keyring_backend)
+                       # The user's session is cached like role credentials, never in the vault.
+                       keyring_backend=("auto" if stored.keyring_backend == "vault"
+                                        else stored.keyring_backend),
+                       stored_source=stored.keyring_backend, vault=self.vault_settings())
+
+    def vault_settings(self) -> dict[str, Any]:
+        """What reading a stored source from the vault needs: the [vault] table's settings,
+        and the sources that may move into the vault from the kernel keyring on its unlock."""
+        from .rules import DEFAULT_UNLOCK_TIMEOUT
+
+        return {"passphrase_process": self.vault.get("passphrase_process"),
+                "unlock_timeout": self.vault.get("unlock_timeout", DEFAULT_UNLOCK_TIMEOUT),
+                "auto_sources": sorted(n for n in self.sources
+                                       if source(self, n).keyring_backend == "auto")}
 
     def table_location(self, name: str) -> str:
         """"FILE:LINE" of the [profiles.NAME] table (the config's path if it cannot be told)."""
@@ -159,6 +173,11 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
         raise fail("is its own source_profile",
                    "set source_profile to a profile with its own credentials")
     merged.setdefault("role_session_name", default_session_name())
+    if merged.get("keyring_backend") == "vault":
+        raise fail('keyring_backend = "vault" is for stored sources\' long-term keys; role '
+                   "credentials are cached in the Secret Service or the kernel keyring",
+                   'set keyring_backend = "vault" in [sources.NAME], not in a profile or '
+                   "[defaults]")
     profile = Profile(name=name, role_arn=role_arn, **merged)
 
     floor = profile.refresh_margin + MIN_SERVABLE

@@ -37,7 +37,7 @@ MIN_REFRESH_MARGIN = 960
 MIN_SERVABLE = 600
 CACHE_MODES = ("keyring", "none")
 MFA_PROMPTS = ("auto", "terminal", "dialog")
-KEYRING_BACKENDS = ("auto", "secret-service", "kernel")  # store.BACKENDS, without importing it
+KEYRING_BACKENDS = ("auto", "secret-service", "kernel", "vault")  # "vault": sources only
 MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
 
@@ -47,7 +47,10 @@ PROFILE_KEYS = {
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
     "mfa_prompt", "keyring_backend",
 }
-TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources"}
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault"}
+# [vault]: the encrypted file that keeps stored sources where no desktop keyring answers.
+VAULT_KEYS = {"passphrase_process", "unlock_timeout"}
+DEFAULT_UNLOCK_TIMEOUT = 12 * 3600
 # [sources.NAME]: an IAM user whose long-term keys live in the OS keyring (`source add`).
 SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "output", "aws_profile",
                "mfa_session_duration", "keyring_backend"}
@@ -177,18 +180,20 @@ def _mfa_serial(value: Any) -> str:
     return value
 
 
-def _mfa_process(value: Any) -> str:
+def _mfa_process(value: Any, key: str = "mfa_process", prints: str = "the code") -> str:
     import shlex
 
-    value = _string(value, "mfa_process")
+    value = _string(value, key)
     try:
         words = shlex.split(value)
     except ValueError as e:
-        raise ConfigError(f"mfa_process cannot be split into words: {e}",
+        raise ConfigError(f"{key} cannot be split into words: {e}",
                           "check its quotes") from None
     if not words:
-        raise ConfigError("mfa_process is empty", "name a command that prints the code")
+        raise ConfigError(f"{key} is empty", f"name a command that prints {prints}")
     return value
+
+
 
 
 def _source_profile(value: Any) -> str:
@@ -284,3 +289,10 @@ VALIDATORS = {
     "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
     "keyring_backend": _choice("keyring_backend", KEYRING_BACKENDS),
 }
+
+VAULT_VALIDATORS = {
+    "passphrase_process": lambda value: _mfa_process(value, "passphrase_process",
+                                                     "the passphrase"),
+    "unlock_timeout": _bounded("unlock_timeout", 60, 7 * 24 * 3600),
+}
+

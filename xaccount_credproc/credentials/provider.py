@@ -75,15 +75,17 @@ class CredentialProvider:
 
     def _stored_keys(self):
         """The stored source's long-term keys, read from the OS keyring only on a miss."""
-        from ..errors import ConfigError, UserError
+        from ..errors import ConfigError
         from . import stored_keys as sources
+        from .vault_access import store_for
 
         root = self.profile.chain[0]
         try:
-            keys = sources.read(KeyringStore(backend=root.stored_source), root.source_profile)
+            store = store_for(root.stored_source, root.vault, self.warnings)
+            keys = sources.read(store, root.source_profile)
         except StoreError as e:
-            raise UserError(f"cannot read the stored keys of source '{root.source_profile}': "
-                            f"{e.what}", e.fix) from None
+            raise sources.store_error(
+                e, f"cannot read the stored keys of source '{root.source_profile}'") from None
         if keys is None:
             raise ConfigError(f"source '{root.source_profile}' has no keys stored in the OS "
                               "keyring", "store them with 'xaccount-credproc source add "

@@ -77,12 +77,6 @@ def check_format(access_key_id: str, secret: str) -> None:
                         "copy it again; it is shown only when the key is created")
 
 
-def store_for(source):
-    from ..backends import KeyringStore
-
-    return KeyringStore(backend=source.keyring_backend)
-
-
 def read(store, name: str, pending: bool = False) -> StoredKeys | None:
     """The stored keys of source `name`. Raises StoreError."""
     return StoredKeys.decode(store.get_many([entry_name(name, pending)])[0])
@@ -102,3 +96,15 @@ def write(store, name: str, keys: StoredKeys, pending: bool = False) -> None:
 
 def delete(store, name: str, pending: bool = False) -> bool:
     return store.delete(entry_name(name, pending))
+
+
+def store_error(error, doing: str):
+    """A UserError for the StoreError `error` met while `doing`: exit 2 when it is the vault
+    file's (damaged, newer, a wrong passphrase: bad input), else 1."""
+    from ..backends.vault import VaultError
+    from ..errors import UserError
+
+    out = UserError(f"{doing}: {error.what}", error.fix)
+    if isinstance(error, VaultError):
+        out.exit_code = 2
+    return out

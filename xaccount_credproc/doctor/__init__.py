@@ -26,6 +26,7 @@ def run(config_path: str) -> list[Check]:
     checks += aws_files.aws_config(loaded, config_path)
     checks += aws_files.plaintext_sources(loaded)
     checks += keystore.keyring(profiles)
+    checks += keystore.vault(loaded)
     checks += prompts.mfa_prompts(profiles)
     checks += identity.sources(profiles)
     checks.append(server_check())

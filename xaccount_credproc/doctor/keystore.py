@@ -56,3 +56,41 @@ def _kernel_quota(store) -> Check:
                            "such command then calls STS)",
                      "raise it: sysctl kernel.keys.maxbytes=100000 kernel.keys.maxkeys=1000")
     return Check(OK, text)
+
+
+def vault(loaded) -> list[Check]:
+    """The vault file (never opened: no passphrase is asked), and sources that would be lost
+    at reboot."""
+    from ..backends import vault as vaults
+    from ..config import model
+    from ..credentials import vault_access
+
+    path = vaults.default_path()
+    needed = sorted(n for n in loaded.sources
+                    if model.source(loaded, n).keyring_backend == "vault")
+    checks = [Check(WARN, f"source '{n}' is kept in the kernel keyring, which forgets it at "
+                          "reboot", 'set keyring_backend = "vault" for it and run '
+                                    "'xaccount-credproc vault migrate'")
+              for n in sorted(loaded.sources)
+              if model.source(loaded, n).keyring_backend == "kernel"]
+    try:
+        found = vaults.load(path)
+    except vaults.VaultError as e:
+        return [*checks, Check(FAIL, f"vault: {e.what}", e.fix)]
+    if found is None:
+        if needed:
+            return [*checks, Check(FAIL, f"vault: none at {path}, but source(s) "
+                                         f"{', '.join(needed)} are kept in it",
+                                   "create it with 'xaccount-credproc vault init' and store "
+                                   "their keys again")]
+        return [*checks, Check(OK, f"vault: none at {path} (only needed where no desktop "
+                                   "keyring answers)")]
+    if vault_access.cached_key(found.id) is None:
+        state = "locked (the next command that needs a stored key asks for the passphrase)"
+    else:
+        until = vault_access.unlocked_until(found.id)
+        state = "unlocked" + (f" until {time.strftime('%H:%M', time.localtime(until))}"
+                              if until else "")
+    kdf = found.header["kdf"]
+    return [*checks, Check(OK, f"vault {path}: {state}, {len(found.entries)} entries, "
+                               f"Argon2id {kdf['memory_kib'] // 1024} MiB")]

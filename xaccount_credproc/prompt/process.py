@@ -160,4 +160,6 @@ def child_environment() -> dict[str, str]:
     resolving source credentials, and may itself run `aws` with a profile of ours."""
     from ..reentry import REENTRY_ENV
 
-    return {k: v for k, v in os.environ.items() if k != REENTRY_ENV}
+    # Nor the vault's passphrase (CI's variable): no program of the user's needs it.
+    return {k: v for k, v in os.environ.items()
+            if k not in (REENTRY_ENV, "XACCOUNT_CREDPROC_VAULT_PASSPHRASE")}

@@ -7,19 +7,21 @@ import sys
 import time
 
 from ..credentials import stored_keys as sources
+from ..credentials.vault_access import source_store
 from ..errors import UserError
 
 STDIN_TIMEOUT = 60
 
 
 def add(config_path: str, name: str, region: str | None, mfa_serial: str | None,
-        aws_profile: bool | None) -> sources.StoredKeys:
-    """Read, check and store a key pair as source `name`. Raises UserError."""
+        aws_profile: bool | None, volatile: bool = False) -> tuple[sources.StoredKeys, str]:
+    """Read, check and store a key pair as source `name`: (the keys, where they went). Raises
+    UserError."""
     access_key_id, secret = read_keys()
     sources.check_format(access_key_id, secret)
     keys = verified(name, access_key_id, secret, region)
-    store_and_declare(config_path, name, keys, region, mfa_serial, aws_profile)
-    return keys
+    return keys, store_and_declare(config_path, name, keys, region, mfa_serial, aws_profile,
+                                   volatile)
 
 
 def read_keys() -> tuple[str, str]:
@@ -132,12 +134,15 @@ def aws_profile_settings(name: str) -> dict[str, str]:
 
 
 def store_and_declare(config_path: str, name: str, keys, region: str | None,
-                      mfa_serial: str | None, aws_profile: bool | None) -> None:
+                      mfa_serial: str | None, aws_profile: bool | None,
+                      volatile: bool = False) -> str:
+    """Store the keys, then declare [sources.NAME]; where the keys went (for messages)."""
     from ..backends import StoreError
     from ..config import loader, model, rules, toml_edit
     from ..errors import ConfigError
 
-    values = {"region": region, "mfa_serial": mfa_serial, "aws_profile": aws_profile}
+    values = {"region": region, "mfa_serial": mfa_serial, "aws_profile": aws_profile,
+              "keyring_backend": "kernel" if volatile else None}
     if aws_profile:
         # The user's [profile NAME] settings go where init writes them from.
         for key, value in aws_profile_settings(name).items():
@@ -152,12 +157,18 @@ def store_and_declare(config_path: str, name: str, keys, region: str | None,
                           "stored source", "choose another name for the source")
     own = {**(loaded.sources.get(name, {}) if loaded else {}),
            **{k: v for k, v in values.items() if v is not None}}
-    store = sources.store_for(model.Source(name, loaded.defaults if loaded else {}, own))
+    source = model.Source(name, loaded.defaults if loaded else {}, own)
+    if source.keyring_backend == "kernel" and not volatile:
+        # Long-term keys there are gone at the next reboot: only when the user says so.
+        raise ConfigError(f"source '{name}' would be kept in the kernel keyring (keyring_backend "
+                          '= "kernel"), which forgets it at reboot', "pass --volatile to accept "
+                          'that, or set keyring_backend = "vault" (or "auto") for the source')
+    store = source_store(source, loaded.vault_settings() if loaded else None)
     try:
         before = sources.read(store, name)
         sources.write(store, name, keys)
     except StoreError as e:
-        raise UserError(f"cannot store the keys in the OS keyring: {e.what}", e.fix) from None
+        raise sources.store_error(e, "cannot store the keys") from None
     try:
         toml_edit.set_source(config_path, name, values)
     except BaseException:
@@ -167,3 +178,6 @@ def store_and_declare(config_path: str, name: str, keys, region: str | None,
             else:
                 sources.write(store, name, before)
         raise
+    from ..credentials.vault_access import where
+
+    return where(store)

@@ -10,8 +10,9 @@ from .add import KEY_OPTIONS, store_and_declare, verified
 
 
 def import_keys(config_path: str, name: str, region: str | None,
-                mfa_serial: str | None) -> tuple[sources.StoredKeys, str]:
-    """(the stored keys, the credentials file they left). Raises UserError."""
+                mfa_serial: str | None, volatile: bool = False) -> tuple[sources.StoredKeys, str,
+                                                                         str]:
+    """(the stored keys, the credentials file they left, where they went). Raises UserError."""
     from ..config import awsconfig, paths
     from ..config.sync import locked
 
@@ -34,12 +35,13 @@ def import_keys(config_path: str, name: str, region: str | None,
         access_key_id, secret = found["aws_access_key_id"], found["aws_secret_access_key"]
         sources.check_format(access_key_id, secret)
         keys = verified(name, access_key_id, secret, region)
-        store_and_declare(config_path, name, keys, region, mfa_serial, aws_profile=True)
+        into = store_and_declare(config_path, name, keys, region, mfa_serial,
+                                 aws_profile=True, volatile=volatile)
         # Only now, with the keys safe in the keyring: out of every file, backups included.
         for path, header in files:
             for candidate in (path, path + ".bak"):
                 _scrub(candidate, header, secret)
-    return keys, files[0][0]
+    return keys, files[0][0], into
 
 
 def _key_options(text: str, header: str) -> dict[str, str]:

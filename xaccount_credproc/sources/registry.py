@@ -2,7 +2,9 @@
 
 import time
 
+from ..backends import StoreError
 from ..credentials import stored_keys as sources
+from ..credentials.vault_access import source_store
 from ..errors import ConfigError
 from .rotate import stored
 
@@ -20,8 +22,11 @@ def remove(config_path: str, name: str) -> bool:
     if users:
         raise ConfigError(f"source '{name}' is used by {', '.join(users)}",
                           "change or remove those profiles first")
-    store = sources.store_for(source)
-    removed = sources.delete(store, name) + sources.delete(store, name, pending=True)
+    store = source_store(source, loaded.vault_settings())
+    try:
+        removed = sources.delete(store, name) + sources.delete(store, name, pending=True)
+    except StoreError as e:
+        raise sources.store_error(e, "cannot remove the stored keys") from None
     toml_edit.remove_source(config_path, name)
     return bool(removed)
 
@@ -35,7 +40,7 @@ def rows(config_path: str) -> list[tuple[str, ...]]:
     now = time.time()
     for name in sorted(loaded.sources):
         source = model.source(loaded, name)
-        keys = stored(sources.store_for(source), name)
+        keys = stored(source_store(source, loaded.vault_settings()), name)
         if keys is None:
             out.append((name, "-", "(no keys stored)", "-", "yes" if source.aws_profile else "no"))
             continue

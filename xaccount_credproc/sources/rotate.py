@@ -8,6 +8,7 @@ import sys
 import time
 
 from ..credentials import stored_keys as sources
+from ..credentials.vault_access import source_store
 from ..errors import AwsError, ConfigError, UserError
 
 ACCEPT_TIMEOUT = 20  # seconds a new IAM key may take to be accepted everywhere
@@ -35,7 +36,7 @@ def rotate(config_path: str, name: str) -> Rotated:
 
     loaded = loader.load(config_path, lenient=True)
     source = model.source(loaded, name)
-    store = sources.store_for(source)
+    store = source_store(source, loaded.vault_settings())
     old, pending = stored(store, name), stored(store, name, pending=True)
     if old is None:
         raise ConfigError(f"source '{name}' has no keys stored", "store them with "
@@ -90,7 +91,7 @@ def stored(store, name: str, pending: bool = False):
     try:
         return sources.read(store, name, pending)
     except StoreError as e:
-        raise UserError(f"cannot read the stored keys: {e.what}", e.fix) from None
+        raise sources.store_error(e, "cannot read the stored keys") from None
 
 
 def _write(store, name: str, keys, pending: bool = False) -> None:
@@ -99,7 +100,7 @@ def _write(store, name: str, keys, pending: bool = False) -> None:
     try:
         sources.write(store, name, keys, pending)
     except StoreError as e:
-        raise UserError(f"cannot store the new key: {e.what}", e.fix) from None
+        raise sources.store_error(e, "cannot store the new key") from None
 
 
 def _wait_until_accepted(name: str, keys, region: str | None) -> None:
