@@ -52,6 +52,13 @@ command -v sudo >/dev/null || packages+=(sudo)
 dpkg -s ruby-aws-sdk-core >/dev/null 2>&1 || packages+=(ruby-aws-sdk-core)
 command -v ip >/dev/null || packages+=(iproute2)
 command -v unshare >/dev/null || packages+=(util-linux)
+# Completion (tests/test_completion.py) in the real shells; the man page rendered with man;
+# pipx for the clean tool install of the built wheel (tests/test_packaging.py).
+command -v zsh >/dev/null || packages+=(zsh)
+command -v fish >/dev/null || packages+=(fish)
+command -v man >/dev/null || packages+=(man-db)
+command -v groff >/dev/null || packages+=(groff-base)
+command -v pipx >/dev/null || packages+=(pipx)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
@@ -70,6 +77,18 @@ if [ ! -e "$stamp" ]; then
   # compat mode: a plain path entry, not an import hook that every interpreter start would load
   .venv/bin/python -m pip install -q --disable-pip-version-check \
     --config-settings editable_mode=compat -e '.[dev]'
+  # Everything the packaging tests install, downloaded now, so that the tests themselves talk
+  # to nothing but loopback: the build's own requirements, the runtime dependencies, and the
+  # pip, setuptools and wheel that pipx puts into its shared venv.
+  rm -rf .venv/wheelhouse
+  .venv/bin/python - > .venv/requirements-wheelhouse.txt <<'PY'
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))
+print("\n".join(project["build-system"]["requires"] + project["project"]["dependencies"]
+                + ["pip", "setuptools", "wheel"]))
+PY
+  .venv/bin/python -m pip download -q --disable-pip-version-check -d .venv/wheelhouse \
+    -r .venv/requirements-wheelhouse.txt
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

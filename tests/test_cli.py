@@ -13,13 +13,13 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
     assert top.returncode == 0 and top.stdout.startswith("usage: xaccount-credproc ")
     for name in ("credential-process", "init", "add", "remove", "console", "switch-role-url",
                  "exec", "doctor", "list", "clear", "source", "serve", "server-env",
-                 "server-revoke", "container-setup", "vault"):
+                 "server-revoke", "container-setup", "vault", "completion"):
         assert f"\n  {name} " in top.stdout
         own = world.run(name, "--help")
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 16
+    assert len(COMMANDS) == 17
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -69,3 +69,29 @@ def test_the_hot_path_forms_give_the_same_answer_with_and_without_argparse(world
     ["init"], ["credential-process", "--config=", "--profile", "p"]])
 def test_anything_but_the_exact_hot_path_form_goes_to_argparse(argv):
     assert credential_process.parse_exactly(argv) is None
+
+
+def test_readme_documents_every_command_with_the_options_its_help_shows(world):
+    """README's "### `xaccount-credproc NAME …`" heading for every command, and every option a
+    heading names is one `NAME --help` knows."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    headings = re.findall(r"^### `xaccount-credproc ([a-z-]+)([^\n]*)$", readme, re.M)
+    documented = {}
+    for name, rest in headings:
+        documented.setdefault(name, "")
+        documented[name] += rest
+    for module in COMMANDS:
+        name = module.replace("_", "-")
+        assert name in documented, f"README has no heading for {name}"
+        shown = world.run(name, "--help").stdout
+        for action in ("source", "vault"):  # options of their actions are in each action's help
+            if name == action:
+                shown += "".join(world.run(name, sub, "--help").stdout
+                                 for sub in re.findall(r"\b(add|import|rotate|remove|list|init|"
+                                                       r"status|lock|passwd|reset|migrate)\b",
+                                                       documented[name]))
+        for option in set(re.findall(r"--[a-z][a-z-]*", documented[name])):
+            assert option in shown, f"README names {option} for {name}; --help does not"

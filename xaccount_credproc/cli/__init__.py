@@ -18,7 +18,7 @@ from ._common import EXIT_INTERRUPTED, PROG, UsageError, fail
 # In the order `--help` lists them.
 COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
             "doctor", "list", "clear", "source", "vault", "serve", "server_env", "server_revoke",
-            "container_setup")
+            "container_setup", "completion")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # a Tab in a shell with our completion script
+        from .completion import complete
+
+        complete()
     from . import credential_process
 
     args, run = credential_process.parse_exactly(argv), credential_process.run
@@ -79,6 +83,14 @@ def without_secrets(message: str) -> str:
 
 def parse(argv: list[str]):
     """(args, handler) through argparse. Raises UsageError (one line) or SystemExit (help)."""
+    namespace = build_parser().parse_args(argv)
+    return namespace, namespace.handler
+
+
+def build_parser(for_manual: bool = False):
+    """The whole command line as an argparse parser: for parsing, shell completion
+    (cli/completion.py) and, `for_manual`, the man page, which is generated from it at build
+    time (scripts/manpage_parser.py) with a section per command."""
     import argparse
     import importlib
 
@@ -99,15 +111,16 @@ def parse(argv: list[str]):
         epilog=f"'{PROG} COMMAND --help' describes one command.")
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     _global_options(parser, None)
+    # --help lists the commands in the description, one line each; the manual gives each its
+    # own section.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     help=argparse.SUPPRESS)
+                                     help="a command" if for_manual else argparse.SUPPRESS)
     for module in modules:
         sub = commands.add_parser(module.NAME, help=module.SUMMARY, description=module.SUMMARY,
                                   parents=[common], prog=f"{PROG} {module.NAME}")
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
-    namespace = parser.parse_args(argv)
-    return namespace, namespace.handler
+    return parser
 
 
 def _global_options(parser, default) -> None:

@@ -21,8 +21,10 @@ class Args:
 
 
 def add_profile_option(parser) -> None:
+    from .completion import profile_names
+
     parser.add_argument("--profile", metavar="NAME", required=True,
-                        help="profile name in the TOML config")
+                        help="profile name in the TOML config").completer = profile_names
 
 
 def config_path(args) -> str:

@@ -7,8 +7,10 @@ SUMMARY = "remove cached credentials and MFA sessions from the keyring"
 
 
 def add_arguments(parser) -> None:
+    from .completion import profile_names
+
     parser.add_argument("name", metavar="NAME", nargs="?",
-                        help="the profile whose entries to remove")
+                        help="the profile whose entries to remove").completer = profile_names
     parser.add_argument("--all", action="store_true", help="remove the entries of every profile")
 
 

@@ -11,9 +11,13 @@ SUMMARY = ("print a profile's role credentials as credential_process JSON (what 
 
 def add_arguments(parser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--profile", metavar="NAME", help="profile name in the TOML config")
+    from .completion import profile_names, source_names
+
+    which.add_argument("--profile", metavar="NAME",
+                       help="profile name in the TOML config").completer = profile_names
     which.add_argument("--source", metavar="NAME",
-                       help="a stored source: its IAM user's own session (GetSessionToken)")
+                       help="a stored source: its IAM user's own session (GetSessionToken)"
+                       ).completer = source_names
 
 
 def run(args) -> int:

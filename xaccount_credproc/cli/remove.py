@@ -8,7 +8,10 @@ SUMMARY = "remove a profile from the TOML config"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("name", metavar="NAME", help="the profile to remove")
+    from .completion import profile_names
+
+    parser.add_argument("name", metavar="NAME", help="the profile to remove").completer = \
+        profile_names
     parser.add_argument("--init", action="store_true", help="then run init --prune")
 
 

@@ -7,7 +7,10 @@ SUMMARY = "revoke credential server clients (their next request gets 401)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("ids", metavar="ID", nargs="*", help="client ids, as 'list' shows them")
+    from .completion import client_ids
+
+    parser.add_argument("ids", metavar="ID", nargs="*",
+                        help="client ids, as 'list' shows them").completer = client_ids
     parser.add_argument("--all", action="store_true", help="every client")
 
 

@@ -27,9 +27,11 @@ def add_arguments(parser) -> None:
     add.add_argument("--aws-profile", action="store_true",
                      help="let 'init' write [profile NAME] served by the helper")
     rotate = actions.add_parser("rotate", help="replace the stored key with a new one (IAM)")
-    rotate.add_argument("name", metavar="NAME")
+    from .completion import source_names
+
+    rotate.add_argument("name", metavar="NAME").completer = source_names
     remove = actions.add_parser("remove", help="forget a stored source and its keys")
-    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("name", metavar="NAME").completer = source_names
     actions.add_parser("list", help="stored sources: key (last 4), IAM user, age; no secrets")
 
 
