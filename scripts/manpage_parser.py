@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from xaccount_credproc.cli import build_parser  # noqa: E402
+from xaccount_credproc.cli.parser import build_parser  # noqa: E402
 
 
 def manual_parser():

@@ -52,7 +52,7 @@ def test_the_hot_path_forms_give_the_same_answer_with_and_without_argparse(world
             for a in argv]
     fast = credential_process.parse_exactly(argv)
     assert fast is not None and fast.profile == "prod-read-only"
-    from xaccount_credproc.cli import parse
+    from xaccount_credproc.cli.parser import parse
 
     slow, handler = parse(argv)
     assert handler is credential_process.run

@@ -4,7 +4,8 @@ One module per command (as aws-vault's cli/ has), each with NAME, SUMMARY, add_a
 and run(args). Every command is parsed by argparse, except the exact form in which
 ~/.aws/config runs `credential-process`: that runs on every `aws` command, and argparse (with the
 gettext, shutil and locale imports its formatter brings) costs more than the whole cache hit, so
-credential_process.parse_exactly reads it and hands anything else to argparse. Handlers import
+credential_process.parse_exactly reads it and hands anything else to argparse (parser.py). A
+shell's Tab (argcomplete's `_ARGCOMPLETE`) goes to _tab.py before anything else. Handlers import
 what they need when they run.
 """
 
@@ -13,12 +14,9 @@ import sys
 
 from .. import debug
 from ..errors import UserError
-from ._common import EXIT_INTERRUPTED, PROG, UsageError, fail
+from ._common import COMMANDS, EXIT_INTERRUPTED, UsageError, fail
 
-# In the order `--help` lists them.
-COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
-            "doctor", "list", "clear", "source", "vault", "serve", "server_env", "server_revoke",
-            "container_setup", "completion")
+__all__ = ["COMMANDS", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if "_ARGCOMPLETE" in os.environ:  # a Tab in a shell with our completion script
-        from .completion import complete
+        from ._tab import complete
 
         complete()
     from . import credential_process
@@ -40,6 +38,8 @@ def _main(argv: list[str]) -> int:
     args, run = credential_process.parse_exactly(argv), credential_process.run
     if args is None:
         try:
+            from .parser import parse
+
             args, run = parse(argv)
         except UsageError as e:
             fail(str(e))
@@ -69,74 +69,3 @@ def _main(argv: list[str]) -> int:
             traceback.print_exc()
         fail(f"internal error ({type(e).__name__}); rerun with --debug and report it")
         return 70
-
-
-def without_secrets(message: str) -> str:
-    """argparse quotes what it did not understand; a key, secret or MFA code pasted onto the
-    command line by mistake must not reach stderr (or the logs that keep it)."""
-    import re
-
-    message = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", r"\1… (hidden)", message)
-    message = re.sub(r"[A-Za-z0-9/+=_-]{30,}", "(hidden)", message)
-    return re.sub(r"(?<![\w.-])\d{6}(?![\w.-])", "(hidden)", message)
-
-
-def parse(argv: list[str]):
-    """(args, handler) through argparse. Raises UsageError (one line) or SystemExit (help)."""
-    namespace = build_parser().parse_args(argv)
-    return namespace, namespace.handler
-
-
-def build_parser(for_manual: bool = False):
-    """The whole command line as an argparse parser: for parsing, shell completion
-    (cli/completion.py) and, `for_manual`, the man page, which is generated from it at build
-    time (scripts/manpage_parser.py) with a section per command."""
-    import argparse
-    import importlib
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message):  # one line, like every other error, instead of usage + error
-            raise UsageError(without_secrets(message), f"see '{self.prog} --help'")
-
-    modules = [importlib.import_module(f"{__name__}.{name}") for name in COMMANDS]
-    common = Parser(add_help=False)
-    _global_options(common, argparse.SUPPRESS)  # after the command: only when given
-    width = max(len(m.NAME) for m in modules)
-    parser = Parser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        usage=f"{PROG} [-h] [--version] [--config PATH] [--debug] COMMAND [options]",
-        description="AWS credential_process helper for cross-account roles with ExternalId and "
-                    "MFA, cached in the OS keyring.\n\ncommands:\n" + "\n".join(
-                        f"  {m.NAME.ljust(width)}  {m.SUMMARY}" for m in modules),
-        epilog=f"'{PROG} COMMAND --help' describes one command.")
-    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
-    _global_options(parser, None)
-    # --help lists the commands in the description, one line each; the manual gives each its
-    # own section.
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     help="a command" if for_manual else argparse.SUPPRESS)
-    for module in modules:
-        sub = commands.add_parser(module.NAME, help=module.SUMMARY, description=module.SUMMARY,
-                                  parents=[common], prog=f"{PROG} {module.NAME}")
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
-    return parser
-
-
-def _global_options(parser, default) -> None:
-    group = parser.add_argument_group("options (any command)")
-    group.add_argument("--config", metavar="PATH", default=default,
-                       help="TOML config file (default: $XACCOUNT_CREDPROC_CONFIG, else "
-                            "~/.config/xaccount-credproc/config.toml)")
-    group.add_argument("--debug", action="store_true",
-                       default=False if default is None else default,
-                       help="explain each step on stderr (never secrets); show tracebacks")
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("xaccount-credproc")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "(not installed)"

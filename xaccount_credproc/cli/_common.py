@@ -6,6 +6,10 @@ import sys
 from ..errors import ConfigError
 
 PROG = "xaccount-credproc"
+# The command modules, in the order `--help` lists them.
+COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
+            "doctor", "list", "clear", "source", "vault", "serve", "server_env", "server_revoke",
+            "container_setup", "completion")
 EXIT_INTERRUPTED = 130
 
 
@@ -21,7 +25,7 @@ class Args:
 
 
 def add_profile_option(parser) -> None:
-    from .completion import profile_names
+    from ._names import profile_names
 
     parser.add_argument("--profile", metavar="NAME", required=True,
                         help="profile name in the TOML config").completer = profile_names

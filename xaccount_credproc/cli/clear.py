@@ -7,7 +7,7 @@ SUMMARY = "remove cached credentials and MFA sessions from the keyring"
 
 
 def add_arguments(parser) -> None:
-    from .completion import profile_names
+    from ._names import profile_names
 
     parser.add_argument("name", metavar="NAME", nargs="?",
                         help="the profile whose entries to remove").completer = profile_names

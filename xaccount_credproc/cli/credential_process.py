@@ -11,7 +11,7 @@ SUMMARY = ("print a profile's role credentials as credential_process JSON (what 
 
 def add_arguments(parser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
-    from .completion import profile_names, source_names
+    from ._names import profile_names, source_names
 
     which.add_argument("--profile", metavar="NAME",
                        help="profile name in the TOML config").completer = profile_names

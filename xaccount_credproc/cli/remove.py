@@ -8,7 +8,7 @@ SUMMARY = "remove a profile from the TOML config"
 
 
 def add_arguments(parser) -> None:
-    from .completion import profile_names
+    from ._names import profile_names
 
     parser.add_argument("name", metavar="NAME", help="the profile to remove").completer = \
         profile_names

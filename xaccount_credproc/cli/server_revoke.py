@@ -7,7 +7,7 @@ SUMMARY = "revoke credential server clients (their next request gets 401)"
 
 
 def add_arguments(parser) -> None:
-    from .completion import client_ids
+    from ._names import client_ids
 
     parser.add_argument("ids", metavar="ID", nargs="*",
                         help="client ids, as 'list' shows them").completer = client_ids

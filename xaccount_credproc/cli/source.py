@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
     add.add_argument("--aws-profile", action="store_true",
                      help="let 'init' write [profile NAME] served by the helper")
     rotate = actions.add_parser("rotate", help="replace the stored key with a new one (IAM)")
-    from .completion import source_names
+    from ._names import source_names
 
     rotate.add_argument("name", metavar="NAME").completer = source_names
     remove = actions.add_parser("remove", help="forget a stored source and its keys")
