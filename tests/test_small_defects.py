@@ -58,7 +58,7 @@ def test_a_source_add_the_keyring_refuses_leaves_no_declaration(world):
                        stdin=None, env={"DBUS_SESSION_BUS_ADDRESS": ""})
     assert result.returncode == 1 and result.stdout == ""
     line = one_line(result)
-    assert line.startswith("xaccount-credproc: cannot store the keys in the OS keyring: "), line
+    assert line.startswith("xaccount-credproc: cannot store the keys: "), line
     assert world.toml.read_text() == before  # no [sources.ops] left behind
     assert ALICE_SECRET not in result.stderr
 
