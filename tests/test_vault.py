@@ -341,6 +341,32 @@ def iam_user_second(world):
     return made["AccessKeyId"], made["SecretAccessKey"], arn
 
 
+def test_a_vault_that_cannot_be_written_is_one_line_and_keeps_every_key(headless, tmp_path):
+    world = headless
+    imported(world)
+    before = world.vault.read_bytes()
+    key, secret, _ = iam_user_second(world)
+    frozen = subprocess.run(["chattr", "+i", str(world.vault.parent)], capture_output=True,
+                            text=True, check=False)
+    if frozen.returncode != 0:
+        from tests.harness import unavailable
+
+        unavailable(f"chattr +i is not possible here: {frozen.stderr.strip()}")
+    try:
+        started = time.monotonic()
+        result = world.run("source", "add", "ops", "--region", "eu-west-1",
+                           input=f"{key}\n{secret}\n", stdin=None)
+        one_line(result, 2, "cannot store the keys", str(world.vault), "nothing was changed")
+        assert time.monotonic() - started < 30  # refused, not waited out
+        passwd = world.run("vault", "passwd", input=NEW_PASSPHRASE + "\n", stdin=None)
+        one_line(passwd, 2, "cannot write the vault file")
+    finally:
+        subprocess.run(["chattr", "-i", str(world.vault.parent)], check=False)
+    assert world.vault.read_bytes() == before
+    assert "[sources.ops]" not in world.toml.read_text()
+    assert identity(world, "dev") == world.alice["arn"]
+
+
 # -- commands -------------------------------------------------------------------------------------
 
 

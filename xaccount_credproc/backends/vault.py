@@ -253,6 +253,9 @@ def locked(path: str):
     except Timeout:
         raise VaultError(f"waited {LOCK_TIMEOUT:g}s for another xaccount-credproc writing the "
                          f"vault {path}", "let it finish, or stop it") from None
+    except OSError as e:  # a read-only or immutable directory, a full disk
+        raise VaultError(f"cannot write the vault file {path}: {e.strerror}; nothing was "
+                         "changed", "free some space, or make its directory writable") from None
     try:
         yield
     finally:
