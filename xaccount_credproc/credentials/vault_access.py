@@ -84,6 +84,14 @@ def unlocked_until(vault_id: str) -> int | None:
     return None
 
 
+def state(vault_id: str, clock: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """"locked", or "unlocked until TIME" (`clock` a strftime format), for status and doctor."""
+    if cached_key(vault_id) is None:
+        return "locked"
+    until = unlocked_until(vault_id)
+    return "unlocked" + (f" until {time.strftime(clock, time.localtime(until))}" if until else "")
+
+
 class Unlocker:
     """`key_for(vault)` for backends.vault.VaultStore: the cached key, else one prompt under
     a lock shared by every caller of this user."""

@@ -85,12 +85,9 @@ def vault(loaded) -> list[Check]:
                                    "their keys again")]
         return [*checks, Check(OK, f"vault: none at {path} (only needed where no desktop "
                                    "keyring answers)")]
-    if vault_access.cached_key(found.id) is None:
+    state = vault_access.state(found.id, "%H:%M")
+    if state == "locked":
         state = "locked (the next command that needs a stored key asks for the passphrase)"
-    else:
-        until = vault_access.unlocked_until(found.id)
-        state = "unlocked" + (f" until {time.strftime('%H:%M', time.localtime(until))}"
-                              if until else "")
     kdf = found.header["kdf"]
     return [*checks, Check(OK, f"vault {path}: {state}, {len(found.entries)} entries, "
                                f"Argon2id {kdf['memory_kib'] // 1024} MiB")]

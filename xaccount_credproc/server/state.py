@@ -169,19 +169,20 @@ class Registry:
         return self._clients + self.own
 
     def by_token(self, token: str) -> Client | None:
-        """The client holding `token`; every client's digest is compared, in constant time."""
-        wanted = digest(token)
-        found = None
-        for client in self._current():
-            if client.token_digest and hmac.compare_digest(client.token_digest, wanted):
-                found = client
-        return found
+        """The client holding `token`."""
+        return self._holding("token_digest", token)
 
     def by_path(self, secret: str) -> Client | None:
+        """The client whose container URI has the path secret `secret`."""
+        return self._holding("path_digest", secret)
+
+    def _holding(self, field: str, secret: str) -> Client | None:
+        """Every client's digest is compared, in constant time, whatever matches first."""
         wanted = digest(secret)
         found = None
         for client in self._current():
-            if client.path_digest and hmac.compare_digest(client.path_digest, wanted):
+            held = getattr(client, field)
+            if held and hmac.compare_digest(held, wanted):
                 found = client
         return found
 

@@ -91,12 +91,7 @@ def status() -> list[str]:
     if vault is None:
         return [f"vault: none at {path} ('xaccount-credproc vault init' makes one)"]
     kdf = vault.header["kdf"]
-    if vault_access.cached_key(vault.id) is None:
-        state = "locked"
-    else:
-        until = vault_access.unlocked_until(vault.id)
-        state = "unlocked" + (f" until {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(until))}"
-                              if until else "")
+    state = vault_access.state(vault.id)
     lines = [f"vault: {path}",
              f"key derivation: Argon2id, {kdf['memory_kib'] // 1024} MiB, {kdf['iterations']} "
              f"passes, {kdf['lanes']} lane(s)", f"state: {state}",
