@@ -440,3 +440,37 @@ def test_doctor_says_which_prompt_each_mfa_profile_would_use(ide, desktop):
             "terminal") in lines, lines
     assert any(line.startswith("warn  MFA for 'strict': no prompt would work here "
                                "(mfa_prompt = \"terminal\", no terminal)") for line in lines), lines
+
+
+def test_the_credential_server_asks_in_one_dialog_and_answers_mfa_required_meanwhile(ide,
+                                                                                     desktop):
+    """The server has no terminal: the code is asked in a dialog, once, however many requests
+    come; each request meanwhile is answered 503 MfaRequired within 1.5 s."""
+    from tests.harness.cred_server import CredServer, get
+
+    server = CredServer(ide).start()
+    try:
+        env = server.client_env("prod-read-only")
+        url = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        headers = {"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}
+        started = time.monotonic()
+        status, body = get(url, headers)
+        assert time.monotonic() - started < 1.5
+        assert status == 503 and body["code"] == "MfaRequired", body
+        assert "enter it in the dialog" in body["message"]
+        window = desktop.wait_for_window(TITLE)
+        for _ in range(3):  # SDK retries: answered at once, no second dialog
+            started = time.monotonic()
+            assert get(url, headers)[1]["code"] == "MfaRequired"
+            assert time.monotonic() - started < 1.5
+        assert len(desktop.windows(TITLE)) == 1  # one dialog, one prompt
+        desktop.type_into(window, MFA_CODE)
+        deadline = time.monotonic() + 20
+        while (answer := get(url, headers))[0] != 200:
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
+        assert answer[1]["AccessKeyId"].startswith("ASIA")
+        assert len(ide.sts.calls_of("GetSessionToken")) == 1
+        assert MFA_CODE not in server.log()
+    finally:
+        server.stop()

@@ -361,6 +361,20 @@ def test_sighup_reloads_the_config_and_a_broken_profile_fails_alone(served):
     assert not served.state_file.exists()
 
 
+def test_clear_reaches_the_server(served):
+    world = served.world
+    env = served.client_env("prod-read-only")
+    headers = {"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}
+    first = get_served(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers)[1]
+    cleared = served.run("clear", "--all")
+    assert cleared.returncode == 0, cleared.stderr
+    assert "the credential server drops its copies too" in cleared.stdout
+    second = get_served(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers)[1]
+    assert second["AccessKeyId"] != first["AccessKeyId"]
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+    assert "cleared: " in served.log()
+
+
 def test_doctor_and_list_report_the_server(served):
     served.client_env("prod-read-only")
     listed = served.run("list")

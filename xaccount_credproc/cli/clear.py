@@ -32,6 +32,10 @@ def run(args) -> int:
     except StoreError as e:
         warn([str(e)])
         return 1
+    from ..server.state import tell_cleared
+
+    if tell_cleared(names):  # a running credential server drops its warm copies too
+        print("the credential server drops its copies too")
     what = "all profiles" if args.all else f"profile '{args.name}'"
     print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'} for {what} "
           "(role credentials and MFA sessions)")

@@ -1,5 +1,5 @@
 """The listener: the container credentials protocol over HTTP/1.1, on asyncio (one thread for
-every connection; fetches run in threads of `supply`).
+every connection, a Protocol per connection; fetches run in threads of `supply`).
 
 Who may ask: `GET /v1/credentials/PROFILE` with the client's token in `Authorization` (FULL_URI),
 or `GET /v1/container/SECRET` (RELATIVE_URI: the path is the secret, as Ruby's SDK sends no
@@ -46,62 +46,16 @@ class Listener:
 
 
 class Service:
+    """What the listeners share: the credentials, the clients, the log, the connection count."""
+
     def __init__(self, supply, registry, log):
         self.supply = supply
         self.registry = registry
         self.log = log
         self.connections = 0
+        self._cleared = registry.cleared[0] if registry.saved else None
 
-    async def connection(self, reader, writer, listener: Listener) -> None:
-        peer = writer.get_extra_info("peername")
-        peer = peer[0] if isinstance(peer, tuple) else "?"
-        self.connections += 1
-        try:
-            if self.connections > MAX_CONNECTIONS:
-                await self._send(writer, error(503, "Busy", "too many connections to the "
-                                 "credential server; retry"), keep=False)
-                return
-            first = True
-            while True:
-                keep = await self._one_request(reader, writer, listener, peer,
-                                               HEAD_TIME if first else IDLE_TIME)
-                if not keep:
-                    return
-                first = False
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
-            pass
-        finally:
-            self.connections -= 1
-            writer.close()
-
-    async def _one_request(self, reader, writer, listener, peer, wait: float) -> bool:
-        try:
-            async with asyncio.timeout(wait):  # cheaper than wait_for: no task per request
-                head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            await self._send(writer, error(431, "RequestTooLarge", "the request's head is "
-                             f"over {MAX_HEAD} bytes"), keep=False)
-            return False
-        except (asyncio.IncompleteReadError, TimeoutError):
-            return False
-        started = time.perf_counter()
-        request = _parse(head)
-        if isinstance(request, Answer):
-            await self._send(writer, request, keep=False)
-            self._log(peer, None, None, request.status, started)
-            return False
-        method, target, version, headers = request
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        client = None
-        answer = self._refusal(method, headers, listener)
-        if answer is None:
-            answer, client = await self._route(target.split("?", 1)[0], headers)
-        await self._send(writer, answer, keep=keep and answer.status != 400)
-        self._log(peer, client, answer.profile, answer.status, started)
-        return keep and answer.status != 400
-
-    @staticmethod
-    def _refusal(method: str, headers: dict, listener: Listener) -> Answer | None:
+    def refusal(self, method: str, headers: dict, listener: Listener) -> Answer | None:
         if method != "GET":
             return error(405, "MethodNotAllowed", f"{method} is not served; the container "
                          "credentials protocol is GET only")
@@ -115,46 +69,55 @@ class Service:
             return error(403, "ForbiddenOrigin", "requests from web pages are refused")
         return None
 
-    async def _route(self, path: str, headers: dict):
+    def route(self, path: str, headers: dict):
+        """(an answer, the client, None) or (None, the client, the profile whose credentials
+        it may have)."""
         if path == HEALTH_PATH:
-            return Answer(200, {"Server": "xaccount-credproc", "Pid": os.getpid()}), None
+            return Answer(200, {"Server": "xaccount-credproc", "Pid": os.getpid()}), None, None
         if path.startswith(PROTOCOL_PATH):
             name = path[len(PROTOCOL_PATH):]
             token = headers.get("authorization")
             if token is None:
                 return error(401, "Unauthorized", "no Authorization header: give the client "
                              "AWS_CONTAINER_AUTHORIZATION_TOKEN from 'xaccount-credproc "
-                             f"server-env --profile {name}'", name), None
+                             f"server-env --profile {name}'", name), None, None
             if token[:7].lower() == "bearer ":
                 token = token[7:]
             client = self.registry.by_token(token)
             if client is None:
                 return error(401, "Unauthorized", "the token is not one this server gave out "
                              "(revoked, or from before a reboot): get a new one with "
-                             f"'xaccount-credproc server-env --profile {name}'", name), None
+                             f"'xaccount-credproc server-env --profile {name}'", name), None, None
             if name not in client.profiles:
                 allowed = ", ".join(f"'{p}'" for p in client.profiles)
                 return error(403, "Forbidden", f"this client's token is for {allowed}, not "
                              f"'{name}': get one with 'xaccount-credproc server-env --profile "
-                             f"{name}'", name), client
-            return await self.credentials(name), client
+                             f"{name}'", name), client, None
+            return None, client, name
         if path.startswith(CONTAINER_PATH):
             client = self.registry.by_path(path[len(CONTAINER_PATH):])
             if client is None:
                 return error(401, "Unauthorized", "this container URI is not one this server "
                              "gave out (revoked, or from before a reboot): get a new one with "
-                             "'xaccount-credproc server-env --container --profile NAME'"), None
-            return await self.credentials(client.profiles[0]), client
+                             "'xaccount-credproc server-env --container --profile NAME'"), \
+                    None, None
+            return None, client, client.profiles[0]
         return error(404, "NotFound", f"nothing is served at this path; credentials are at "
-                     f"{PROTOCOL_PATH}PROFILE"), None
+                     f"{PROTOCOL_PATH}PROFILE"), None, None
 
-    async def credentials(self, name: str) -> Answer:
+    def answer_now(self, name: str):
+        """(the answer, None), or (None, the fetch to wait for): never blocks."""
+        mark, names = self.registry.cleared
+        if mark != self._cleared:  # `clear` ran (seen with the clients directory's change)
+            self._cleared = mark
+            self.supply.forget(names)
+        return self.supply.answer(name)
+
+    async def answer_later(self, name: str, job) -> Answer:
+        """Wait for `job` at most REQUEST_WAIT (MFA_WAIT once it asks for a code)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
-            answer, job = self.supply.answer(name)
-            if answer is not None:
-                return answer
             # Someone is being asked for a code: say so soon, rather than wait for them.
             wait = MFA_WAIT if job.waiting_for_mfa and not job.background else REQUEST_WAIT
             remaining = started + wait - loop.time()
@@ -170,9 +133,110 @@ class Service:
                 await asyncio.wait_for(changed, remaining)
             except TimeoutError:
                 return self.supply.pending(name, job)
+            answer, job = self.answer_now(name)
+            if answer is not None:
+                return answer
 
-    @staticmethod
-    async def _send(writer, answer: Answer, keep: bool) -> None:
+
+class Connection(asyncio.Protocol):
+    """One client connection. A warm request is answered within `data_received`, with no task
+    or coroutine (what a bare server does); only a request that must wait for a fetch gets a
+    task of its own."""
+
+    def __init__(self, service: Service, listener: Listener):
+        self.service = service
+        self.listener = listener
+        self.transport = None
+        self.peer = "?"
+        self.buffer = bytearray()
+        self.timer = None
+        self.waiting = None  # the task of a request waiting for a fetch
+        self.counted = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = peer[0] if isinstance(peer, tuple) else "?"
+        self.service.connections += 1
+        self.counted = True
+        if self.service.connections > MAX_CONNECTIONS:
+            self._send(error(503, "Busy", "too many connections to the credential server; "
+                             "retry"), keep=False)
+            return
+        self._arm(HEAD_TIME)
+
+    def connection_lost(self, exc) -> None:
+        if self.counted:
+            self.service.connections -= 1
+            self.counted = False
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.waiting is not None:
+            self.waiting.cancel()
+
+    def _arm(self, seconds: float) -> None:
+        """Close the connection unless a whole request head arrives within `seconds`."""
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = asyncio.get_running_loop().call_later(seconds, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiting is None:
+            self._next()
+
+    def _next(self) -> None:
+        end = self.buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+        if end < 0:
+            if len(self.buffer) > MAX_HEAD:
+                self._send(error(431, "RequestTooLarge", "the request's head is over "
+                                 f"{MAX_HEAD} bytes"), keep=False)
+            return
+        head = bytes(self.buffer[:end + 4])
+        del self.buffer[:end + 4]
+        self.timer.cancel()
+        self._request(head, time.perf_counter())
+
+    def _request(self, head: bytes, started: float) -> None:
+        request = _parse(head)
+        if isinstance(request, Answer):
+            self._finish(request, None, False, started)
+            return
+        method, target, version, headers = request
+        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        service = self.service
+        answer = service.refusal(method, headers, self.listener)
+        client = name = None
+        if answer is None:
+            answer, client, name = service.route(target.split("?", 1)[0], headers)
+        if answer is None:
+            answer, job = service.answer_now(name)
+            if answer is None:  # a fetch is under way: wait for it, bounded
+                self.waiting = asyncio.ensure_future(service.answer_later(name, job))
+                self.waiting.add_done_callback(
+                    lambda task: self._waited(task, client, keep, started))
+                return
+        self._finish(answer, client, keep, started)
+
+    def _waited(self, task, client, keep: bool, started: float) -> None:
+        self.waiting = None
+        if task.cancelled() or self.transport.is_closing():
+            return
+        self._finish(task.result(), client, keep, started)
+
+    def _finish(self, answer: Answer, client, keep: bool, started: float) -> None:
+        keep = keep and answer.status != 400
+        self._send(answer, keep)
+        ms = (time.perf_counter() - started) * 1000
+        who = f"{client.id}({client.label})" if client is not None else "-"
+        self.service.log(f"{self.peer} client={who} profile={_shown(answer.profile or '-')} "
+                         f"{answer.status} {ms:.1f}ms")
+        if keep:
+            self._arm(IDLE_TIME)
+            if self.buffer:
+                self._next()
+
+    def _send(self, answer: Answer, keep: bool) -> None:
         body = json.dumps(answer.body).encode()
         head = (f"HTTP/1.1 {answer.status} {REASONS.get(answer.status, 'Error')}\r\n"
                 "Content-Type: application/json\r\n"
@@ -180,14 +244,9 @@ class Service:
                 f"Connection: {'keep-alive' if keep else 'close'}\r\n")
         if answer.status == 405:
             head += "Allow: GET\r\n"
-        writer.write(head.encode() + b"\r\n" + body)
-        if writer.transport.get_write_buffer_size():  # else it went out at once: no wait
-            await writer.drain()
-
-    def _log(self, peer, client, profile, status, started) -> None:
-        ms = (time.perf_counter() - started) * 1000
-        who = f"{client.id}({client.label})" if client is not None else "-"
-        self.log(f"{peer} client={who} profile={_shown(profile or '-')} {status} {ms:.1f}ms")
+        self.transport.write(head.encode() + b"\r\n" + body)
+        if not keep:
+            self.transport.close()
 
 
 def _shown(text: str) -> str:
@@ -218,10 +277,8 @@ def _parse(head: bytes):
 
 async def serve_on(service: Service, listener: Listener, sock=None):
     """An asyncio server for `listener` (on `sock` when given: bound already)."""
-    async def handle(reader, writer):
-        await service.connection(reader, writer, listener)
-
+    loop = asyncio.get_running_loop()
     if sock is not None:
-        return await asyncio.start_server(handle, sock=sock, limit=MAX_HEAD)
-    return await asyncio.start_server(handle, listener.address, listener.port, limit=MAX_HEAD,
-                                      reuse_address=True)
+        return await loop.create_server(lambda: Connection(service, listener), sock=sock)
+    return await loop.create_server(lambda: Connection(service, listener), listener.address,
+                                    listener.port, reuse_address=True)

@@ -156,6 +156,7 @@ class Registry:
         self._seen = None
         self._clients: list[Client] = []
         self.own: list[Client] = []
+        self.cleared: tuple[int | None, list[str]] = (None, [])  # the last `clear`'s note
 
     def _current(self) -> list[Client]:
         if self._folder is not None:
@@ -166,6 +167,7 @@ class Registry:
             if mark != self._seen:
                 self._seen = mark
                 self._clients = saved_clients()
+                self.cleared = cleared()
         return self._clients + self.own
 
     def by_token(self, token: str) -> Client | None:
@@ -185,6 +187,37 @@ class Registry:
             if held and hmac.compare_digest(held, wanted):
                 found = client
         return found
+
+
+# -- `clear` ------------------------------------------------------------------------------------
+
+CLEARED = "cleared"
+
+
+def tell_cleared(names: list[str]) -> bool:
+    """Tell a running server that `clear` removed these profiles' cache entries: it drops its
+    warm copies at its next request. The note goes into the clients directory, whose change the
+    server notices anyway (one stat per request for both). Whether a server was told."""
+    if read_running() is None:
+        return False
+    try:
+        paths.replace_private(os.path.join(location(), CLIENTS, CLEARED),
+                              "\n".join(names).encode())
+    except OSError:
+        return False
+    return True
+
+
+def cleared() -> tuple[int | None, list[str]]:
+    """(the mark of the last `clear`, the profiles it named)."""
+    path = os.path.join(location(), CLIENTS, CLEARED)
+    try:
+        mark = os.stat(path).st_mtime_ns
+        with open(path, "rb") as f:
+            names = f.read(MAX_CLIENT_FILE * 16).decode("utf-8", "replace").split("\n")
+    except OSError:
+        return None, []
+    return mark, names
 
 
 # -- server.json ---------------------------------------------------------------------------------

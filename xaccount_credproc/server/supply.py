@@ -192,6 +192,14 @@ class Supply:
 
     # -- requests ------------------------------------------------------------------------------
 
+    def forget(self, names: list[str]) -> None:
+        """`clear` removed these profiles' cache entries: their warm copies go too."""
+        with self._lock:
+            for name in names:
+                if name in self.slots:
+                    self.slots[name].credentials = None
+        self.log(f"cleared: {len([n for n in names if n])} profile(s) fetched afresh")
+
     def answer(self, name: str) -> tuple[Answer | None, Job | None]:
         """(an answer now, None) or (None, the job to wait for). Never blocks."""
         now = time.time()
