@@ -267,14 +267,14 @@ print(json.dumps(seen))
 def test_exec_server_child_outlives_three_role_sessions(world, daemon):
     world.standard()
     world.use_mfa_process()
-    # Time runs fast: each role session is servable 3 s past the 20-minute renewal point, so the
-    # server renews it in the background every ~3 s, as it would every 40 minutes.
+    # Time runs fast: each role session is issued 3 s before the 20-minute renewal point, so the
+    # server renews it in the background every ~4 s, as it would every 40 minutes.
     world.sts.lifetime = 1200 + 3
     server = CredServer(world).start() if daemon else None
     try:
         run = server.run if daemon else world.run
         result = run("exec", "--profile", "prod-read-only", "--server", "--", sys.executable,
-                     "-c", LONG_CHILD, "14", timeout=120,
+                     "-c", LONG_CHILD, "20", timeout=120,
                      env=None if daemon else {"XDG_RUNTIME_DIR": str(world.root)})
         assert result.returncode == 0, result.stderr
         seen = json.loads(result.stdout)

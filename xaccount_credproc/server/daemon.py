@@ -74,6 +74,16 @@ def _bind(address: str, port: int, freebind: bool = False) -> socket.socket:
                         "check the address") from None
 
 
+def _prewarm() -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import boto3  # noqa: F401
+        import botocore.exceptions  # noqa: F401
+
+        from ..credentials import sts  # noqa: F401
+
+
 class Server:
     """The listeners and the refresher around one `Supply`."""
 
@@ -126,6 +136,9 @@ class Server:
         servers = [await serve_on(self.service, listener, sock)
                    for listener, sock in self.listeners]
         refresher = asyncio.create_task(self._refresher())
+        # The first fetch would import boto3 (half a second cold): done now, beside the
+        # listener, so that a first MFA prompt is announced within a second.
+        threading.Thread(target=_prewarm, daemon=True, name="prewarm").start()
         if ready is not None:
             ready.set()
         try:

@@ -266,6 +266,7 @@ class Supply:
     def _run(self, slot: Slot, job: Job) -> None:
         name = slot.profile.name
         started = time.monotonic()
+        asked_at = time.time()  # how long STS made the session is judged from here
         answer = fresh = None
         provider = None
         try:
@@ -300,7 +301,9 @@ class Supply:
             slot.job = None
             if fresh is not None:
                 slot.credentials, slot.failure = fresh, None
-                slot.short_sessions = fresh.seconds_left() <= REFRESH_AT
+                # Shorter than REFRESH_AT as issued (not after a slow fetch): renewed near the
+                # serving line instead, or the refresher would renew it without end.
+                slot.short_sessions = fresh.expiration - asked_at <= REFRESH_AT
                 slot.human_needed_for = None
             elif job.background:
                 if answer is None:  # HumanNeeded
