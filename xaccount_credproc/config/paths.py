@@ -150,7 +150,7 @@ def locks_dir() -> tuple[str, UntrustedCacheDir | None]:
     chattr +i, another user's directory), a private locks/ under runtime_dir(). Raises the cache
     dir's UntrustedCacheDir when neither can be used."""
     first = None
-    for make in (lambda: private_cache_dir("locks"), _runtime_locks):
+    for make in (lambda: private_cache_dir("locks"), lambda: private_runtime_dir("locks")):
         try:
             directory = make()
             _check_writable(directory)
@@ -160,10 +160,16 @@ def locks_dir() -> tuple[str, UntrustedCacheDir | None]:
     raise first
 
 
-def _runtime_locks() -> str:
-    base = runtime_dir()
-    path = join(base, "locks")
-    for directory in (base, path):
+def private_runtime_dir(*parts: str) -> str:
+    """runtime_dir()/PARTS..., each level made private (0700) and refused when it is a symbolic
+    link or not this user's alone (the locks' fallback, the credential server's state). Raises
+    UntrustedCacheDir."""
+    path = runtime_dir()
+    levels = [path]
+    for part in parts:
+        path = join(path, part)
+        levels.append(path)
+    for directory in levels:
         # In a shared directory someone else may have planted a link to a directory of ours.
         if os.path.islink(directory):
             raise UntrustedCacheDir(directory, "is a symbolic link")

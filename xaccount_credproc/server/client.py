@@ -30,15 +30,12 @@ def health(info: dict) -> str | None:
     return None
 
 
-def running(config_path: str | None = None) -> dict | None:
-    """The running server's info when it answers (and, given `config_path`, serves that
-    config), else None."""
-    info = state.read_running()
-    if info is None or health(info) is not None:
+def running(config_path: str) -> dict | None:
+    """The running server's info when it answers and serves `config_path`, else None."""
+    try:
+        return require_running(config_path)
+    except UserError:
         return None
-    if config_path is not None and info.get("config") != os.path.abspath(config_path):
-        return None
-    return info
 
 
 def require_running(config_path: str) -> dict:

@@ -32,19 +32,13 @@ def location() -> str:
 
 def directory() -> str:
     """The server's private directory (made if needed). Raises UserError."""
-    base = paths.runtime_dir()
-    path = location()
     try:
-        for each in (base, path, os.path.join(path, CLIENTS)):
-            if os.path.islink(each):
-                raise paths.UntrustedCacheDir(each, "is a symbolic link")
-            paths._make_private(each)
+        return os.path.dirname(paths.private_runtime_dir("server", CLIENTS))
     except paths.UntrustedCacheDir as e:
         raise UserError(e.what.replace("the cache directory", "the credential server's directory",
                                        1).replace(", so it is not used", ""),
                         "make it a directory of your own with mode 700, or set XDG_RUNTIME_DIR "
                         "to one") from None
-    return path
 
 
 def digest(secret: str) -> str:
