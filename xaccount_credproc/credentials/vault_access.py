@@ -92,6 +92,22 @@ def state(vault_id: str, clock: str = "%Y-%m-%d %H:%M:%S") -> str:
     return "unlocked" + (f" until {time.strftime(clock, time.localtime(until))}" if until else "")
 
 
+def _opening_key(vault) -> bytes | None:
+    """The cached key if it opens `vault` (after `vault passwd`, or for a new vault, it does
+    not)."""
+    from ..backends.vault import WrongKey
+
+    key = cached_key(vault.id)
+    if key is None:
+        return None
+    try:
+        vault.verify(key)
+    except WrongKey:
+        debug.log("the cached vault key does not open the vault")
+        return None
+    return key
+
+
 class Unlocker:
     """`key_for(vault)` for backends.vault.VaultStore: the cached key, else one prompt under
     a lock shared by every caller of this user."""
@@ -109,25 +125,16 @@ class Unlocker:
         self.asked = 0
 
     def __call__(self, vault) -> bytes:
-        from ..backends.vault import WrongKey
-
-        key = cached_key(vault.id)
+        key = _opening_key(vault)
         if key is not None:
-            try:
-                vault.verify(key)
-                return key
-            except WrongKey:  # a new passphrase (vault passwd) or a new vault
-                debug.log("the cached vault key no longer opens the vault")
+            return key
         from . import locking
 
         with locking.held(f"vault-{vault.id}", "the vault's passphrase", self.warnings):
-            key = cached_key(vault.id)
+            key = _opening_key(vault)  # again: a parallel caller may have just unlocked it
             if key is not None:
-                try:
-                    vault.verify(key)
-                    return key
-                except WrongKey:
-                    forget(vault.id)
+                return key
+            forget(vault.id)  # a stale key, if any, goes
             key = self.ask(vault)
             remember(vault.id, key, self.timeout, self.warnings)
             self.migrate(vault.path, key)

@@ -114,3 +114,25 @@ def read_line(tty, prompt: str, timeout: int = PROMPT_TIMEOUT, hidden: bool = Tr
         for number, handler in handlers.items():
             signal.signal(number, handler)
     return line.decode("utf-8", "replace").strip()
+
+
+def read_stdin(lines: int, timeout: float, limit: int) -> tuple[bytes, bool]:
+    """(what stdin held, whether `timeout` ran out first): read until `lines` newlines, end of
+    input, or `limit` bytes, from a pipe that may never say anything (`source add`'s keys,
+    `vault init`'s passphrase)."""
+    import select
+    import sys
+    import time
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while data.count(b"\n") < lines and len(data) <= limit:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sys.stdin.buffer], [], [], left)[0]:
+            return data, True
+        chunk = os.read(sys.stdin.fileno(), 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data, False
+

@@ -4,7 +4,6 @@ with GetCallerIdentity, then declared in the TOML config and stored in the OS ke
 import contextlib
 import os
 import sys
-import time
 
 from ..credentials import stored_keys as sources
 from ..credentials.vault_access import source_store
@@ -51,21 +50,12 @@ def read_keys() -> tuple[str, str]:
         except MfaError as e:
             raise UserError(e.what, e.fix) from None
         return access_key_id, secret
-    import select
+    from ..prompt.terminal import read_stdin
 
-    data = b""
-    deadline = time.monotonic() + STDIN_TIMEOUT
-    while data.count(b"\n") < 2:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sys.stdin.buffer], [], [], left)[0]:
-            raise UserError(f"no keys on stdin within {STDIN_TIMEOUT}s",
-                            "pipe two lines: the access key ID, then the secret access key")
-        chunk = os.read(sys.stdin.fileno(), 4096)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > 16384:
-            break
+    data, timed_out = read_stdin(2, STDIN_TIMEOUT, 16384)
+    if timed_out:
+        raise UserError(f"no keys on stdin within {STDIN_TIMEOUT}s",
+                        "pipe two lines: the access key ID, then the secret access key")
     lines = data.decode("utf-8", "replace").splitlines()
     if len(lines) < 2:
         raise UserError("stdin must hold two lines: the access key ID, then the secret access "

@@ -4,7 +4,6 @@ where no desktop keyring answers (backends/vault.py), unlocked once per boot
 
 import os
 import sys
-import time
 
 from ..backends import vault as vaults
 from ..credentials import vault_access
@@ -42,21 +41,12 @@ def _new_passphrase(settings: dict, path: str, use_process: bool) -> str:
 
 
 def _stdin_line() -> str:
-    import select
+    from ..prompt.terminal import read_stdin
 
     if sys.stdin is None or sys.stdin.isatty():
         raise ConfigError("there is no terminal to ask for the new passphrase on, and stdin "
                           "holds none", "run it in a terminal, or pipe the passphrase to stdin")
-    data = b""
-    deadline = time.monotonic() + STDIN_TIMEOUT
-    while b"\n" not in data and len(data) < 4096:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([sys.stdin.buffer], [], [], left)[0]:
-            break
-        chunk = os.read(sys.stdin.fileno(), 4096)
-        if not chunk:
-            break
-        data += chunk
+    data, _ = read_stdin(1, STDIN_TIMEOUT, 4095)  # what came before the time ran out counts
     line = data.decode("utf-8", "replace").split("\n", 1)[0].strip()
     if not line:
         raise ConfigError(f"no passphrase on stdin within {STDIN_TIMEOUT}s",
