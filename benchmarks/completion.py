@@ -41,7 +41,7 @@ def one(argv: list[str], env: dict[str, str]) -> tuple[float, bytes]:
     out = b""
     while chunk := os.read(read, 65536):
         out += chunk
-    process.wait()
+    process.wait(timeout=60)  # the pipe closed: it has finished, or is about to
     os.close(read)
     return (time.perf_counter() - started) * 1000, out
 

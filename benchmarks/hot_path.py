@@ -18,6 +18,7 @@ medians (and minimums) of wall-clock time per process, and the ratios are taken 
 """
 
 import argparse
+import contextlib
 import shlex
 import shutil
 import statistics
@@ -83,12 +84,10 @@ def measure(commands: dict[str, list[str]], env: dict, runs: int,
     return times
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--no-peer", action="store_true", help="skip aws-export-credentials")
-    args = parser.parse_args()
-
+@contextlib.contextmanager
+def local_world():
+    """Alice's world (MFA by mfa_process) against the STS emulator and a private gnome-keyring,
+    all on loopback, in a temp dir that goes afterwards (benchmarks/server.py uses it too)."""
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -100,6 +99,21 @@ def main() -> int:
         world = World(workdir / "world", sts, keyring)
         world.standard()
         world.use_mfa_process()
+        yield world
+    finally:
+        keyring.stop()
+        sts.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--no-peer", action="store_true", help="skip aws-export-credentials")
+    args = parser.parse_args()
+
+    with local_world() as world:
+        sts = world.sts
         small = world.toml
         large = world.root / "large.toml"
         big_config(large, small.read_text(), 1000)
@@ -157,10 +171,6 @@ def main() -> int:
         times = measure(commands, world.env, args.runs, envs)
         assert len(sts.calls_of("AssumeRole")) == 2, "a measured run called STS"
         run_ok([str(HELPER), "--config", str(small), "clear", "--all"], kernel_env)
-    finally:
-        keyring.stop()
-        sts.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"xaccount-credproc hot path, {args.runs} runs each, interleaved "

@@ -24,18 +24,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.hot_path import measure, peer_executable, run_ok  # noqa: E402
+from benchmarks.hot_path import local_world, measure, peer_executable, run_ok  # noqa: E402
 from tests.harness.cred_server import CredServer  # noqa: E402
-from tests.harness.keyring_daemon import SecretServiceDaemon  # noqa: E402
-from tests.harness.sts_emulator import StsEmulator  # noqa: E402
-from tests.harness.world import HELPER, World  # noqa: E402
+from tests.harness.world import HELPER  # noqa: E402
 
 TARGET = 1.2  # warm p50 / floor p50
 FLOOR = """
@@ -95,101 +92,90 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip aws-export-credentials")
     args = parser.parse_args()
 
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    workdir = Path(tempfile.mkdtemp(prefix="xaccount-credproc-bench-"))
-    sts = StsEmulator()
-    sts.start()
-    keyring = SecretServiceDaemon(workdir / "secret-service").start()
     processes = []
     server = None
-    try:
-        world = World(workdir / "world", sts, keyring)
-        world.standard()
-        world.use_mfa_process()
-        world.aws_config.write_text("")
-        run_ok([str(HELPER), "init"], world.env)
-        world.aws_config.write_text(world.aws_config.read_text()
-                                    + "[profile dev]\nregion = eu-west-1\n")
-        server = CredServer(world).start()
-        client = server.client_env("prod-read-only")
-        url = client["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
-        ours = (server.info["port"], url.split(str(server.info["port"]), 1)[1],
-                {"Authorization": client["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
-        floor = subprocess.Popen([sys.executable, "-c", FLOOR], stdout=subprocess.PIPE,
-                                 text=True)
-        processes.append(floor)
-        targets = {"bare http.server (floor)": (int(floor.stdout.readline()), "/", {}),
-                   "xaccount-credproc serve": ours}
-        if not args.no_peer:
-            peer = peer_executable()
-            if peer is None:
-                print("aws-export-credentials could not be installed; skipping the peer")
-            else:
-                token = "peer-token-0123456789"
-                import socket
+    with local_world() as world:
+        sts = world.sts
+        try:
+            world.aws_config.write_text("")
+            run_ok([str(HELPER), "init"], world.env)
+            world.aws_config.write_text(world.aws_config.read_text()
+                                        + "[profile dev]\nregion = eu-west-1\n")
+            server = CredServer(world).start()
+            client = server.client_env("prod-read-only")
+            url = client["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+            ours = (server.info["port"], url.split(str(server.info["port"]), 1)[1],
+                    {"Authorization": client["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+            floor = subprocess.Popen([sys.executable, "-c", FLOOR], stdout=subprocess.PIPE,
+                                     text=True)
+            processes.append(floor)
+            targets = {"bare http.server (floor)": (int(floor.stdout.readline()), "/", {}),
+                       "xaccount-credproc serve": ours}
+            if not args.no_peer:
+                peer = peer_executable()
+                if peer is None:
+                    print("aws-export-credentials could not be installed; skipping the peer")
+                else:
+                    token = "peer-token-0123456789"
+                    import socket
 
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", 0))
-                    peer_port = s.getsockname()[1]
-                process = subprocess.Popen([str(peer), "--profile", "dev", "--container",
-                                            f"127.0.0.1:{peer_port}", token], env=world.env,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                processes.append(process)
-                targets["aws-export-credentials --container"] = (
-                    peer_port, "/", {"Authorization": token})
-        deadline = time.monotonic() + 30
-        for name, (port, path, headers) in targets.items():  # warm each, wait for the peer
-            while True:
-                try:
-                    asyncio.run(load(port, path, headers, 1, 5))
-                    break
-                except (OSError, SystemExit):
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"{name} did not come up") from None
-                    time.sleep(0.2)
-        calls_before = len(sts.calls_of("AssumeRole"))
-        log_before = server.log()
-
-        results: dict[tuple[str, int], list[float]] = {}
-        failed: dict[tuple[str, int], str] = {}
-        for clients in (1, 100):
-            for _round in range(3):  # interleaved, so noise hits all alike
-                for name, (port, path, headers) in targets.items():
-                    if (name, clients) in failed:
-                        continue
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", 0))
+                        peer_port = s.getsockname()[1]
+                    process = subprocess.Popen([str(peer), "--profile", "dev", "--container",
+                                                f"127.0.0.1:{peer_port}", token], env=world.env,
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    processes.append(process)
+                    targets["aws-export-credentials --container"] = (
+                        peer_port, "/", {"Authorization": token})
+            deadline = time.monotonic() + 30
+            for name, (port, path, headers) in targets.items():  # warm each, wait for the peer
+                while True:
                     try:
-                        times = asyncio.run(load(port, path, headers, clients,
-                                                 args.requests // 3))
-                    except OSError as e:
-                        if name.startswith("xaccount"):
-                            raise SystemExit(f"{name}, {clients} clients: {e}") from None
-                        failed[(name, clients)] = e.strerror or type(e).__name__
-                        continue
-                    results.setdefault((name, clients), []).extend(times)
+                        asyncio.run(load(port, path, headers, 1, 5))
+                        break
+                    except (OSError, SystemExit):
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"{name} did not come up") from None
+                        time.sleep(0.2)
+            calls_before = len(sts.calls_of("AssumeRole"))
+            log_before = server.log()
 
-        aws = str(shutil.which("aws", path=world.env["PATH"]))
-        served_env = {**world.env, **client}
-        commands = {"aws sts get-caller-identity, static keys":
-                    [aws, "sts", "get-caller-identity", "--profile", "dev"],
-                    "aws sts get-caller-identity, credential_process":
-                    [aws, "sts", "get-caller-identity", "--profile", "prod-read-only"],
-                    "aws sts get-caller-identity, server":
-                    [aws, "sts", "get-caller-identity"]}
-        times = measure(commands, world.env, args.runs,
-                        {"aws sts get-caller-identity, server": served_env})
-        assert len(sts.calls_of("AssumeRole")) == calls_before, "a measured request called STS"
-        new_log = server.log()[len(log_before):]
-        assert "fetched" not in new_log and "renewed" not in new_log, "a request was not warm"
-    finally:
-        if server is not None:
-            server.stop()
-        for process in processes:
-            process.kill()
-        keyring.stop()
-        sts.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+            results: dict[tuple[str, int], list[float]] = {}
+            failed: dict[tuple[str, int], str] = {}
+            for clients in (1, 100):
+                for _round in range(3):  # interleaved, so noise hits all alike
+                    for name, (port, path, headers) in targets.items():
+                        if (name, clients) in failed:
+                            continue
+                        try:
+                            times = asyncio.run(load(port, path, headers, clients,
+                                                     args.requests // 3))
+                        except OSError as e:
+                            if name.startswith("xaccount"):
+                                raise SystemExit(f"{name}, {clients} clients: {e}") from None
+                            failed[(name, clients)] = e.strerror or type(e).__name__
+                            continue
+                        results.setdefault((name, clients), []).extend(times)
+
+            aws = str(shutil.which("aws", path=world.env["PATH"]))
+            served_env = {**world.env, **client}
+            commands = {"aws sts get-caller-identity, static keys":
+                        [aws, "sts", "get-caller-identity", "--profile", "dev"],
+                        "aws sts get-caller-identity, credential_process":
+                        [aws, "sts", "get-caller-identity", "--profile", "prod-read-only"],
+                        "aws sts get-caller-identity, server":
+                        [aws, "sts", "get-caller-identity"]}
+            times = measure(commands, world.env, args.runs,
+                            {"aws sts get-caller-identity, server": served_env})
+            assert len(sts.calls_of("AssumeRole")) == calls_before, "a measured request called STS"
+            new_log = server.log()[len(log_before):]
+            assert "fetched" not in new_log and "renewed" not in new_log, "a request was not warm"
+        finally:
+            if server is not None:
+                server.stop()
+            for process in processes:
+                process.kill()
 
     print(f"credential server, warm requests (new connection each), {args.requests} per row, "
           f"Python {sys.version.split()[0]}")
