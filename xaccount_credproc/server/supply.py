@@ -343,13 +343,6 @@ class Supply:
                     continue
                 self._start(slot, background=True)
 
-    def status(self) -> list[dict]:
-        """Per profile: what is warm (no secrets), for `list` and `doctor`."""
-        with self._lock:
-            return [{"profile": name, "expiration": s.credentials.expiration_rfc3339()
-                     if s.credentials else None, "fetching": s.job is not None}
-                    for name, s in sorted(self.slots.items())]
-
 
 def mfa_required(name: str, asking: bool = False, reason: str | None = None) -> Answer:
     if asking:
