@@ -62,7 +62,8 @@ def test_aws_cli_gets_the_assumed_role_identity_with_mfa_on_assume_role(world):
     assert call.caller == ALICE_KEY  # signed by the named source profile
     assert call.params == {
         "RoleArn": ROLE_ARN, "RoleSessionName": "alice", "DurationSeconds": "3600",
-        "ExternalId": EXTERNAL_ID, "SerialNumber": MFA_SERIAL, "TokenCode": digest(MFA_CODE)}
+        "ExternalId": EXTERNAL_ID, "SerialNumber": MFA_SERIAL,
+        "TokenCode": digest(world.sts.accepted_codes(MFA_SERIAL)[0])}
     assert call.region == "eu-west-1"  # the profile's region: a regional STS endpoint
     assert world.sts.calls_of("GetSessionToken") == []
 
@@ -75,7 +76,8 @@ def test_aws_cli_gets_the_assumed_role_identity_through_an_mfa_session(world):
     assert json.loads(result.stdout)["Arn"] == ASSUMED
     (session,) = world.sts.calls_of("GetSessionToken")
     assert session.caller == ALICE_KEY
-    assert session.params == {"SerialNumber": MFA_SERIAL, "TokenCode": digest(MFA_CODE),
+    (code,) = world.sts.accepted_codes(MFA_SERIAL)
+    assert session.params == {"SerialNumber": MFA_SERIAL, "TokenCode": digest(code),
                               "DurationSeconds": "43200"}
     (call,) = world.sts.calls_of("AssumeRole")
     assert call.caller.startswith("ASIA")  # signed by the MFA session, not alice's own key
@@ -165,14 +167,15 @@ def test_mfa_prompt_appears_on_the_terminal_and_the_typed_code_reaches_sts(world
     world.standard()
     term = aws_on_terminal(world)
     term.expect(rf"MFA code for {re.escape(MFA_SERIAL)} \(profile prod-read-only\): ")
-    term.type(MFA_CODE + "\n")
+    code = world.code()
+    term.type(code + "\n")
     result = term.finish()
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["Arn"] == ASSUMED
     assert "MFA" not in result.stderr  # the prompt went to the terminal, not to the pipes
-    assert MFA_CODE not in term.screen.decode()  # typed with echo off
+    assert code not in term.screen.decode()  # typed with echo off
     (call,) = mfa_calls(world.sts)
-    assert call.params["TokenCode"] == digest(MFA_CODE)
+    assert call.params["TokenCode"] == digest(code)
     assert call.params["SerialNumber"] == MFA_SERIAL
 
 
@@ -184,7 +187,7 @@ def test_malformed_codes_are_rejected_before_sts_then_a_good_one_works(world):
     term.expect("That is not 6 digits. MFA code for")
     term.type("12a456\n")
     term.expect("That is not 6 digits. MFA code for")
-    term.type(MFA_CODE + "\n")
+    term.type(world.code() + "\n")
     result = term.finish()
     assert result.returncode == 0, result.stderr
     assert len(mfa_calls(world.sts)) == 1
@@ -211,21 +214,24 @@ def test_a_code_typed_the_instant_the_prompt_appears_is_read_and_never_shown(wor
     the prompt's first byte is on the screen: echo must already be off then, and nothing typed
     may be thrown away (the prompt used to turn echo off after writing itself, with a flush)."""
     world.standard()
-    # No cache: every run asks for a code.
+    # No cache: every run asks for a code, and AWS takes each code once: a device whose next
+    # codes the test knows (a TOTP device would need 25 minutes for 50 codes).
+    codes = [f"{100000 + 7919 * run}" for run in range(TYPED_AT_ONCE_RUNS)]
+    world.sts.add_mfa_device(MFA_SERIAL, *codes)
     world.write_toml(world.toml.read_text() + 'cache = "none"\n')
     for run in range(TYPED_AT_ONCE_RUNS):
         term = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
                         world.env)
         try:
             term.expect(".", timeout=30)  # the first byte of the prompt, and not a moment later
-            term.type(MFA_CODE + "\n")
+            term.type(codes[run] + "\n")
             result = term.finish(timeout=30)
         finally:
             if term.proc.poll() is None:
                 term.proc.kill()
         assert result.returncode == 0, (run, result.stderr, term.screen)
         assert json.loads(result.stdout)["AccessKeyId"], run
-        assert MFA_CODE.encode() not in term.screen, (run, term.screen)
+        assert codes[run].encode() not in term.screen, (run, term.screen)
         assert term.screen.startswith(b"MFA code for "), (run, term.screen)
     assert len(mfa_calls(world.sts)) == TYPED_AT_ONCE_RUNS
 
@@ -261,7 +267,7 @@ def test_a_code_aws_rejects_is_asked_for_again(world):
     term.expect("MFA code for")
     term.type("654321\n")
     term.expect("AWS rejected that code. MFA code for")
-    term.type(MFA_CODE + "\n")
+    term.type(world.code() + "\n")
     result = term.finish()
     assert result.returncode == 0, result.stderr
     assert [c.status for c in mfa_calls(world.sts)] == [403, 200]
@@ -399,8 +405,34 @@ def test_role_chaining_duration_is_explained(world):
                                  "region = eu-west-1\n")
     world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID)
     result = world.run("credential-process", "--profile", "chained")
-    assert_clean_failure(result, r"a chained role session may last at most 1 hour; set "
-                                 r"duration_seconds = 3600 or less")
+    assert_clean_failure(result, r"profile 'chained': duration_seconds 7200 is over 3600, but "
+                                 r"source profile 'classic-role' has temporary credentials .*AWS "
+                                 r"limits a role assumed with temporary credentials to 1 hour; set "
+                                 r"duration_seconds = 3600 or less for 'chained'")
+    # Never sent: AWS refuses it by rule.
+    assert [c.params["RoleArn"] for c in world.sts.calls_of("AssumeRole")] == [ROLE_ARN]
+
+
+def test_when_aws_answers_the_one_hour_rule_anyway_the_message_names_the_signer():
+    """AWS words it as role chaining; the rule is about any temporary signer, and the message
+    says which one signed (here the MFA session), not that the source has role credentials."""
+    from botocore.exceptions import ClientError
+
+    from xaccount_credproc.credentials.sts import StsSource
+    from xaccount_credproc.errors import ConfigError
+
+    error = ClientError({"Error": {"Code": "ValidationError", "Message": (
+        "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+        "role chaining.")}}, "AssumeRole")
+    source = StsSource("dev", "eu-west-1", "staging-admin")
+    made = source._client_error("AssumeRole", error, role_arn=ROLE_ARN,
+                                signer="the cached MFA session", duration=7200)
+    assert isinstance(made, ConfigError)
+    assert str(made) == ("profile 'staging-admin': AWS limits a role assumed with temporary "
+                         "credentials to 1 hour, and this AssumeRole (7200s) was signed by the "
+                         "cached MFA session; set duration_seconds = 3600 or less for "
+                         "'staging-admin'")
+    assert "role credentials" not in str(made)
 
 
 def test_source_profile_served_by_the_helper_is_refused(world):

@@ -5,7 +5,6 @@ import errno
 import json
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,29 +13,17 @@ import pytest
 
 from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.keyring_daemon import SecretServiceDaemon
-from tests.harness.world import ALICE_KEY, EXTERNAL_ID, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
+from tests.harness.world import ALICE_KEY, EXTERNAL_ID, HELPER, MFA_SERIAL, ROLE_ARN
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_ARN = "arn:aws:iam::333333333333:role/Admin"
-COUNTING_MFA = """\
-import sys
-with open(sys.argv[1], "a") as f:
-    f.write("asked\\n")
-with open(sys.argv[2]) as f:
-    print(f.read().strip())
-"""
 
 
 def counting_mfa(world) -> Path:
     """An mfa_process that counts how often it is consulted."""
-    script = world.root / "mfa.py"
-    script.write_text(COUNTING_MFA)
     counter = world.root / "mfa-asked"
-    code_file = world.root / "otp-device"
-    code_file.write_text(MFA_CODE)
     world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", f'[defaults]\nmfa_process = "{sys.executable} {script} {counter} '
-                        f'{code_file}"\n'))
+        "[defaults]\n", f'[defaults]\nmfa_process = "{world.mfa_process_command(counter)}"\n'))
     return counter
 
 
@@ -155,11 +142,11 @@ def test_temporary_source_credentials_fall_back_to_mfa_on_assume_role(world):
 def test_role_longer_than_the_mfa_session_falls_back_to_mfa_on_assume_role(world):
     world.standard()
     counting_mfa(world)
-    world.write_toml(world.toml.read_text() + "duration_seconds = 7200\n"
-                     "mfa_session_duration = 3600\n")
+    world.write_toml(world.toml.read_text() + "duration_seconds = 3600\n"
+                     "mfa_session_duration = 1800\n")
     result = world.run("credential-process", "--profile", "prod-read-only", "--debug")
     assert result.returncode == 0, result.stderr
-    assert "mfa_session_duration 3600s is shorter than duration_seconds 7200s" in result.stderr
+    assert "mfa_session_duration 1800s is shorter than duration_seconds 3600s" in result.stderr
     assert world.sts.calls_of("GetSessionToken") == []
 
 

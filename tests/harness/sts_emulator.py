@@ -1,17 +1,64 @@
-"""A real STS-compatible HTTP server on 127.0.0.1: moto's server, wrapped in a small WSGI layer.
+r"""A real STS-compatible HTTP server on 127.0.0.1: moto's server, wrapped in a small WSGI layer.
 
-moto answers the STS API but ignores trust policies and never checks who is calling. The wrapper
-adds what our tests must be able to rely on:
+moto answers the STS API but ignores trust policies, never checks who is calling and validates
+almost nothing. The wrapper records every STS request (Action, parameters, caller key id; an MFA
+code only as a SHA-256 digest) so tests can count and inspect calls, knows which access keys
+exist (static user keys registered by the test, and every key STS issued), and enforces AWS's
+rules. Where this emulator and AWS disagree, AWS is right: each rule names its source, and no
+rule is loosened to make a test pass.
 
-* it records every STS request (Action, parameters, caller key id; an MFA code only as a SHA-256
-  digest) so tests can count and inspect calls;
-* it enforces, per role, a required ExternalId and "MFA present" (a valid SerialNumber + TokenCode
-  on the call, or a caller whose credentials came from an MFA GetSessionToken), the principals its
-  trust policy names (a spoke role that trusts only the hub role), the role's maximum session
-  duration and the 1-hour limit of role chaining;
-* it knows which access keys exist (static user keys registered by the test, and every key STS
-  issued), rejects unknown or expired ones and checks the session token that comes with them;
-* it gives every GetSessionToken its own credentials (moto returns one fixed example key).
+Each rule, what AWS answers, and where AWS says so:
+
+- unknown access key, or a session token that does not belong to it -> 403 InvalidClientTokenId.
+  Source: STS API reference, Common Errors.
+- expired temporary credentials -> 403 ExpiredToken. Source: STS API reference, Common Errors.
+- GetSessionToken signed by temporary credentials (a role session, a GetSessionToken session) -> 403
+  AccessDenied. Source: GetSessionToken API reference ("you cannot call GetSessionToken with session
+  credentials"); REFERENCE.md.
+- GetSessionToken DurationSeconds 900-129600 -> 400 ValidationError. Source: GetSessionToken API
+  reference.
+- AssumeRole signed by any temporary credentials (role chaining, and a GetSessionToken session) with
+  DurationSeconds over 3600 -> 400 ValidationError "...1 hour session limit for roles assumed by
+  role chaining.". Source: IAM User Guide, "Role chaining"; AWS knowledge center
+  "iam-role-chaining-limit"; aws-vault issues 263 and 800; aws-runas issue 11.
+- AssumeRole DurationSeconds 900 to the role's MaxSessionDuration -> 400 ValidationError. Source:
+  AssumeRole API reference.
+- RoleSessionName 2-64 of `[\w+=,.@-]` -> 400 ValidationError. Source: AssumeRole API reference.
+- ExternalId 2-1224 of `[\w+=,.@:/-]`; the trust policy's ExternalId condition -> 400
+  ValidationError; 403 AccessDenied. Source: AssumeRole API reference; IAM User Guide, "Access to
+  AWS accounts owned by third parties".
+- SerialNumber 9-256 of `[\w+=/:,.@-]`; TokenCode exactly 6 digits -> 400 ValidationError. Source:
+  AssumeRole and GetSessionToken API references.
+- a TOTP code: the device's code of the current 30 s step or one step either side, and never one
+  that was accepted before -> 403 AccessDenied "MultiFactorAuthentication failed...". Source: RFC
+  6238 section 5.2 (a verifier must not accept the same OTP twice; one step of drift);
+  glassechidna/awsweb issue 5; aws-cli issue 2279; REFERENCE.md.
+- the trust policy's MFA condition: a code on the call, or a caller whose session carries MFA -> 403
+  AccessDenied. Source: IAM User Guide, "Configuring MFA-protected API access".
+- the principals a trust policy names -> 403 AccessDenied. Source: IAM User Guide, "Role trust
+  policies".
+- SourceIdentity 2-64 of `[\w+=,.@-]`, not starting with `aws:` -> 400 ValidationError. Source:
+  AssumeRole API reference.
+- SourceIdentity needs `sts:SetSourceIdentity` in the trust policy -> 403 AccessDenied "... not
+  authorized to perform: sts:SetSourceIdentity ...". Source: IAM User Guide, "Monitor and control
+  actions taken with assumed roles".
+- a session that carries a source identity passes it on: the next role's trust policy must allow
+  `sts:SetSourceIdentity` too, and a chained AssumeRole cannot set another -> 403
+  AccessDenied. Source: same page ("after the source identity is set, it cannot be changed"); the
+  wording is ours.
+- Tags: at most 50, keys 1-128 and values 0-256 of `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, no key twice
+  (case-insensitive) -> 400 ValidationError. Source: AssumeRole API reference; IAM User Guide,
+  "Passing session tags in AWS STS".
+- Tags or TransitiveTagKeys need `sts:TagSession` in the trust policy -> 403 AccessDenied "... not
+  authorized to perform: sts:TagSession ...". Source: IAM User Guide, "Passing session tags in AWS
+  STS".
+- TransitiveTagKeys: at most 50, each one of the call's tag keys -> 400 ValidationError (the wording
+  is ours). Source: same page.
+- a chained AssumeRole cannot pass a tag whose key is a transitive tag of its caller -> 400
+  ValidationError (the wording is ours). Source: same page ("you cannot later change ... transitive
+  tags").
+- each GetSessionToken answers its own credentials (moto answers one fixed example key). Source:
+  GetSessionToken API reference.
 """
 
 import hashlib
@@ -25,6 +72,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from werkzeug.serving import make_server
+
+from tests.harness import otp
 
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
@@ -40,6 +89,9 @@ class TrustRule:
     max_session: int = 43200
     # Principals the trust policy names (IAM user or role ARNs); None trusts any known caller.
     trusts: tuple[str, ...] | None = None
+    # Whether the trust policy allows sts:SetSourceIdentity and sts:TagSession.
+    set_source_identity: bool = False
+    tag_session: bool = False
 
 
 def principal_of(arn: str) -> str:
@@ -60,7 +112,14 @@ class AccessKey:
     mfa: bool = False
     expires: float | None = None
     expired: bool = False
-    chained: bool = False  # a role session assumed with role credentials
+    chained: bool = False  # a role session assumed with temporary credentials
+    source_identity: str | None = None
+    transitive_tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def temporary(self) -> bool:
+        return self.kind in ("mfa-session", "role")
 
 
 @dataclass
@@ -76,9 +135,47 @@ class Call:
 
 @dataclass
 class MfaDevice:
+    """A virtual MFA device (TOTP, `seed`), or one whose valid codes the test lists (`codes`).
+    Either way a code AWS accepted once is refused ever after."""
+
+    seed: bytes | None = None
     codes: set[str] = field(default_factory=set)
-    single_use: bool = False
     used: set[str] = field(default_factory=set)
+    accepted: list[str] = field(default_factory=list)  # in order, for tests and secret scans
+
+    def valid_now(self) -> set[str]:
+        if self.seed is None:
+            return set(self.codes)
+        now = time.time()
+        return {otp.code_at(self.seed, now + step * otp.PERIOD) for step in (-1, 0, 1)}
+
+    def current(self) -> str:
+        return otp.code_at(self.seed, time.time())
+
+
+TAG_CHARS = r"[\w\s_.:/=+\-@]"
+
+
+def tags_of(form) -> tuple[dict[str, str], str | None]:
+    """The call's session tags ({key: value}) and what is wrong with them, if anything."""
+    tags, index = {}, 1
+    while f"Tags.member.{index}.Key" in form:
+        tags[form[f"Tags.member.{index}.Key"]] = form.get(f"Tags.member.{index}.Value", "")
+        index += 1
+    if len(tags) > 50:
+        return tags, ("1 validation error detected: Value at 'tags' failed to satisfy "
+                      "constraint: Member must have length less than or equal to 50")
+    seen = set()
+    for key, value in tags.items():
+        if not re.fullmatch(f"{TAG_CHARS}{{1,128}}", key) or not re.fullmatch(
+                f"{TAG_CHARS}{{0,256}}", value):
+            return tags, (f"1 validation error detected: Value at 'tags' failed to satisfy "
+                          f"constraint: the tag {key[:20]!r} has a key of 1-128 or a value of "
+                          "0-256 characters of letters, digits, spaces and _.:/=+-@")
+        if key.lower() in seen:
+            return tags, f"Duplicate tag keys found. Tag keys are case-insensitive ({key})."
+        seen.add(key.lower())
+    return tags, None
 
 
 class StsEmulator:
@@ -90,6 +187,7 @@ class StsEmulator:
         self.moto_app = moto_app
         self.lock = threading.Lock()
         self.all_issued: list[str] = []  # kept across resets, for secret scans
+        self.all_codes: list[str] = []  # MFA codes accepted, kept across resets, likewise
         self.reset()
         self._server = None
         self.url = None
@@ -98,6 +196,8 @@ class StsEmulator:
 
     def reset(self) -> None:
         with self.lock:
+            for device in getattr(self, "devices", {}).values():  # kept for secret scans
+                self.all_codes += device.accepted
             self.calls: list[Call] = []
             self.roles: dict[str, TrustRule] = {}
             self.keys: dict[str, AccessKey] = {}
@@ -131,8 +231,31 @@ class StsEmulator:
             key = self.keys.get(access_key_id)
             return key.arn if key else None
 
-    def add_mfa_device(self, serial: str, *codes: str, single_use: bool = False) -> None:
-        self.devices[serial] = MfaDevice(codes=set(codes), single_use=single_use)
+    def add_mfa_device(self, serial: str, *codes: str) -> None:
+        """A device whose valid codes are `codes` (each accepted once)."""
+        self.devices[serial] = MfaDevice(codes=set(codes))
+
+    def add_totp_device(self, serial: str, seed: bytes) -> None:
+        """A virtual MFA device: its codes change every 30 s (tests/harness/otp.py)."""
+        self.devices[serial] = MfaDevice(seed=seed)
+
+    def current_code(self, serial: str) -> str:
+        """What the TOTP device shows now."""
+        return self.devices[serial].current()
+
+    def unused_code(self, serial: str, timeout: float = 35) -> str:
+        """What the TOTP device shows once it shows a code not accepted yet (the next step's,
+        when the current one was just used): what a person would type."""
+        device = self.devices[serial]
+        deadline = time.monotonic() + timeout
+        while device.current() in device.used:
+            assert time.monotonic() < deadline, "the device never showed an unused code"
+            time.sleep(0.2)
+        return device.current()
+
+    def accepted_codes(self, serial: str) -> list[str]:
+        with self.lock:
+            return list(self.devices[serial].accepted)
 
     def expire_key(self, access_key_id: str) -> None:
         self.keys[access_key_id].expired = True
@@ -145,6 +268,11 @@ class StsEmulator:
         """Every secret key and session token handed out since the server started."""
         with self.lock:
             return list(self.all_issued)
+
+    def codes_seen(self) -> list[str]:
+        """Every MFA code accepted since the server started."""
+        with self.lock:
+            return self.all_codes + [c for d in self.devices.values() for c in d.accepted]
 
     # -- server -------------------------------------------------------------------------------
 
@@ -267,6 +395,8 @@ class StsEmulator:
         return match.group(1) if match else None
 
     def _check(self, action, form, caller, environ):
+        """The rules of the table above, in the order AWS reports them: who signed, the
+        parameters' own constraints, then the trust policy."""
         with self.lock:
             if self.fail_next:
                 return self.fail_next.pop(0)
@@ -286,40 +416,116 @@ class StsEmulator:
                 return 403, "ExpiredToken", "The security token included in the request is expired"
             if key.session_token != environ.get("HTTP_X_AMZ_SECURITY_TOKEN"):
                 return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+            if action not in ("AssumeRole", "GetSessionToken"):
+                return None
+            invalid = self._invalid_parameters(action, form)
+            if invalid:
+                return 400, "ValidationError", invalid
+            if action == "GetSessionToken" and key.temporary:
+                return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
             mfa_ok = None
             if "SerialNumber" in form or "TokenCode" in form:
                 device = self.devices.get(form.get("SerialNumber", ""))
                 code = form.get("TokenCode", "")
-                mfa_ok = bool(device) and code in device.codes and code not in device.used
+                mfa_ok = bool(device) and code in device.valid_now() and code not in device.used
                 if not mfa_ok:
                     return 403, "AccessDenied", MFA_FAILED
-            if action == "GetSessionToken" and key.kind not in ("user", "iam"):
-                return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
             if action == "AssumeRole":
-                rule = self.roles.get(form.get("RoleArn"))
-                denied = (403, "AccessDenied", f"User: {key.arn} is not authorized to perform: "
-                          f"sts:AssumeRole on resource: {form.get('RoleArn')}")
-                if rule is None:
-                    return denied
-                if rule.external_id is not None and form.get("ExternalId") != rule.external_id:
-                    return denied
-                if rule.mfa_required and not (mfa_ok or key.mfa):
-                    return denied
-                if rule.trusts is not None and principal_of(key.arn) not in rule.trusts:
-                    return denied
-                duration = int(form.get("DurationSeconds", 3600))
-                if key.kind == "role" and duration > 3600:
-                    return 400, "ValidationError", (
-                        "The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                        "assumed by role chaining.")
-                if duration > rule.max_session:
-                    return 400, "ValidationError", ("The requested DurationSeconds exceeds the "
-                                                    "MaxSessionDuration set for this role.")
+                denial = self._trust(form, key, mfa_ok)
+                if denial:
+                    return denial
             if mfa_ok:
                 device = self.devices[form["SerialNumber"]]
-                if device.single_use:
-                    device.used.add(form["TokenCode"])
+                device.used.add(form["TokenCode"])
+                device.accepted.append(form["TokenCode"])
             return None
+
+    @staticmethod
+    def _invalid_parameters(action, form) -> str | None:
+        """AWS's own constraints on the parameters (API references), before any policy."""
+        def constraint(value, name, what):
+            return (f"1 validation error detected: Value '{value}' at '{name}' failed to "
+                    f"satisfy constraint: Member must {what}")
+
+        duration = form.get("DurationSeconds")
+        if duration is not None:
+            high = 43200 if action == "AssumeRole" else 129600
+            if not duration.isdigit() or not 900 <= int(duration) <= high:
+                bound = ("have value greater than or equal to 900" if not duration.isdigit()
+                         or int(duration) < 900 else f"have value less than or equal to {high}")
+                return constraint(duration, "durationSeconds", bound)
+        patterns = {"RoleSessionName": (r"[\w+=,.@-]{2,64}", "roleSessionName"),
+                    "ExternalId": (r"[\w+=,.@:/-]{2,1224}", "externalId"),
+                    "SerialNumber": (r"[\w+=/:,.@-]{9,256}", "serialNumber"),
+                    "TokenCode": (r"\d{6}", "tokenCode"),
+                    "SourceIdentity": (r"[\w+=,.@-]{2,64}", "sourceIdentity")}
+        for parameter, (pattern, name) in patterns.items():
+            value = form.get(parameter)
+            if value is not None and not re.fullmatch(pattern, value, re.ASCII):
+                shown = "***" if parameter == "TokenCode" else value
+                return constraint(shown, name, f"satisfy regular expression pattern: {pattern} "
+                                  "and have the length the API reference gives")
+        if form.get("SourceIdentity", "").lower().startswith("aws:"):
+            return "SourceIdentity must not start with the prefix 'aws:'."
+        tags, problem = tags_of(form)
+        if problem:
+            return problem
+        transitive = [v for k, v in form.items() if re.fullmatch(r"TransitiveTagKeys\.member\.\d+", k)]
+        if len(transitive) > 50:
+            return constraint("[...]", "transitiveTagKeys", "have length less than or equal to 50")
+        lowered = {k.lower() for k in tags}
+        for tag_key in transitive:
+            if tag_key.lower() not in lowered:
+                return f"The transitive tag key {tag_key} is not one of the session tags."
+        return None
+
+    def _trust(self, form, key, mfa_ok):
+        """The role's trust policy, as AWS evaluates it for AssumeRole (its caller is `key`)."""
+        role_arn = form.get("RoleArn")
+        rule = self.roles.get(role_arn)
+
+        def denied(action="sts:AssumeRole"):
+            return (403, "AccessDenied", f"User: {key.arn} is not authorized to perform: "
+                    f"{action} on resource: {role_arn}")
+
+        if rule is None:
+            return denied()
+        if rule.external_id is not None and form.get("ExternalId") != rule.external_id:
+            return denied()
+        if rule.mfa_required and not (mfa_ok or key.mfa):
+            return denied()
+        if rule.trusts is not None and principal_of(key.arn) not in rule.trusts:
+            return denied()
+        duration = int(form.get("DurationSeconds", 3600))
+        if key.temporary and duration > 3600:
+            return 400, "ValidationError", (
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                "assumed by role chaining.")
+        if duration > rule.max_session:
+            return 400, "ValidationError", ("The requested DurationSeconds exceeds the "
+                                            "MaxSessionDuration set for this role.")
+        wanted = form.get("SourceIdentity")
+        if key.source_identity is not None and not rule.set_source_identity:
+            # A session that carries one passes it on: each role of the chain must allow it.
+            return denied("sts:SetSourceIdentity")
+        if wanted is not None:
+            if key.source_identity is not None and wanted != key.source_identity:
+                return 403, "AccessDenied", (
+                    f"User: {key.arn} is not authorized to perform: sts:SetSourceIdentity on "
+                    f"resource: {role_arn}: the session's source identity is "
+                    f"'{key.source_identity}' and cannot be changed")
+            if not rule.set_source_identity:
+                return denied("sts:SetSourceIdentity")
+        tags, _ = tags_of(form)
+        if tags and not rule.tag_session:
+            return denied("sts:TagSession")
+        carried = {k.lower() for k in key.transitive_tags}
+        for tag_key in tags:
+            if tag_key.lower() in carried:
+                return 400, "ValidationError", (
+                    f"The session tag {tag_key} is a transitive tag of the calling session and "
+                    "cannot be changed in the role chain.")
+        return None
 
     def _after(self, action, form, caller, payload: bytes) -> bytes:
         text = payload.decode()
@@ -357,14 +563,26 @@ class StsEmulator:
         with self.lock:
             caller_key = self.keys[caller]
             if action == "GetSessionToken":
-                kind, arn, mfa = "mfa-session", caller_key.arn, "TokenCode" in form
+                self.keys[field_of("AccessKeyId")] = AccessKey(
+                    secret=field_of("SecretAccessKey"), kind="mfa-session", arn=caller_key.arn,
+                    session_token=field_of("SessionToken"), mfa="TokenCode" in form,
+                    expires=expires)
             else:
-                kind, arn = "role", field_of("Arn")
-                mfa = "TokenCode" in form or caller_key.mfa
-            self.keys[field_of("AccessKeyId")] = AccessKey(
-                secret=field_of("SecretAccessKey"), kind=kind, arn=arn,
-                session_token=field_of("SessionToken"), mfa=mfa, expires=expires,
-                chained=kind == "role" and caller_key.kind == "role")
+                tags, _ = tags_of(form)
+                transitive = {k for name, k in form.items()
+                              if name.startswith("TransitiveTagKeys.member.")}
+                source_identity = form.get("SourceIdentity") or caller_key.source_identity
+                self.keys[field_of("AccessKeyId")] = AccessKey(
+                    secret=field_of("SecretAccessKey"), kind="role", arn=field_of("Arn"),
+                    session_token=field_of("SessionToken"),
+                    mfa="TokenCode" in form or caller_key.mfa, expires=expires,
+                    chained=caller_key.temporary, source_identity=source_identity,
+                    tags={**caller_key.transitive_tags, **tags},
+                    transitive_tags={**caller_key.transitive_tags,
+                                     **{k: v for k, v in tags.items() if k in transitive}})
+                if source_identity and "<SourceIdentity>" not in text:
+                    text = text.replace("</AssumeRoleResult>", f"<SourceIdentity>{source_identity}"
+                                        "</SourceIdentity></AssumeRoleResult>")
             self.all_issued += [field_of("SecretAccessKey"), field_of("SessionToken")]
         return text.encode()
 

@@ -17,7 +17,8 @@ ALICE_KEY = "AKIAALICE0000000TEST"
 ALICE_SECRET = "aliceSECRETaliceSECRETaliceSECRET0000001"
 ALICE_ARN = "arn:aws:iam::111111111111:user/alice"
 MFA_SERIAL = "arn:aws:iam::111111111111:mfa/alice"
-MFA_CODE = "845271"  # not a substring of account IDs such as 123456789012
+MFA_CODE = "845271"  # a fixed device's code; not a substring of account IDs such as 123456789012
+OTP_TOOL = Path(__file__).resolve().parent / "otp.py"
 ROLE_ARN = "arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount"
 ADMIN_ROLE_ARN = "arn:aws:iam::333333333333:role/Admin"
 EXTERNAL_ID = "DeveloperAccess"
@@ -91,18 +92,37 @@ class World:
         """Alice in account 1111 with MFA, allowed into the read-only role in 2222."""
         self.sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
         self.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=mfa_required)
-        self.sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
+        self.sts.add_totp_device(MFA_SERIAL, self.otp_seed)
         self.write_toml()
         self.write_credentials()
         self.write_aws_config("prod-read-only")
         return self
 
+    @property
+    def otp_seed(self) -> bytes:
+        """Alice's virtual MFA device (a TOTP seed of this world's own)."""
+        if not hasattr(self, "_otp_seed"):
+            import secrets
+
+            self._otp_seed = secrets.token_bytes(20)
+            seed_file = self.root / "otp-seed"
+            seed_file.write_text(self._otp_seed.hex())
+            seed_file.chmod(0o644)  # throwaway users' helpers run the OTP tool too
+        return self._otp_seed
+
+    def code(self) -> str:
+        """What Alice types: her device's code, once it shows one not used yet."""
+        return self.sts.unused_code(MFA_SERIAL)
+
+    def mfa_process_command(self, counter: Path | None = None) -> str:
+        """An OTP tool that prints the device's current code: its seed comes from a file outside
+        HOME, never from a command line. With `counter`, each run adds a line to that file."""
+        assert self.otp_seed  # the seed file exists from here on
+        return f"{sys.executable} -S {OTP_TOOL} {self.root / 'otp-seed'}" + (
+            f" {counter}" if counter else "")
+
     def mfa_process_line(self) -> str:
-        """An mfa_process that prints the device's current code, as an OTP tool would: the code
-        comes from a file outside HOME, never from a command line."""
-        code_file = self.root / "otp-device"
-        code_file.write_text(MFA_CODE + "\n")
-        return f'mfa_process = "cat {code_file}"\n'
+        return f'mfa_process = "{self.mfa_process_command()}"\n'
 
     def use_mfa_process(self, extra: str = "") -> None:
         """Put mfa_process into [defaults] (plus `extra` lines at the end of the TOML)."""

@@ -15,12 +15,13 @@ def run(args) -> int:
 
     from ..backends import KeyringStore, StoreError
     from ..config import loader
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import CredentialProvider, mfa_use
 
     loaded = loader.load(config_path(args), lenient=True)
     warn([f"profile '{name}' is not listed: {e}" for name, e in sorted(loaded.broken.items())])
     stores: dict[str, KeyringStore] = {}
-    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA SESSION", "CHAIN")]
+    rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA", "CHAIN")]
+    own_code: list[str] = []
     now = time.time()
     for name in loaded.names():
         profile = loaded.resolve(name)
@@ -38,12 +39,21 @@ def run(args) -> int:
             state = ("yes" if seconds > profile.refresh_margin
                      else "expired" if seconds <= 0 else "refresh due")
             left = duration(seconds)
-        mfa = "-" if not profile.mfa_serial else (
-            duration(session.seconds_left(now)) if session else "none")
+        use, why = mfa_use(profile)
+        if use == "shared":  # the MFA session's time left, or that none is cached
+            mfa = "session:" + (duration(session.seconds_left(now)) if session else "none")
+        elif use:
+            mfa = "own-code"
+            own_code.append(f"  {name}: {why}")
+        else:
+            mfa = "-"
         rows.append((name, profile.role_arn, state, left, mfa, profile.chain_text()))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if own_code:
+        print("\nMFA code on their own AssumeRole (not the shared MFA session):")
+        print("\n".join(own_code))
     from ..server.client import summary
 
     print("\n".join(summary()))

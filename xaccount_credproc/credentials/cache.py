@@ -52,6 +52,12 @@ def mfa_session_key(profile) -> str:
     return "mfa-session/" + digest(repr(fields))
 
 
+def mfa_code_key(profile) -> str:
+    """The record of the MFA device's last code AWS answered (credentials/mfa_codes.py)."""
+    fields = [profile.mfa_serial, *_endpoint_identity(profile.region)]
+    return "mfa-code/" + digest(repr(fields))
+
+
 def chunk_name(name: str, index: int) -> str:
     return name if index == 0 else f"{name}/{index}"
 

@@ -21,6 +21,9 @@ from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
 # Only a cache miss needs `locking` (filelock) and `mfa` (re, subprocess, termios): they are
 # imported where used, to keep the hit path short.
 
+# AWS treats AssumeRole signed by a GetSessionToken session like role chaining: 1 hour at most
+# (IAM User Guide, "Role chaining"; knowledge center "iam-role-chaining-limit").
+SHARED_SESSION_MAX = 3600
 # An MFA session only has to outlive the AssumeRole call it signs; the role session it yields
 # lasts its own duration.
 MIN_MFA_SESSION_LEFT = 300
@@ -28,20 +31,27 @@ MIN_MFA_SESSION_LEFT = 300
 MAX_LIFETIME = 129600 + 300
 
 
-def with_mfa_retries(mfa, call):
-    """Run `call(code)`; when AWS rejects the code and a person is typing, ask again."""
-    from ..prompt.mfa import TERMINAL_TRIES
-    from .sts import MfaRejected
-
-    rejected = False
-    while True:
-        code = mfa.code(rejected=rejected)
-        try:
-            return call(code)
-        except MfaRejected:
-            if not mfa.interactive or mfa.asked >= TERMINAL_TRIES:
-                raise
-            rejected = True
+def mfa_use(profile: Profile) -> tuple[str, str]:
+    """How a profile's MFA is satisfied, as far as its config tells: ("shared", "") when its
+    AssumeRole rides the shared MFA session (one code for every such role, renewed for hours),
+    ("own code", why) when the code goes on its own AssumeRole, ("", "") without MFA. Whether
+    the source has long-term keys (GetSessionToken needs them) is known only at STS."""
+    p = profile
+    if not p.mfa_serial:
+        return "", ""
+    if p.via is not None:
+        return "own code", f"its source '{p.via.name}' is a role, not an IAM user"
+    if not p.mfa_session:
+        return "own code", "mfa_session = false"
+    if p.cache == "none":
+        return "own code", 'cache = "none": the MFA session could not be cached'
+    if p.duration_seconds > SHARED_SESSION_MAX:
+        return "own code", (f"duration_seconds {p.duration_seconds} is over {SHARED_SESSION_MAX}: "
+                            "AWS limits a role assumed with an MFA session to 1 hour")
+    if p.mfa_session_duration < p.duration_seconds:
+        return "own code", (f"mfa_session_duration {p.mfa_session_duration}s is shorter than "
+                            f"duration_seconds {p.duration_seconds}s")
+    return "shared", ""
 
 
 class CredentialProvider:
@@ -215,13 +225,38 @@ class CredentialProvider:
     def _fetch(self) -> Credentials:
         if self.profile.via is not None:
             return self._fetch_chained()
+        if self.profile.duration_seconds > SHARED_SESSION_MAX:
+            self._require_long_term_source()
         if not self.profile.mfa_serial:
             return self._assume()
         reason = self._why_not_mfa_session()
         if reason is None:
             return self._assume_with_mfa_session()
         debug.log(f"MFA goes on AssumeRole itself: {reason}")
-        return with_mfa_retries(self.mfa, lambda code: self._assume(code=code))
+        return self._with_code(lambda code: self._assume(code=code))
+
+    def _with_code(self, call):
+        """`call(code)` with a fresh code of the profile's device (credentials/mfa_codes.py)."""
+        from .mfa_codes import DeviceCodes, with_mfa_retries
+
+        return with_mfa_retries(self.mfa, call,
+                                DeviceCodes(self.profile, self.cache, self.warnings))
+
+    def _require_long_term_source(self) -> None:
+        """A role session over an hour needs AssumeRole signed by long-term keys: AWS refuses
+        one signed by temporary credentials (SSO, a role, another tool's session). Said before
+        the call, naming the real rule."""
+        p = self.profile
+        if not self.sts.source_is_long_term():
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                f"profile '{p.name}': duration_seconds {p.duration_seconds} is over "
+                f"{SHARED_SESSION_MAX}, but source profile '{p.root_source}' has temporary "
+                "credentials (SSO, a role or another tool's session), and AWS limits a role "
+                "assumed with temporary credentials to 1 hour",
+                f"set duration_seconds = {SHARED_SESSION_MAX} or less for '{p.name}', or use a "
+                "source with long-term IAM user keys")
 
     def _fetch_chained(self) -> Credentials:
         """AssumeRole signed by the source profile's role credentials, which come from that
@@ -259,7 +294,7 @@ class CredentialProvider:
     def _assume_signed_by(self, signer: Credentials) -> Credentials:
         via = f"the session of profile '{self.profile.via.name}'"
         if self.profile.mfa_serial:  # MFA at this hop: on its AssumeRole (no MFA session here)
-            return with_mfa_retries(self.mfa, lambda code: self._assume(
+            return self._with_code(lambda code: self._assume(
                 code=code, signed_by=signer, signer=via))
         return self._assume(signed_by=signer, signer=via)
 
@@ -279,7 +314,7 @@ class CredentialProvider:
         """GetSessionToken, with the profile's MFA device when it has one."""
         p = self.profile
         if p.mfa_serial:
-            return with_mfa_retries(self.mfa, lambda code: self.sts.get_session_token(
+            return self._with_code(lambda code: self.sts.get_session_token(
                 serial=p.mfa_serial, code=code, duration=p.mfa_session_duration))
         return self.sts.get_session_token(serial=None, code=None,
                                           duration=p.mfa_session_duration)
@@ -295,14 +330,11 @@ class CredentialProvider:
         self._forget(role_key(self.profile))
 
     def _why_not_mfa_session(self) -> str | None:
-        p = self.profile
-        if not p.mfa_session:
-            return "mfa_session = false"
+        use, reason = mfa_use(self.profile)
+        if use != "shared":
+            return reason
         if self.cache is None:
             return "the MFA session could not be cached"
-        if p.mfa_session_duration < p.duration_seconds:
-            return (f"mfa_session_duration {p.mfa_session_duration}s is shorter than "
-                    f"duration_seconds {p.duration_seconds}s")
         if not self.sts.source_is_long_term():
             return ("the source profile has temporary credentials, and GetSessionToken needs "
                     "long-term IAM user keys")

@@ -30,6 +30,10 @@ class MfaRejected(AwsError):
     """STS refused the MFA code itself; a person may type another one."""
 
 
+class NotSent(AwsError):
+    """The request never reached AWS (no connection): an MFA code on it was not used."""
+
+
 class StsSource:
     """STS as seen from one source profile (and region)."""
 
@@ -79,16 +83,18 @@ class StsSource:
             self._session = session
         return self._session
 
-    def client(self, credentials: Credentials | None = None):
-        """An STS client signed by the source profile, or by `credentials` (an MFA session)."""
-        if credentials is None and self._client is not None:
+    def client(self, credentials: Credentials | None = None, once: bool = False):
+        """An STS client signed by the source profile, or by `credentials` (an MFA session).
+        `once`: no retry, for a call that carries an MFA code (AWS accepts a code once: a retry
+        of a request that reached AWS would send it twice)."""
+        if credentials is None and self._client is not None and not once:
             return self._client
         region = self.region or self.session().region_name or "us-east-1"
-        client = self._new_client("sts", region, credentials)
+        client = self._new_client("sts", region, credentials, attempts=1 if once else ATTEMPTS)
         self.endpoint_url = client.meta.endpoint_url
         debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
                   f"source profile {self.source_profile})")
-        if credentials is None:
+        if credentials is None and not once:
             self._client = client
         return client
 
@@ -96,7 +102,8 @@ class StsSource:
         """An IAM client signed by the source (or by `credentials`, e.g. its MFA session)."""
         return self._new_client("iam", self.region or "us-east-1", credentials)
 
-    def _new_client(self, service: str, region: str, credentials: Credentials | None):
+    def _new_client(self, service: str, region: str, credentials: Credentials | None,
+                    attempts: int = ATTEMPTS):
         """A client of the source's session (or signed by `credentials`), with our bounds, that
         remembers each answer's status and content type (never its body), so an answer that is
         not the API's (a captive portal, an intercepting proxy) can be named."""
@@ -108,7 +115,7 @@ class StsSource:
                       "aws_secret_access_key": credentials.secret_access_key,
                       "aws_session_token": credentials.session_token}
         config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                        retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
+                        retries={"mode": "standard", "total_max_attempts": attempts})
         client = self.session().client(service, region_name=region, config=config, **kwargs)
         endpoint = client.meta.endpoint_url
 
@@ -180,9 +187,10 @@ class StsSource:
                   f"{' with ExternalId' if external_id else ''}"
                   f"{' with MFA ' + serial if code else ''}"
                   f"{' signed by ' + signer if signed_by else ''}")
-        client_call = lambda: self.client(signed_by).assume_role(**params)  # noqa: E731
+        client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
-                              sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by))
+                              sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by),
+                              signer=signer if signed_by else None, duration=duration)
         self._check_clock(response)
         return self.credentials_from("AssumeRole", response)
 
@@ -193,7 +201,7 @@ class StsSource:
         if serial and code:
             params.update(SerialNumber=serial, TokenCode=code)
         response = self._call("GetSessionToken",
-                              lambda: self.client().get_session_token(**params))
+                              lambda: self.client(once=bool(code)).get_session_token(**params))
         self._check_clock(response)
         return self.credentials_from("GetSessionToken", response)
 
@@ -261,17 +269,19 @@ class StsSource:
                            f"{self._variable(action, endpoint)}") from None
         except bx.ConnectTimeoutError as e:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
-            raise AwsError(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s "
-                           f"({ATTEMPTS} tries)", "check the network, proxy settings and "
-                           f"{self._variable(action, endpoint)}") from None
+            raise NotSent(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s "
+                          f"({ATTEMPTS} tries)", "check the network, proxy settings and "
+                          f"{self._variable(action, endpoint)}") from None
         except (bx.EndpointConnectionError, bx.ConnectionClosedError,
                 bx.ProxyConnectionError) as e:
             proxy = getattr(e, "kwargs", {}).get("proxy_url")
             via = f" through proxy {proxy}" if proxy else ""
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
-            raise AwsError(f"cannot reach {endpoint}{via} ({type(e).__name__})",
-                           "check the network, proxy settings and "
-                           f"{self._variable(action, endpoint)}") from None
+            # A closed connection may have carried the request: an MFA code on it is spent.
+            error = AwsError if isinstance(e, bx.ConnectionClosedError) else NotSent
+            raise error(f"cannot reach {endpoint}{via} ({type(e).__name__})",
+                        "check the network, proxy settings and "
+                        f"{self._variable(action, endpoint)}") from None
         except bx.ProfileNotFound as e:
             raise ConfigError(f"{e} (needed by source profile '{self.source_profile}')",
                               "fix the source profile's settings in ~/.aws/config") from None
@@ -281,7 +291,7 @@ class StsSource:
                            f"{self.source_profile}'") from None
 
     def _client_error(self, action: str, error, role_arn: str = "", sent_external_id=False,
-                      sent_mfa=False) -> UserError:
+                      sent_mfa=False, signer: str | None = None, duration: int = 0) -> UserError:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message", "")
         source = f"source profile '{self.source_profile}'"
@@ -302,6 +312,14 @@ class StsSource:
                             f"check the keys of profile '{self.source_profile}' in "
                             "~/.aws/credentials", aws_code=code)
         if code == "AccessDenied" and action == "AssumeRole":
+            for permission, keys in (("sts:SetSourceIdentity", "source_identity"),
+                                     ("sts:TagSession", "tags and transitive_tags")):
+                if permission in message:
+                    return AwsError(
+                        f"AWS denied AssumeRole on {role_arn} for profile '{self.for_profile}': "
+                        f"the role's trust policy does not allow {permission}, which {keys} "
+                        "need", f"add {permission} to the actions the trust policy allows your "
+                        f"principal, or remove {keys} from the profile", aws_code=code)
             hints = ["that the role's trust policy allows your source identity"]
             hints.append("that external_id matches the trust policy" if sent_external_id
                          else "whether the role requires an ExternalId (set external_id)")
@@ -310,9 +328,13 @@ class StsSource:
             return AwsError(f"AWS denied AssumeRole on {role_arn} for profile "
                             f"'{self.for_profile}' (AccessDenied)", "check " + ", ".join(hints))
         if code == "ValidationError" and "chaining" in message:
-            return ConfigError(f"profile '{self.for_profile}': {source} has role credentials, "
-                               "and a chained role session may last at most 1 hour",
-                               "set duration_seconds = 3600 or less for this profile")
+            # AWS's wording says role chaining; the rule covers every temporary signer.
+            by = signer or (f"the temporary credentials of {source} (SSO, a role or another "
+                            "tool's session)")
+            return ConfigError(f"profile '{self.for_profile}': AWS limits a role assumed with "
+                               f"temporary credentials to 1 hour, and this AssumeRole "
+                               f"({duration}s) was signed by {by}",
+                               f"set duration_seconds = 3600 or less for '{self.for_profile}'")
         if code == "ValidationError" and "DurationSeconds" in message:
             return ConfigError(f"profile '{self.for_profile}': {message}",
                                "lower duration_seconds to the role's maximum session duration")

@@ -6,6 +6,26 @@ import os
 from .check import OK, WARN, Check
 
 
+def mfa_sharing(profiles) -> list[Check]:
+    """Which MFA profiles share the MFA session of their device (one code for all of them,
+    renewed for hours) and which take their own code on their AssumeRole, and why."""
+    from ..credentials.provider import mfa_use
+
+    shared: dict[tuple, list[str]] = {}
+    out = []
+    for p in profiles:
+        use, why = mfa_use(p)
+        if use == "shared":
+            shared.setdefault((p.root_source, p.mfa_serial), []).append(p.name)
+        elif use:
+            out.append(Check(OK, f"MFA for '{p.name}': its own code on each AssumeRole ({why})"))
+    for (source, serial), names in sorted(shared.items()):
+        listed = ", ".join(f"'{n}'" for n in names)
+        out.insert(0, Check(OK, f"MFA session of {serial} (source '{source}'): shared by "
+                                f"{listed}: one code for all, renewed for up to 12 h"))
+    return out
+
+
 def mfa_prompts(profiles) -> list[Check]:
     """Per MFA profile: which prompt would be used right now, and whether anything would work
     without a terminal (an IDE or desktop app runs the helper with none)."""

@@ -17,6 +17,10 @@ from .terminal import open_terminal, prompt_timeout, read_line
 CODE_RE = re.compile(r"\d{6}", re.ASCII)
 TERMINAL_TRIES = 3
 PROCESS_TIMEOUT = 120
+# When mfa_process prints the code that was just used (AWS takes each code once), it is asked
+# again until it prints the device's next code: at most one TOTP step.
+NEXT_CODE_WAIT = 30.0
+STEP = 30
 # After this long without an answer, a mfa_process is probably waiting for a security key touch.
 SLOW_PROCESS = 1.0
 
@@ -48,16 +52,17 @@ class MfaCodeSource:
         """Whether asking again can give a different answer (a person at a terminal or dialog)."""
         return not self.mfa_process
 
-    def code(self, rejected: bool = False) -> str:
-        """A well-formed code. `rejected`: AWS refused the previous one, say so when asking."""
+    def code(self, rejected: bool = False, avoid: str | None = None) -> str:
+        """A well-formed code. `rejected`: AWS refused the previous one, say so when asking.
+        `avoid`: the code just used (AWS takes each once): get the device's next one instead."""
         self.asked += 1
         if self.mfa_process:
-            return self._from_process()
+            return self._next_from_process(avoid)
         if sys.platform == "win32" and self.prompt != "dialog":  # pragma: no cover
-            return self._from_windows_console(rejected)
+            return self._from_windows_console(rejected, avoid)
         fd = open_terminal(self.tty_path) if self.prompt != "dialog" and self.terminal else None
         if fd is not None:
-            return self._from_terminal(fd, rejected)
+            return self._from_terminal(fd, rejected, avoid)
         if self.prompt == "terminal":
             raise MfaError(f"profile '{self.profile_name}' needs an MFA code but there is no "
                            "terminal to ask on (mfa_prompt = \"terminal\")",
@@ -69,7 +74,7 @@ class MfaCodeSource:
         if dialog is None:
             raise MfaError(*self.nowhere_to_ask())
         try:
-            return self._from_dialog(dialog, rejected)
+            return self._from_dialog(dialog, rejected, avoid)
         except dialogs.DialogUnavailable:
             # Not a Cancel: the dialog never showed. The next way to ask is the terminal, which
             # mfa_prompt = "dialog" skipped; with none, the error names the display.
@@ -77,7 +82,7 @@ class MfaCodeSource:
                   else None)
             if fd is None:
                 raise
-            return self._from_terminal(fd, rejected)
+            return self._from_terminal(fd, rejected, avoid)
 
     def nowhere_to_ask(self) -> tuple[str, str]:
         """(what, fix) when there is neither a terminal nor a desktop dialog."""
@@ -122,12 +127,46 @@ class MfaCodeSource:
                            "code", "it must print only the code on stdout")
         return code
 
+    def _next_from_process(self, avoid: str | None) -> str:
+        """mfa_process's code; when it prints `avoid` (just used), asked again after the TOTP
+        step ends, then every 2 s, for NEXT_CODE_WAIT at most (each run may want a touch)."""
+        import time
+
+        from .. import debug
+
+        code = self._from_process()
+        if avoid is None or code != avoid:
+            return code
+        started = time.monotonic()
+        deadline = started + NEXT_CODE_WAIT
+        message = (f"the MFA code for profile {self.profile_name} was just used, and AWS takes "
+                   f"each code once: waiting up to {NEXT_CODE_WAIT:.0f}s for the device's next "
+                   "code")
+        debug.log(message)
+        self._say("Waiting for the next MFA code", message, desktop=False)
+        next_step = STEP - time.time() % STEP + 0.5
+        time.sleep(max(0.0, min(next_step, deadline - time.monotonic() - 0.1)))
+        while True:
+            code = self._from_process()
+            if code != avoid:
+                debug.log(f"mfa_process gave the next code after {time.monotonic() - started:.1f}s")
+                return code
+            if time.monotonic() + 2 > deadline:
+                raise MfaError(f"mfa_process for profile '{self.profile_name}' printed the code "
+                               f"that was just used for {NEXT_CODE_WAIT:.0f}s, and AWS takes each "
+                               "code once", "make it print the device's current code (a TOTP "
+                               "tool), or try again in a minute")
+            time.sleep(2)
+
     def _tell_slow(self) -> None:
         """mfa_process is taking a while: most likely a security key waiting for a touch."""
+        self._say("Touch your security key", f"touch your security key for profile "
+                  f"{self.profile_name} (xaccount-credproc is waiting for mfa_process)")
+
+    def _say(self, title: str, message: str, desktop: bool = True) -> None:
+        """A line on the terminal, if there is one; a desktop notification too (`desktop`)."""
         from .notify import notify
 
-        message = (f"touch your security key for profile {self.profile_name} "
-                   f"(xaccount-credproc is waiting for mfa_process)")
         fd = open_terminal(self.tty_path)
         if fd is not None:
             try:
@@ -136,32 +175,35 @@ class MfaCodeSource:
                 pass
             finally:
                 os.close(fd)
-        notify("Touch your security key", message)
+        if desktop:
+            notify(title, message)
 
-    def _three_tries(self, rejected: bool, ask) -> str:
-        """`ask(note)` until it gives 6 digits, TERMINAL_TRIES times at most; `note` tells the
-        person why they are asked again."""
-        note = "AWS rejected that code. " if rejected else ""
+    def _three_tries(self, rejected: bool, ask, avoid: str | None = None) -> str:
+        """`ask(note)` until it gives 6 digits other than `avoid` (the code just used),
+        TERMINAL_TRIES times at most; `note` tells the person why they are asked again."""
+        note = ("AWS rejected that code. " if rejected else
+                "The last code was just used: wait for the next one. " if avoid else "")
         for _ in range(TERMINAL_TRIES):
             code = ask(note).strip()
-            if CODE_RE.fullmatch(code):
+            if CODE_RE.fullmatch(code) and code != avoid:
                 return code
-            note = "That is not 6 digits. "
+            note = ("That code was just used (AWS takes each code once): wait for the next "
+                    "one. " if CODE_RE.fullmatch(code) else "That is not 6 digits. ")
         raise NoValidCode(f"no valid MFA code for profile '{self.profile_name}' after "
                           f"{TERMINAL_TRIES} tries", "enter the 6 digits your device shows")
 
-    def _from_terminal(self, fd: int, rejected: bool) -> str:
+    def _from_terminal(self, fd: int, rejected: bool, avoid: str | None = None) -> str:
         timeout = prompt_timeout()
         with open(fd, "r+b", buffering=0) as tty:
             try:
                 return self._three_tries(rejected, lambda note: read_line(
                     tty, f"{note}MFA code for {self.serial} (profile {self.profile_name}): ",
-                    timeout))
+                    timeout), avoid)
             except NoValidCode:
                 tty.write(b"No valid MFA code entered.\n")
                 raise
 
-    def _from_dialog(self, dialog, rejected: bool) -> str:
+    def _from_dialog(self, dialog, rejected: bool, avoid: str | None = None) -> str:
         from . import dialog as dialogs
 
         timeout = prompt_timeout()
@@ -169,10 +211,10 @@ class MfaCodeSource:
         role = f"Role: {self.role_arn}\n" if self.role_arn else ""
         return self._three_tries(rejected, lambda note: dialogs.ask(
             dialog, title, f"{note}Enter the 6-digit code of your MFA device.\n\n{role}"
-                           f"MFA device: {self.serial}", timeout))
+                           f"MFA device: {self.serial}", timeout), avoid)
 
-    def _from_windows_console(self, rejected: bool) -> str:  # pragma: no cover
+    def _from_windows_console(self, rejected: bool, avoid: str | None) -> str:  # pragma: no cover
         import getpass
 
         return self._three_tries(rejected, lambda note: getpass.getpass(
-            f"{note}MFA code for {self.serial}: "))
+            f"{note}MFA code for {self.serial}: "), avoid)

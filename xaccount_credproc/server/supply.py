@@ -112,13 +112,13 @@ class JobMfa:
                                          terminal=False)
         return self._source
 
-    def code(self, rejected: bool = False) -> str:
+    def code(self, rejected: bool = False, avoid: str | None = None) -> str:
         if self.job.background:
             raise HumanNeeded(f"profile '{self.profile.name}' needs an MFA code")
         self.job.waiting_for_mfa = True
         self.job.changed()
         try:
-            return self._inner().code(rejected=rejected)
+            return self._inner().code(rejected=rejected, avoid=avoid)
         finally:
             self.job.waiting_for_mfa = False
 

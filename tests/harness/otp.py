@@ -1,0 +1,38 @@
+"""A virtual MFA device as AWS's are: RFC 6238 TOTP, HMAC-SHA1, 6 digits, a 30-second step.
+
+Run as a program it is an OTP tool for `mfa_process`: it prints the current code of the seed
+kept in the file it is given (never a seed on a command line), and with a second file, adds a
+line to it each time it is asked. `python -S` is enough.
+"""
+
+import hashlib
+import hmac
+import struct
+import sys
+import time
+
+PERIOD = 30
+DIGITS = 6
+
+
+def code_at(seed: bytes, moment: float, period: int = PERIOD) -> str:
+    """The code a TOTP device with `seed` shows at `moment` (RFC 6238, RFC 4226's truncation)."""
+    counter = struct.pack(">Q", int(moment // period))
+    mac = hmac.new(seed, counter, hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    number = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10 ** DIGITS).zfill(DIGITS)
+
+
+def main(seed_file: str, counter: str | None = None) -> int:
+    if counter:
+        with open(counter, "a") as f:
+            f.write("asked\n")
+    with open(seed_file, "rb") as f:
+        seed = bytes.fromhex(f.read().decode().strip())
+    print(code_at(seed, time.time()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
