@@ -15,13 +15,14 @@ def run(args) -> int:
 
     from ..backends import KeyringStore, StoreError
     from ..config import loader
-    from ..credentials.provider import CredentialProvider, mfa_use
+    from ..credentials.provider import CredentialProvider, attribution, mfa_use
 
     loaded = loader.load(config_path(args), lenient=True)
     warn([f"profile '{name}' is not listed: {e}" for name, e in sorted(loaded.broken.items())])
     stores: dict[str, KeyringStore] = {}
     rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA", "CHAIN")]
     own_code: list[str] = []
+    attributed: list[str] = []
     now = time.time()
     for name in loaded.names():
         profile = loaded.resolve(name)
@@ -48,12 +49,17 @@ def run(args) -> int:
         else:
             mfa = "-"
         rows.append((name, profile.role_arn, state, left, mfa, profile.chain_text()))
+        if attribution(profile):
+            attributed.append(f"  {name}: {attribution(profile)}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     if own_code:
         print("\nMFA code on their own AssumeRole (not the shared MFA session):")
         print("\n".join(own_code))
+    if attributed:
+        print("\nWho is behind the role (SourceIdentity and session tags on AssumeRole):")
+        print("\n".join(attributed))
     from ..server.client import summary
 
     print("\n".join(summary()))

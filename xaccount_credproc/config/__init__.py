@@ -24,7 +24,8 @@ CHAINED_MAX_DURATION = 3600  # AWS's limit for a role session assumed with role 
 FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_serial",
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
-          "keyring_backend", "via", "stored_source", "vault")
+          "keyring_backend", "via", "stored_source", "vault", "source_identity", "tags",
+          "transitive_tags")
 
 # The exact type (or types) of each field, for data read back from a file (snapshot.py).
 FIELD_TYPES = {
@@ -38,6 +39,7 @@ FIELD_TYPES = {
     "via": (dict, type(None)),  # the source's own fields (as_dict), when it is a profile too
     "stored_source": (str, type(None)),
     "vault": (dict, type(None)),  # Config.vault_settings(), for a stored source's keys
+    "source_identity": (str, type(None)), "tags": (dict,), "transitive_tags": (list,),
 }
 
 
@@ -55,7 +57,9 @@ class Profile:
                  output: str | None = None, display_name: str | None = None,
                  color: str | None = None, mfa_prompt: str = "auto",
                  keyring_backend: str = "auto", via: "Profile | None" = None,
-                 stored_source: str | None = None, vault: dict | None = None):
+                 stored_source: str | None = None, vault: dict | None = None,
+                 source_identity: str | None = None, tags: dict | None = None,
+                 transitive_tags: list | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -78,6 +82,11 @@ class Profile:
         # source_profile names keys kept in the OS keyring: this is their keyring_backend.
         self.stored_source = stored_source
         self.vault = vault
+        # Attribution on AssumeRole: SourceIdentity (CloudTrail's person behind the role) and
+        # session tags ({key: value}; those named in transitive_tags pass along a chain).
+        self.source_identity = source_identity
+        self.tags = {} if tags is None else tags
+        self.transitive_tags = [] if transitive_tags is None else transitive_tags
 
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in FIELDS}
@@ -92,6 +101,20 @@ class Profile:
             hops.append(hop)
             hop = hop.via
         return hops[::-1]
+
+    def carried_tags(self) -> dict:
+        """The transitive tags of the hops before this one: AWS passes them on to this one."""
+        carried = {}
+        for hop in self.chain[:-1]:
+            carried.update({k: v for k, v in hop.tags.items() if k in hop.transitive_tags})
+        return carried
+
+    def tags_to_send(self) -> tuple[dict, list]:
+        """(Tags, TransitiveTagKeys) for this hop's AssumeRole: without what the chain carries
+        already (AWS refuses to set a carried tag again)."""
+        carried = {key.lower() for key in self.carried_tags()}
+        return ({k: v for k, v in self.tags.items() if k.lower() not in carried},
+                [k for k in self.transitive_tags if k.lower() not in carried])
 
     @property
     def root_source(self) -> str:
@@ -126,6 +149,9 @@ def from_fields(fields, depth: int = 0) -> "Profile | None":
     if type(fields) is not dict or set(fields) != set(FIELDS):
         return None
     if any(type(fields[key]) not in FIELD_TYPES[key] for key in FIELDS):
+        return None
+    if not all(type(k) is str and type(v) is str for k, v in fields["tags"].items()) or \
+            not all(type(k) is str for k in fields["transitive_tags"]):
         return None
     vault = fields["vault"]
     if vault is not None and not (

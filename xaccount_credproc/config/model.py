@@ -10,7 +10,13 @@ from typing import Any
 from ..errors import ConfigError, ProfileNotFound
 from . import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Profile
 from .lines import where as _where
-from .rules import MIN_SERVABLE, default_session_name, partition_of_region
+from .rules import (
+    MIN_SERVABLE,
+    USER_PLACEHOLDER,
+    default_session_name,
+    login_name,
+    partition_of_region,
+)
 
 
 @dataclass
@@ -79,6 +85,22 @@ class Config:
                 f"{profile.duration_seconds} is over {CHAINED_MAX_DURATION}, AWS's limit for a "
                 f"role assumed with role credentials (its source '{profile.via.name}' is a role)",
                 f"set duration_seconds = {CHAINED_MAX_DURATION} or less for '{name}'")
+        upstream = next((hop for hop in profile.chain[-2::-1] if hop.source_identity), None)
+        if upstream and profile.source_identity not in (None, upstream.source_identity):
+            raise ConfigError(
+                f"{self.where(name, 'source_identity')}profile '{name}': source_identity "
+                f"'{profile.source_identity}' differs from '{upstream.source_identity}' of "
+                f"'{upstream.name}' earlier in its chain, and AWS refuses to change a session's "
+                "source identity", f"use source_identity = \"{upstream.source_identity}\" (or "
+                f"none: it is carried along) for '{name}'")
+        carried = {key.lower(): value for key, value in profile.carried_tags().items()}
+        for key, value in profile.tags.items():
+            if carried.get(key.lower(), value) != value:  # the same value is simply not sent
+                raise ConfigError(
+                    f"{self.where(name, 'tags')}profile '{name}': tag {key!r} = {value!r}, but "
+                    f"a hop earlier in its chain passes {key!r} = {carried[key.lower()]!r} on as "
+                    "a transitive tag, and AWS refuses to change it along the chain",
+                    f"remove {key!r} from the tags of '{name}' (it is carried along)")
         if profile.mfa_serial and profile.mfa_session and self.sets(name, "mfa_session"):
             raise ConfigError(
                 f"{self.where(name, 'mfa_session')}profile '{name}' asks for an MFA session, but "
@@ -151,9 +173,24 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
     elif "account_id" in own or "role_name" in own:
         merged.pop("role_arn", None)
     merged.update(own)
+    # Session tags add up: [defaults]' tags, then the profile's own (the same name: the profile's).
+    if "tags" in defaults and "tags" in own:
+        merged["tags"] = {**defaults["tags"], **own["tags"]}
 
     def fail(what: str, fix: str) -> ConfigError:
         return ConfigError(f"{path}: profile '{name}': {what}", fix)
+
+    if merged.get("source_identity") == USER_PLACEHOLDER:
+        merged["source_identity"] = login_name()
+        if not merged["source_identity"]:
+            raise fail('source_identity = "{user}", but the login name cannot be made a valid '
+                       "SourceIdentity", "set source_identity to a name of 2-64 letters, "
+                       "digits and +=,.@_-")
+    tag_names = {key.lower() for key in merged.get("tags", {})}
+    for key in merged.get("transitive_tags", []):
+        if key.lower() not in tag_names:
+            raise fail(f"transitive_tags names {key!r}, which is not one of its tags",
+                       f"add {key!r} to tags, or remove it from transitive_tags")
 
     if "role_arn" in own and ("account_id" in own or "role_name" in own):
         raise fail("sets both role_arn and account_id/role_name", "keep one of the two")

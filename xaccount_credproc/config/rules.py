@@ -45,7 +45,7 @@ PROFILE_KEYS = {
     "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
-    "mfa_prompt", "keyring_backend",
+    "mfa_prompt", "keyring_backend", "source_identity", "tags", "transitive_tags",
 }
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault"}
 # [vault]: the encrypted file that keeps stored sources where no desktop keyring answers.
@@ -71,6 +71,21 @@ def partition_of_region(region: str | None) -> str:
 
 def default_session_name() -> str:
     """The local user name, made valid for RoleSessionName (it shows in CloudTrail)."""
+    return login_name() or "xaccount-credproc"
+
+
+# SourceIdentity and session tags (AssumeRole API reference; IAM User Guide, "Passing session
+# tags in AWS STS"). A tag's characters are Unicode letters, digits, spaces and _.:/=+-@.
+SOURCE_IDENTITY_RE = re.compile(r"[\w+=,.@-]{2,64}", _A)
+TAG_KEY_RE = re.compile(r"[\w\s.:/=+@-]{1,128}")
+TAG_VALUE_RE = re.compile(r"[\w\s.:/=+@-]{0,256}")
+MAX_TAGS = 50
+USER_PLACEHOLDER = "{user}"
+
+
+def login_name() -> str:
+    """The local user name, made valid for RoleSessionName and SourceIdentity ("" if there is
+    none, or too little of it)."""
     import getpass
 
     try:
@@ -78,7 +93,7 @@ def default_session_name() -> str:
     except Exception:  # no passwd entry in some containers
         user = ""
     cleaned = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
-    return cleaned if len(cleaned) >= 2 else "xaccount-credproc"
+    return cleaned if len(cleaned) >= 2 else ""
 
 
 def check_profile_name(name: str, what: str = "profile name") -> str:
@@ -268,6 +283,54 @@ def _color(value: Any) -> str:
     return value
 
 
+def _source_identity(value: Any) -> str:
+    """A SourceIdentity, or "{user}" (made the login name when the profile is built)."""
+    value = _string(value, "source_identity")
+    if value == USER_PLACEHOLDER:
+        return value
+    if not SOURCE_IDENTITY_RE.fullmatch(value) or value.lower().startswith("aws:"):
+        raise ConfigError(f"source_identity {value!r} is not valid for STS",
+                          'use 2-64 of letters, digits and +=,.@_- (not starting with "aws:"), '
+                          'or "{user}" for your login name')
+    return value
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"'tags' must be a table of tag names and values, not "
+                          f"{_type_name(value)}", 'write tags = { team = "blue" }')
+    if len(value) > MAX_TAGS:
+        raise ConfigError(f"tags has {len(value)} tags, more than STS's {MAX_TAGS}",
+                          f"keep at most {MAX_TAGS}")
+    seen: set[str] = set()
+    for key, tag in value.items():
+        if not isinstance(tag, str):
+            raise ConfigError(f"tag {key!r} must be a string, not {_type_name(tag)}",
+                              f'quote it: {key} = "..."')
+        if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
+            raise ConfigError(f"tag name {key[:40]!r} is not valid for STS",
+                              "use 1-128 letters, digits, spaces and _.:/=+-@ (not starting "
+                              'with "aws:")')
+        if not TAG_VALUE_RE.fullmatch(tag):
+            raise ConfigError(f"the value of tag {key!r} is not valid for STS",
+                              "use 0-256 letters, digits, spaces and _.:/=+-@")
+        if key.lower() in seen:
+            raise ConfigError(f"tag {key!r} is there twice (STS ignores case in tag names)",
+                              "keep one of them")
+        seen.add(key.lower())
+    return dict(value)
+
+
+def _transitive_tags(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+        raise ConfigError("'transitive_tags' must be a list of tag names",
+                          'write transitive_tags = ["team"]')
+    if len(value) > MAX_TAGS:
+        raise ConfigError(f"transitive_tags names {len(value)} tags, more than STS's "
+                          f"{MAX_TAGS}", f"keep at most {MAX_TAGS}")
+    return list(value)
+
+
 VALIDATORS = {
     "role_arn": _role_arn,
     "account_id": _account_id,
@@ -288,6 +351,9 @@ VALIDATORS = {
     "color": _color,
     "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
     "keyring_backend": _choice("keyring_backend", KEYRING_BACKENDS),
+    "source_identity": _optional(_source_identity),
+    "tags": _tags,
+    "transitive_tags": _transitive_tags,
 }
 
 VAULT_VALIDATORS = {

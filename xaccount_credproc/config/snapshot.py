@@ -25,7 +25,7 @@ import time
 
 from . import Profile, from_fields, paths
 
-FORMAT = 7
+FORMAT = 8
 MAGIC = b"xcps7\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20

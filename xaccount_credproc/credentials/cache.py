@@ -38,6 +38,9 @@ def role_key(profile) -> str:
     fields = [source, profile.role_arn, profile.external_id,
               profile.role_session_name, profile.duration_seconds, profile.mfa_serial,
               *_endpoint_identity(profile.region)]
+    if profile.source_identity or profile.tags:  # the same key as before for those without
+        fields += [profile.source_identity, sorted(profile.tags.items()),
+                   sorted(profile.transitive_tags)]
     return "role/" + digest(repr(fields))
 
 

@@ -54,6 +54,25 @@ def mfa_use(profile: Profile) -> tuple[str, str]:
     return "shared", ""
 
 
+def attribution(profile: Profile) -> str:
+    """What this profile's AssumeRole says about who is behind it (SourceIdentity, session
+    tags), and the trust policy permissions that needs; "" when nothing."""
+    p = profile
+    parts, needs = [], []
+    if p.source_identity:
+        parts.append(f"source identity '{p.source_identity}'")
+        needs.append("sts:SetSourceIdentity")
+    if p.tags:
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(p.tags.items()))
+        transitive = (f" (transitive: {', '.join(p.transitive_tags)})"
+                      if p.transitive_tags else "")
+        parts.append(f"tags {tags}{transitive}")
+        needs.append("sts:TagSession")
+    if not parts:
+        return ""
+    return f"{'; '.join(parts)}; its trust policy must allow {' and '.join(needs)}"
+
+
 class CredentialProvider:
     def __init__(self, profile: Profile, store=None, sts=None, mfa=None,
                  warnings: list[str] | None = None, min_left: float = 0, mfa_for=None):
@@ -217,10 +236,12 @@ class CredentialProvider:
     def _assume(self, code: str | None = None, signed_by: Credentials | None = None,
                 signer: str = "the cached MFA session"):
         p = self.profile
+        tags, transitive = p.tags_to_send()
         return self.sts.assume_role(
             role_arn=p.role_arn, session_name=p.role_session_name, duration=p.duration_seconds,
             external_id=p.external_id, serial=p.mfa_serial if code else None, code=code,
-            signed_by=signed_by, signer=signer)
+            signed_by=signed_by, signer=signer, source_identity=p.source_identity,
+            tags=tags, transitive_tags=transitive)
 
     def _fetch(self) -> Credentials:
         if self.profile.via is not None:

@@ -175,16 +175,26 @@ class StsSource:
     def assume_role(self, *, role_arn: str, session_name: str, duration: int,
                     external_id: str | None, serial: str | None, code: str | None,
                     signed_by: Credentials | None = None,
-                    signer: str = "the cached MFA session") -> Credentials:
+                    signer: str = "the cached MFA session", source_identity: str | None = None,
+                    tags: dict | None = None, transitive_tags: list | None = None
+                    ) -> Credentials:
         params = {"RoleArn": role_arn, "RoleSessionName": session_name,
                   "DurationSeconds": duration}
         if external_id:
             params["ExternalId"] = external_id
+        if source_identity:
+            params["SourceIdentity"] = source_identity
+        if tags:
+            params["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        if transitive_tags:
+            params["TransitiveTagKeys"] = list(transitive_tags)
         if serial and code:
             params["SerialNumber"] = serial
             params["TokenCode"] = code
         debug.log(f"AssumeRole {role_arn} as {session_name} for {duration}s"
                   f"{' with ExternalId' if external_id else ''}"
+                  f"{' as source identity ' + source_identity if source_identity else ''}"
+                  f"{' with tags ' + ', '.join(tags) if tags else ''}"
                   f"{' with MFA ' + serial if code else ''}"
                   f"{' signed by ' + signer if signed_by else ''}")
         client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731

@@ -28,6 +28,7 @@ def run(config_path: str) -> list[Check]:
     checks += keystore.keyring(profiles)
     checks += keystore.vault(loaded)
     checks += prompts.mfa_sharing(profiles)
+    checks += prompts.attributions(profiles)
     checks += prompts.mfa_prompts(profiles)
     checks += identity.sources(profiles)
     checks.append(server_check())

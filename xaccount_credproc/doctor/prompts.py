@@ -1,5 +1,6 @@
-"""doctor: for each MFA profile, which prompt would ask here, and whether anything would
-without a terminal."""
+"""doctor: for each MFA profile, how its code is used (the shared MFA session or its own) and
+which prompt would ask here, and whether anything would without a terminal; what each profile's
+AssumeRole says about who is behind it."""
 
 import os
 
@@ -24,6 +25,15 @@ def mfa_sharing(profiles) -> list[Check]:
         out.insert(0, Check(OK, f"MFA session of {serial} (source '{source}'): shared by "
                                 f"{listed}: one code for all, renewed for up to 12 h"))
     return out
+
+
+def attributions(profiles) -> list[Check]:
+    """Per profile that sets SourceIdentity or session tags: what its AssumeRole says about who
+    is behind the role, and what the trust policy must allow for it."""
+    from ..credentials.provider import attribution
+
+    return [Check(OK, f"attribution of '{p.name}': {attribution(p)}")
+            for p in profiles if attribution(p)]
 
 
 def mfa_prompts(profiles) -> list[Check]:
