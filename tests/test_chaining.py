@@ -14,12 +14,11 @@ import pytest
 
 from tests.harness.federation import FederationEndpoint
 from tests.harness.sso_portal import SsoPortal
-from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, MFA_CODE, MFA_SERIAL, World
+from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, MFA_SERIAL, World
 from tests.test_keyring_cache import times_asked
 
 HUB = "arn:aws:iam::111111111111:role/Hub"
 SPOKES = {f"spoke{i}": f"arn:aws:iam::33333333333{i}:role/Spoke" for i in range(1, 5)}
-COUNTING_MFA = "import sys\nopen(sys.argv[1], 'a').write('asked\\n')\nprint(open(sys.argv[2]).read())\n"
 
 
 def hub_and_spokes(world, spokes=("spoke1", "spoke2"), hub_source="dev", extra=""):
@@ -27,16 +26,14 @@ def hub_and_spokes(world, spokes=("spoke1", "spoke2"), hub_source="dev", extra="
     the Hub role and needs its own ExternalId). Returns the file that counts MFA codes asked."""
     sts = world.sts
     sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-    sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
+    sts.add_totp_device(MFA_SERIAL, world.otp_seed)
     sts.add_role(HUB, mfa_required=True, trusts=(ALICE_ARN,))
     for name in spokes:
         sts.add_role(SPOKES[name], external_id=f"ext-{name}", trusts=(HUB,))
     world.write_credentials()
-    script, counter, code = world.root / "mfa.py", world.root / "mfa-asked", world.root / "otp"
-    script.write_text(COUNTING_MFA)
-    code.write_text(MFA_CODE)
+    counter = world.root / "mfa-asked"
     text = (f'[defaults]\nregion = "eu-west-1"\nrole_session_name = "alice"\n'
-            f'mfa_process = "{sys.executable} {script} {counter} {code}"\n\n'
+            f'mfa_process = "{world.mfa_process_command(counter)}"\n\n'
             f'[profiles.hub]\nsource_profile = "{hub_source}"\nrole_arn = "{HUB}"\n'
             f'mfa_serial = "{MFA_SERIAL}"\n')
     for name in spokes:

@@ -7,6 +7,7 @@ user's keyring is cleared before the user is deleted)."""
 
 import errno
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -382,6 +383,11 @@ def test_a_full_quota_never_evicts_a_live_entry_and_says_what_is_not_cached(unpr
             assert "the kernel keyring quota of this user is full" in result.stderr
             assert "so credentials are not cached" in result.stderr
             assert "kernel.keys.maxbytes" in result.stderr
+            # What fills it: our own entries (what clear would free), then the others'.
+            assert re.search(rf": {len(stored)} entries of xaccount-credproc's own take \d+ "
+                             r"bytes \('xaccount-credproc clear --all' would free them, at the "
+                             r"cost of fetching again\), other programs' keys the rest \(\d+ "
+                             r"bytes\)", result.stderr), result.stderr
             uncached.append(name)
         assert set(before) <= set(ours()), "a live entry was evicted"
     assert stored and uncached and stored == names[:len(stored)]
@@ -406,6 +412,7 @@ def test_a_full_quota_never_evicts_a_live_entry_and_says_what_is_not_cached(unpr
     assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
     assert result.stderr.count("\n") == 1, result.stderr
     assert "the kernel keyring quota of this user is full" in result.stderr
+    assert "all of it with keys of other programs" in result.stderr
     assert "kernel.keys.maxbytes" in result.stderr
 
 

@@ -80,11 +80,12 @@ def test_an_ide_gets_a_dialog_and_the_aws_cli_gets_the_role(ide, desktop):
     assert ROLE_ARN in text and MFA_SERIAL in text
     colours = desktop.screenshot(ARTIFACTS / "mfa-dialog.png")
     assert colours > 4, "the screenshot of the dialog is blank"
-    desktop.type_into(window, MFA_CODE)
+    code = ide.code()
+    desktop.type_into(window, code)
     out, err = aws.communicate(timeout=60)
     assert aws.returncode == 0, err
     assert json.loads(out)["Arn"] == ASSUMED
-    assert MFA_CODE not in " ".join(argv)
+    assert code not in " ".join(argv)
     assert len(ide.sts.calls_of("GetSessionToken")) == 1
 
 
@@ -113,7 +114,7 @@ def test_a_wrong_code_is_asked_again_then_the_right_one_works(ide, desktop, wron
         raise AssertionError(f"no second dialog; aws exited {aws.returncode}: {err!r}") from None
     text = next(a for a in dialog_argv(desktop, second) if a.startswith("--text="))
     assert ("That is not 6 digits." if wrong == "12345" else "AWS rejected that code.") in text
-    desktop.type_into(second, MFA_CODE)
+    desktop.type_into(second, ide.code())
     out, err = aws.communicate(timeout=60)
     assert aws.returncode == 0, err
     assert json.loads(out)["Arn"] == ASSUMED
@@ -146,7 +147,7 @@ def test_16_parallel_aws_commands_show_one_dialog_and_make_one_sts_call(ide, des
         seen.update(found)
         most_at_once = max(most_at_once, len(found))
         time.sleep(0.1)
-    desktop.type_into(sorted(seen)[0], MFA_CODE)
+    desktop.type_into(sorted(seen)[0], ide.code())
     for command in commands:
         out, err = command.communicate(timeout=120)
         assert command.returncode == 0, err
@@ -171,7 +172,7 @@ def test_mfa_prompt_dialog_is_used_even_with_a_terminal(ide, desktop):
     terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
                         ide.env)
     window = desktop.wait_for_window(TITLE)
-    desktop.type_into(window, MFA_CODE)
+    desktop.type_into(window, ide.code())
     result = terminal.finish()
     assert result.returncode == 0, result.stderr
     assert b"MFA code for" not in terminal.screen  # nothing asked on the terminal
@@ -214,11 +215,34 @@ def test_a_dead_display_falls_back_to_the_terminal(dead_display):
     terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
                         dead_display.env)
     terminal.expect("MFA code for")
-    terminal.type(MFA_CODE + "\n")
+    code = dead_display.code()
+    terminal.type(code + "\n")
     result = terminal.finish()
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["AccessKeyId"]
-    assert MFA_CODE.encode() not in terminal.screen
+    assert code.encode() not in terminal.screen
+
+
+def test_a_display_that_dies_while_the_dialog_is_open_is_not_taken_for_cancel(world):
+    """zenity exits 1 with nothing on stderr when its X server dies under it, as for Cancel:
+    the helper looks at the display before it believes a Cancel."""
+    private = Desktop().start()  # an X server of this test's own, killed while the dialog is up
+    try:
+        world.standard()
+        world.env.update(private.env)
+        helper = start_helper(world)
+        private.wait_for_window(TITLE)
+    finally:
+        private.stop()
+    out, err = helper.communicate(timeout=60)
+    assert helper.returncode == 4 and out == ""
+    assert err == (
+        "xaccount-credproc: the zenity dialog for the MFA code could not be shown on display "
+        f"'{private.display}' (the display went away while the dialog was open); run it in a "
+        'terminal with mfa_prompt = "terminal", unset DISPLAY / WAYLAND_DISPLAY if that display '
+        "is gone (a stale SSH forward, a closed VNC session), or set mfa_process\n")
+    assert "cancelled" not in err
+    assert world.sts.calls == []
 
 
 def test_a_dialog_killed_by_a_signal_is_not_a_cancel():
@@ -282,10 +306,12 @@ def notifications(secret_service):
 
 
 def slow_otp(world, seconds: float) -> None:
-    script = world.root / "slow-otp.py"
-    script.write_text(f"import time\ntime.sleep({seconds})\nprint({MFA_CODE!r})\n")
+    """An OTP tool that takes `seconds` (a security key waiting for a touch)."""
+    script = world.root / "slow-otp"
+    script.write_text(f"#!/bin/sh\nsleep {seconds}\nexec {world.mfa_process_command()}\n")
+    script.chmod(0o755)
     world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", f'[defaults]\nmfa_process = "{sys.executable} {script}"\n'))
+        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
 
 
 def test_a_slow_mfa_process_sends_one_notification_without_secrets(world, notifications):
@@ -297,7 +323,8 @@ def test_a_slow_mfa_process_sends_one_notification_without_secrets(world, notifi
     app, _, _, summary, body, *_ = call
     assert app == "xaccount-credproc" and summary == "Touch your security key"
     assert "touch your security key for profile prod-read-only" in body
-    assert MFA_CODE not in json.dumps(call, default=str)
+    (code,) = world.sts.accepted_codes(MFA_SERIAL)
+    assert code not in json.dumps(call, default=str)
 
 
 def test_a_quick_mfa_process_sends_nothing(world, notifications):
@@ -464,13 +491,14 @@ def test_the_credential_server_asks_in_one_dialog_and_answers_mfa_required_meanw
             assert get(url, headers)[1]["code"] == "MfaRequired"
             assert time.monotonic() - started < 1.5
         assert len(desktop.windows(TITLE)) == 1  # one dialog, one prompt
-        desktop.type_into(window, MFA_CODE)
+        code = ide.code()
+        desktop.type_into(window, code)
         deadline = time.monotonic() + 20
         while (answer := get(url, headers))[0] != 200:
             assert time.monotonic() < deadline, answer
             time.sleep(0.2)
         assert answer[1]["AccessKeyId"].startswith("ASIA")
         assert len(ide.sts.calls_of("GetSessionToken")) == 1
-        assert MFA_CODE not in server.log()
+        assert code not in server.log()
     finally:
         server.stop()

@@ -178,8 +178,26 @@ def test_a_lock_timeout_that_is_not_finite_is_refused(world, value):
     result = helper(world, env={"XACCOUNT_CREDPROC_LOCK_TIMEOUT": value})
     line = one_line_failure(result, f"XACCOUNT_CREDPROC_LOCK_TIMEOUT={value!r} is not a number "
                                     "of seconds from 0 to 3600")
-    assert result.returncode == 1, line
+    assert result.returncode == 2, line  # a usage error, as every bad setting
     assert world.sts.calls == []
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("XACCOUNT_CREDPROC_LOCK_TIMEOUT", "soon", "is not a number of seconds"),
+    ("XACCOUNT_CREDPROC_PROMPT_TIMEOUT", "soon", "is not a whole number of seconds"),
+    ("XACCOUNT_CREDPROC_CACHE_DIR", "relative/dir", "is a relative path"),
+])
+def test_every_bad_setting_is_a_usage_error_exit_2(world, variable, value, says):
+    """On a terminal, where the prompt's bound is read: the same exit code for every setting."""
+    from tests.harness.terminal import Terminal
+
+    world.standard()
+    term = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
+                    {**world.env, variable: value})
+    result = term.finish(timeout=60)
+    line = one_line_failure(result, f"{variable}={value!r} {says}")
+    assert result.returncode == 2, line
+    assert world.sts.calls_of("AssumeRole") == []
 
 
 def test_a_keyring_backend_setting_naming_a_missing_module_is_one_warning(world):
@@ -555,3 +573,22 @@ def test_a_link_planted_where_the_locks_would_move_is_refused(world, immutable, 
     (line,) = lines(result.stderr)
     assert "and no other directory for locks can be made" in line, line
     assert list(precious.iterdir()) == []
+
+
+@pytest.mark.parametrize(("levels", "loads"), [(16, True), (17, False)])
+def test_an_include_chain_loads_16_levels_deep_and_refuses_the_17th(world, levels, loads):
+    """README: includes nested *more than* 16 deep are an error; 16 levels load."""
+    world.standard()
+    world.use_mfa_process()
+    for i in range(levels):
+        (world.toml.parent / f"inc{i}.toml").write_text(
+            f'include = ["inc{i + 1}.toml"]\n' if i + 1 < levels else
+            '[profiles.deep]\nrole_arn = "arn:aws:iam::222222222222:role/Deep"\n')
+    world.write_toml(world.toml.read_text().replace("[defaults]", 'include = ["inc0.toml"]\n\n'
+                                                                  "[defaults]"))
+    result = world.run("doctor")
+    if loads:
+        assert "TOML config" in result.stdout and "profiles from 17 file(s)" in result.stdout, (
+            result.stdout + result.stderr)
+    else:
+        assert "includes nest more than 16 deep" in result.stdout

@@ -171,3 +171,30 @@ def test_a_relative_path_in_a_variable_is_refused(world, variable):
     assert not (world.root / "cache").exists()
     assert json.loads(world.run("credential-process", "--profile", "prod-read-only",
                                 env={variable: ""}).stdout)["AccessKeyId"]
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"])
+def test_an_unknown_profile_name_that_is_not_valid_is_not_echoed_back(world, name):
+    """A 5000-character name made a 10 KB line, twice the name; a secret pasted by mistake
+    was printed back whole. Only a valid name is quoted whole, and add is suggested only
+    for a name it would take."""
+    world.standard()
+    world.use_mfa_process()
+    for args in (["credential-process", "--profile", name], ["remove", name],
+                 ["console", "--profile", name, "--print"]):
+        result = world.run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and len(result.stderr) < 400, result.stderr
+        assert name not in result.stderr and name[:9] not in result.stderr
+        assert name[:8] in result.stderr
+        assert "xaccount-credproc add" not in result.stderr
+        assert "not a valid profile name" in result.stderr
+
+
+def test_an_unknown_valid_profile_name_is_quoted_with_the_add_suggestion(world):
+    world.standard()
+    world.use_mfa_process()
+    result = world.run("credential-process", "--profile", "prod-writer")
+    assert result.returncode == 2
+    assert ("profile 'prod-writer' is not in" in result.stderr
+            and "add it with 'xaccount-credproc add prod-writer --role-arn ARN'" in result.stderr)

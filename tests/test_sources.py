@@ -17,7 +17,6 @@ from tests.harness.world import (
     DEFAULT_TOML,
     EXTERNAL_ID,
     HELPER,
-    MFA_CODE,
     MFA_SERIAL,
     ROLE_ARN,
 )
@@ -56,7 +55,7 @@ def alice(world):
     key, secret, arn = iam_user(world)
     world.env["AWS_ENDPOINT_URL_IAM"] = world.sts.url  # moto's IAM, behind the same server
     world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=True)
-    world.sts.add_mfa_device(MFA_SERIAL, MFA_CODE)
+    world.sts.add_totp_device(MFA_SERIAL, world.otp_seed)
     world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
     (world.aws_dir / "credentials.bak").write_bytes(world.aws_credentials.read_bytes())
     world.write_toml(DEFAULT_TOML)
@@ -253,6 +252,23 @@ def test_importing_a_profile_without_keys_changes_nothing(world, alice):
     assert result.returncode == 1
     assert "profile 'nokeys' has no access key pair" in result.stderr
     assert world.aws_credentials.read_bytes() == before
+
+
+def test_importing_from_a_credentials_file_with_a_section_twice_names_it(world, alice):
+    """botocore cannot read such a file at all: a config error (exit 2) naming the section and
+    its lines, as init and doctor say it, and the file unchanged."""
+    world.aws_credentials.write_text(f"[dup]\naws_access_key_id = {alice['key']}\n"
+                                     f"aws_secret_access_key = {alice['secret']}\n\n"
+                                     "[dup]\nregion = eu-west-1\n")
+    before = world.aws_credentials.read_bytes()
+    result = world.run("source", "import", "dup")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"xaccount-credproc: {world.aws_credentials} has the same section twice ([dup] at lines "
+        "1, 5), so the AWS CLI cannot read it at all; merge each into one section, then run "
+        "'xaccount-credproc source import dup' again\n")
+    assert world.aws_credentials.read_bytes() == before
+    assert [c for c in world.sts.calls if c.service == "sts"] == []
 
 
 def test_list_and_remove_show_nothing_secret(world, alice):

@@ -291,10 +291,23 @@ class KernelKeys:
         return out
 
     def _quota_full_message(self) -> str:
+        """What fills the quota: this service's entries (and what `clear` would free), and the
+        rest, other programs' keys."""
         now = usage()
         where = (f" ({now.bytes} of {now.max_bytes} bytes, {now.keys} of {now.max_keys} keys "
                  "in use)" if now else "")
-        return f"the kernel keyring quota of this user is full{where}, with keys of other programs"
+        try:
+            ours = self.entries(include_expired=True)
+        except (KernelKeyringError, OSError):
+            ours = []
+        mine = sum(entry.size for entry in ours)
+        if not ours:
+            return (f"the kernel keyring quota of this user is full{where}, all of it with keys "
+                    "of other programs")
+        rest = f", other programs' keys the rest ({now.bytes - mine} bytes)" if now else ""
+        return (f"the kernel keyring quota of this user is full{where}: {len(ours)} entries of "
+                f"xaccount-credproc's own take {mine} bytes ('xaccount-credproc clear --all' "
+                f"would free them, at the cost of fetching again){rest}")
 
 
 class Usage:

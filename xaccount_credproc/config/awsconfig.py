@@ -96,15 +96,16 @@ def duplicates(text: str) -> list[tuple[str, list[int]]]:
     return [(header, numbers) for header, numbers in seen.items() if len(numbers) > 1]
 
 
-def refuse_duplicates(path: str, text: str) -> None:
-    """Raises ConfigError naming each duplicated section with its line numbers."""
+def refuse_duplicates(path: str, text: str, then: str = "'xaccount-credproc init'") -> None:
+    """Raises ConfigError naming each duplicated section with its line numbers; the fix says
+    to run `then` again."""
     found = duplicates(text)
     if found:
         where = "; ".join(f"[{header}] at lines {', '.join(map(str, numbers))}"
                           for header, numbers in found)
         raise ConfigError(f"{path} has the same section twice ({where}), so the AWS CLI cannot "
-                          "read it at all", "merge each into one section, then run "
-                          "'xaccount-credproc init' again")
+                          "read it at all", f"merge each into one section, then run {then} "
+                          "again")
 
 
 def managed_span(lines: list[str], section: Section) -> tuple[int, int] | None:

@@ -56,7 +56,9 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     if real in stack:
         chain = " -> ".join(str(p) for p in (*stack, real))
         raise ConfigError(f"include cycle: {chain}", "remove one of these includes")
-    if len(stack) >= MAX_INCLUDE_DEPTH:
+    # `stack` holds the including files: the config itself is level 0, so 16 levels of
+    # includes load and a 17th is refused (README: "nested more than 16 deep").
+    if len(stack) > MAX_INCLUDE_DEPTH:
         raise ConfigError(f"{stack[-1]}: includes nest more than {MAX_INCLUDE_DEPTH} deep",
                           "include the files from one place instead of in a chain")
     data, text = _read_toml(path, stack)

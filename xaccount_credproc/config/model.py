@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ProfileNotFound
+from ..errors import ConfigError
 from . import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Profile
 from .lines import where as _where
 from .rules import (
@@ -16,6 +16,7 @@ from .rules import (
     default_session_name,
     login_name,
     partition_of_region,
+    unknown_profile,
 )
 
 
@@ -44,11 +45,7 @@ class Config:
         if name in self.broken:
             raise self.broken[name]
         if name not in self.profiles:
-            known = ", ".join(self.names()) or "none"
-            raise ProfileNotFound(
-                f"profile '{name}' is not in {self.path} (known profiles: {known})",
-                f"add it with 'xaccount-credproc add {name} --role-arn ARN' or fix the name",
-            )
+            raise unknown_profile(name, self.path, self.names())
         if name not in self._resolved:  # load() resolves every profile; callers again
             if name in self._resolving:  # a source_profile cycle
                 cycle = self._resolving[self._resolving.index(name):] + [name]

@@ -96,6 +96,25 @@ def login_name() -> str:
     return cleaned if len(cleaned) >= 2 else ""
 
 
+def unknown_profile(name: str, path, known: list[str]) -> ConfigError:
+    """The error for a profile name that is not in the config. The name comes from a command
+    line: a valid name is quoted whole, anything else (a secret pasted by mistake, a 5000
+    characters long accident) only by its first characters, and `add` is suggested only for a
+    name it would take."""
+    from ..errors import ProfileNotFound
+
+    listed = ", ".join(known) or "none"
+    if PROFILE_NAME_RE.fullmatch(name):
+        return ProfileNotFound(f"profile '{name}' is not in {path} (known profiles: {listed})",
+                               f"add it with 'xaccount-credproc add {name} --role-arn ARN' or "
+                               "fix the name")
+    shown = name[:8] + (f"... ({len(name)} characters)" if len(name) > 8 else "")
+    return ProfileNotFound(f"there is no profile {shown!r} in {path}, and it is not a valid "
+                           f"profile name (known profiles: {listed})",
+                           "profile names are 1-128 of letters, digits and _.@+- (not "
+                           "starting with one of .@+-): check the name")
+
+
 def check_profile_name(name: str, what: str = "profile name") -> str:
     """Names appear in an INI header and on a command line: allow only what is safe in both."""
     if not isinstance(name, str) or not PROFILE_NAME_RE.fullmatch(name):

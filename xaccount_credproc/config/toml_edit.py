@@ -94,9 +94,9 @@ def remove_profile(path: str, name: str) -> None:
     with locked(path, "the TOML config"):
         loaded = loader.load(path)
         if name not in loaded.profiles:
-            known = ", ".join(loaded.names()) or "none"
-            raise ConfigError(f"profile '{name}' is not in {path} (known profiles: {known})",
-                              "check the name")
+            from .rules import unknown_profile
+
+            raise ConfigError(unknown_profile(name, path, loaded.names()).what, "check the name")
         document = tomlkit.parse(_read(path))
         if not _delete_named(document, "profiles", name):
             raise ConfigError(f"profile '{name}' is defined in a file that {path} includes",

@@ -34,8 +34,9 @@ def lock_timeout() -> float:
     except ValueError:
         value = float("nan")
     if not 0 <= value <= MAX_TIMEOUT:  # also false for nan
-        raise UserError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 0 to "
-                        f"{MAX_TIMEOUT:g}", f"unset it or set e.g. {TIMEOUT_ENV}=300")
+        # A bad setting is a usage error (exit 2), as every other setting's.
+        raise ConfigError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 0 to "
+                          f"{MAX_TIMEOUT:g}", f"unset it or set e.g. {TIMEOUT_ENV}=300")
     return value
 
 

@@ -46,6 +46,42 @@ def find_dialog():
     return next((d for d in drivers() if shutil.which(d.EXECUTABLE)), None)
 
 
+def display_reachable(timeout: float = 1.0) -> bool | None:
+    """Whether the X or Wayland display named in the environment accepts a connection now
+    (None: there is none to try, or not on this platform)."""
+    import socket
+
+    if not sys.platform.startswith("linux"):
+        return None
+    wayland, display = os.environ.get("WAYLAND_DISPLAY"), os.environ.get("DISPLAY")
+    addresses: list = []
+    if wayland:
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        addresses.append((socket.AF_UNIX, wayland if wayland.startswith("/") else
+                          os.path.join(runtime, wayland)))
+    if display:
+        host, _, rest = display.rpartition(":")
+        number = rest.split(".")[0]
+        if not number.isdigit():
+            return None
+        if host in ("", "unix"):
+            path = f"/tmp/.X11-unix/X{number}"  # noqa: S108 (the X server's own socket)
+            addresses += [(socket.AF_UNIX, "\0" + path), (socket.AF_UNIX, path)]
+        else:
+            addresses.append((socket.AF_INET, (host, 6000 + int(number))))
+    if not addresses:
+        return None
+    for family, address in addresses:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.settimeout(timeout)
+                probe.connect(address)
+                return True
+        except OSError:
+            continue
+    return False
+
+
 class DialogUnavailable(MfaError):
     """The dialog never showed (no display, or it died): the caller may ask another way."""
 
@@ -71,6 +107,11 @@ def ask(driver, title: str, text: str, timeout: int) -> str:
         return driver.answer(result.returncode, result.stdout.decode("utf-8", "replace"),
                              result.stderr.decode("utf-8", "replace"))
     except Cancelled:
+        # zenity exits 1 with nothing on stderr for Cancel and when its X server dies under it:
+        # a display that no longer answers was lost, not a person's Cancel.
+        if display_reachable() is False:
+            raise DialogUnavailable(driver.EXECUTABLE, "the display went away while the "
+                                    "dialog was open") from None
         raise MfaError("MFA code entry cancelled", "run the command again when your device is "
                        "at hand") from None
     except (TimeoutError, GaveUp):

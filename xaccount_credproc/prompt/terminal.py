@@ -8,7 +8,7 @@ keys `source add` asks for.
 
 import os
 
-from ..errors import MfaError
+from ..errors import ConfigError, MfaError
 
 PROMPT_TIMEOUT = 120
 PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
@@ -20,8 +20,9 @@ def prompt_timeout() -> int:
     if raw is None:
         return PROMPT_TIMEOUT
     if not (raw.isascii() and raw.isdigit() and 5 <= int(raw) <= 600):
-        raise MfaError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds from 5 "
-                       "to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
+        # A bad setting is a usage error (exit 2), as every other setting's.
+        raise ConfigError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds "
+                          "from 5 to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
     return int(raw)
 
 

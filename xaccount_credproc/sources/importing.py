@@ -23,6 +23,9 @@ def import_keys(config_path: str, name: str, region: str | None,
         texts = {}
         for path, header in files:
             texts[path] = awsconfig.read(path)
+            # botocore cannot read a file with a section twice: say which, as init does.
+            awsconfig.refuse_duplicates(path, texts[path],
+                                        f"'xaccount-credproc source import {name}'")
             for option, value in _key_options(texts[path], header).items():
                 found.setdefault(option, value)
         if _has_option(texts, files, "aws_session_token"):
