@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian/Ubuntu machine, without
 # asking anything: Debian packages (dbus, gnome-keyring, awscli v2, golang-go and the Go AWS SDK,
-# Xvfb, zenity, xdotool and xwd, a Python >= 3.11 with venv) and a
+# Xvfb, zenity, xdotool and xwd, Podman with runc, a Python >= 3.11 with venv) and a
 # project virtualenv in .venv with the package (editable) and its dev extras. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,10 @@ command -v sudo >/dev/null || packages+=(sudo)
 # The credential server (tests/test_server.py): Ruby's SDK (it reads only RELATIVE_URI), and
 # iproute2 for the network namespace a container's view is made in.
 dpkg -s ruby-aws-sdk-core >/dev/null 2>&1 || packages+=(ruby-aws-sdk-core)
+# A real container reaching the server (tests/test_server.py): rootful Podman with runc (crun
+# fails on this kind of machine's cgroups); the test keeps its storage and networks to itself.
+command -v podman >/dev/null || packages+=(podman)
+command -v runc >/dev/null || packages+=(runc)
 command -v ip >/dev/null || packages+=(iproute2)
 command -v unshare >/dev/null || packages+=(util-linux)
 # Completion (tests/test_completion.py) in the real shells; the man page rendered with man;

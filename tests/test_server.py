@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import required
 from tests.harness.cred_server import CredServer, get, get_served, raw
-from tests.harness.world import ADMIN_ROLE_ARN, AWS, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
+from tests.harness.world import ADMIN_ROLE_ARN, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
 from tests.test_chaining import HUB, SSO_CONFIG, hub_and_spokes, sso  # noqa: F401 - a fixture
 from tests.test_clients import AWS_V2
 from tests.test_sources import alice  # noqa: F401 - a fixture
@@ -480,23 +480,128 @@ def test_a_container_reaches_the_server_at_169_254_170_2_by_relative_uri(world, 
         server.stop()
 
 
-def test_container_setup_prints_the_steps_and_applies_them_as_root(world, container_net):
-    printed = world.run("container-setup", "--engine", "podman")
+STAND_IN_ENGINE = """#!/bin/sh
+# A stand-in container engine: records each command line; no network exists until created.
+echo "$*" >> "$(dirname "$0")/calls"
+case "$1 $2" in
+  "network inspect") echo "Error: network not found" >&2; exit 125 ;;
+  "network create") echo "$9" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize("engine", ["podman", "docker"])
+def test_container_setup_prints_the_steps_and_applies_them_as_root(world, container_net, engine):
+    """The same whether or not an engine is installed here: --apply runs the engine found on
+    PATH, a stand-in that records what it was asked (the real Podman runs the printed step in
+    the container test below)."""
+    printed = world.run("container-setup", "--engine", engine)
     assert printed.returncode == 0, printed.stderr
-    assert ("podman network create --driver bridge --subnet 169.254.170.0/24 --gateway "
-            "169.254.170.2") in printed.stdout
+    step = (f"{engine} network create --driver bridge --subnet 169.254.170.0/24 --gateway "
+            "169.254.170.2")
+    assert step in printed.stdout
+    assert "--interface-name" not in printed.stdout  # Podman 4.3 (Debian 12) has no such flag
     assert "--container-listen 169.254.170.2" in printed.stdout
     for private in ("10.", "172.16", "192.168"):
         assert private not in printed.stdout
+    stand_in = world.root / "engine"
+    stand_in.mkdir()
+    (stand_in / engine).write_text(STAND_IN_ENGINE)
+    (stand_in / engine).chmod(0o755)
     # --apply in the test's own network namespace, with /etc/sysctl.d on a scratch tmpfs.
-    script = ("mount -t tmpfs none /etc/sysctl.d && ip netns exec {ns} env PATH=/usr/bin:/bin "
-              "{helper} container-setup --engine podman --apply && cat /etc/sysctl.d/*; "
+    script = ("mount -t tmpfs none /etc/sysctl.d && ip netns exec {ns} env PATH={path} "
+              "{helper} container-setup --engine {engine} --apply && cat /etc/sysctl.d/*; "
               "ip netns exec {ns} cat /proc/sys/net/ipv4/ip_unprivileged_port_start").format(
-        ns=container_net, helper=world.env["PATH"].split(os.pathsep)[0] + "/xaccount-credproc")
+        ns=container_net, path=f"{stand_in}:/usr/bin:/bin", engine=engine,
+        helper=world.env["PATH"].split(os.pathsep)[0] + "/xaccount-credproc")
     applied = world._run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                          None, 60)
     assert applied.returncode == 0, applied.stderr
-    assert "podman is not installed" in applied.stdout or "network" in applied.stdout
+    assert f"{engine} network xaccount-credproc created (169.254.170.0/24, gateway " \
+           "169.254.170.2)" in applied.stdout
+    create = (stand_in / "calls").read_text().splitlines()[-1]
+    printed_step = next(line for line in printed.stdout.splitlines()
+                        if line.startswith(f"{engine} network create"))
+    assert f"{engine} {create}" == printed_step  # --apply runs exactly the printed step
     assert "net.ipv4.ip_unprivileged_port_start = 80" in applied.stdout
     assert applied.stdout.strip().endswith("80")
-    assert AWS.exists()
+    # No engine on PATH (an empty directory: never the machine's own engine): the network step
+    # is skipped with a line saying so.
+    (world.root / "no-engine").mkdir()
+    missing = world._run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          script.replace(f"{stand_in}:/usr/bin:/bin", str(world.root /
+                                                                          "no-engine"))],
+                         None, 60)
+    assert missing.returncode == 0, missing.stderr
+    assert f"{engine} is not installed: network not created" in missing.stdout
+
+
+PODMAN = __import__("pathlib").Path("/usr/bin/podman")
+
+
+@pytest.fixture
+def podman():
+    """Rootful Podman with runc and cgroupfs, its storage, run state and network configs in
+    this test's own directories (never the machine's), and a root file system of the host's
+    /usr, mounted read-only (REFERENCE.md has the recipe)."""
+    required(PODMAN, "Debian's podman")
+    required(__import__("pathlib").Path("/usr/sbin/runc"), "Debian's runc")
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    # Podman refuses a run root path of over 50 characters: a short one in /tmp.
+    state = Path(tempfile.mkdtemp(prefix="xcp-podman-"))
+    rootfs = state / "rootfs"
+    for name in ("usr", "etc", "tmp", "proc", "dev", "sys", "root"):
+        (rootfs / name).mkdir(parents=True)
+    for link in ("bin", "lib", "lib64", "sbin"):
+        (rootfs / link).symlink_to(f"usr/{link}")
+    (rootfs / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (rootfs / "etc" / "group").write_text("root:x:0:\n")
+    base = [str(PODMAN), "--runtime", "runc", "--cgroup-manager=cgroupfs", "--storage-driver",
+            "vfs", "--root", str(state / "storage"), "--runroot", str(state / "run"),
+            "--network-config-dir", str(state / "networks")]
+    try:
+        yield base, rootfs
+    finally:
+        subprocess.run([*base, "system", "reset", "--force"], capture_output=True, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_a_real_podman_container_reaches_serve_by_relative_uri(world, podman):
+    """The README's Podman recipe on the Podman Debian ships: the network `container-setup`
+    prints (gateway 169.254.170.2), `serve --container-listen 169.254.170.2`, a container on
+    that network with `server-env --container`: Ruby's SDK in it gets the role by RELATIVE_URI.
+    The network is removed afterwards, its bridge with it."""
+    from xaccount_credproc.server.setup import NETWORK, network_command
+
+    base, rootfs = podman
+    world.standard()
+    world.use_mfa_process()
+    created = subprocess.run([*base, *network_command("podman")[1:]], capture_output=True,
+                             text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    server = CredServer(world, "--container-listen", "169.254.170.2").start()
+    try:
+        env = server.client_env("prod-read-only", "--container")
+        env_file = world.root / "container.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        ran = subprocess.run(
+            [*base, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+             "--network", NETWORK, "--env-file", str(env_file), "-v", "/usr:/usr:ro",
+             "--rootfs", str(rootfs), "/usr/bin/ruby", "-e", RUBY],
+            capture_output=True, text=True, timeout=180)
+        assert ran.returncode == 0, ran.stderr
+        (call,) = world.sts.calls_of("AssumeRole")
+        served = [c for c in world.sts.calls if c.action == "AssumeRole" and c.status == 200]
+        assert ran.stdout.strip().startswith("ASIA") and len(served) == 1
+        assert world.sts.caller_arn(ran.stdout.strip()).endswith(
+            ":assumed-role/DevReadOnly-CrossAccount/alice")
+    finally:
+        server.stop()
+        removed = subprocess.run([*base, "network", "rm", "-f", NETWORK], capture_output=True,
+                                 text=True, timeout=60)
+    assert removed.returncode == 0, removed.stderr
+    addresses = subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True, timeout=30)
+    assert "169.254.170.2" not in addresses.stdout  # the bridge went with the network

@@ -22,8 +22,11 @@ STEP_TIMEOUT = 60
 
 
 def network_command(engine: str) -> list[str]:
+    """The bridge network, with options every version Debian ships knows: Podman 4.3 (Debian
+    12, CNI) has no --interface-name ("unknown flag"), so Podman names the bridge itself
+    (cni-podmanN); the server binds the gateway address, not the bridge's name."""
     name_option = (["--opt", f"com.docker.network.bridge.name={BRIDGE}"] if engine == "docker"
-                   else ["--interface-name", BRIDGE])
+                   else [])
     return [engine, "network", "create", "--driver", "bridge", "--subnet", SUBNET, "--gateway",
             CONTAINER_ADDRESS, *name_option, NETWORK]
 
