@@ -3,8 +3,9 @@
 A local STS emulator on 127.0.0.1 plays AWS (alice's user in account 111111111111, a read-only role
 in 222222222222 that requires ExternalId "DeveloperAccess" and MFA). A private D-Bus with
 gnome-keyring is the OS keyring. A throwaway HOME gets the sample config; the real `aws` CLI then
-calls xaccount-credproc through credential_process. The MFA code comes from a stand-in OTP device
-(mfa_process) so the demo needs no typing.
+calls xaccount-credproc through credential_process. The MFA code comes from a virtual MFA device
+(TOTP, tests/harness/otp.py, as mfa_process) so the demo needs no typing. AWS takes each code
+once: staging-admin, a two-hour role that takes its own code, waits for the device's next one.
 """
 
 import json
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.sts_emulator import StsEmulator
-from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, MFA_CODE, World
+from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, World
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample-config"
@@ -35,7 +36,7 @@ def run_demo(workdir: Path) -> int:
     try:
         world = World(workdir / "world", sts, keyring)
         sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-        sts.add_mfa_device("arn:aws:iam::111111111111:mfa/alice", MFA_CODE)
+        sts.add_totp_device("arn:aws:iam::111111111111:mfa/alice", world.otp_seed)
         sts.add_role("arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount",
                      external_id="DeveloperAccess", mfa_required=True)
         sts.add_role("arn:aws:iam::333333333333:role/Admin", mfa_required=True)
@@ -61,6 +62,9 @@ def run_demo(workdir: Path) -> int:
         status = 0
         for profile in ("prod-read-only", "staging-admin", "prod-read-only"):
             say(f"$ aws sts get-caller-identity --profile {profile}")
+            if profile == "staging-admin":
+                say("    (a role of 2 h takes its own MFA code: waiting for the device's next "
+                    "code, up to 30 s)")
             result = world.aws("sts", "get-caller-identity", "--profile", profile)
             if result.returncode != 0:
                 say(f"FAILED ({result.returncode}): {result.stderr.strip()}")
@@ -77,7 +81,11 @@ def run_demo(workdir: Path) -> int:
             say(f"    {call.action} -> HTTP {call.status}, signed with {signer}: "
                 f"{json.dumps(params)}")
         say()
-        say("One MFA code (GetSessionToken) served both roles; the third call was a cache hit:")
+        say("prod-read-only (1 h) rode the MFA session: one code for GetSessionToken, good for "
+            "12 h and every\nrole of an hour or less. staging-admin (2 h) is over AWS's 1-hour "
+            "limit behind an MFA session,\nso it took its own code (the device's next one: AWS "
+            "takes each code once) on an AssumeRole\nsigned by alice's keys. The third call was a "
+            "cache hit.")
         say("$ xaccount-credproc list")
         listing = world.run("list")
         say("    " + listing.stdout.strip().replace("\n", "\n    "))
