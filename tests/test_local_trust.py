@@ -406,9 +406,7 @@ def test_the_reentry_marker_does_not_reach_mfa_process(world):
     world.standard()
     dump = world.root / "mfa-env"
     script = world.root / "mfa.sh"
-    code_file = world.root / "otp-device"
-    code_file.write_text(MFA_CODE + "\n")
-    script.write_text(f"#!/bin/sh\nenv > {dump}\ncat {code_file}\n")
+    script.write_text(f"#!/bin/sh\nenv > {dump}\nexec {world.mfa_process_command()}\n")
     script.chmod(0o700)
     world.write_toml(world.toml.read_text().replace(
         "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))

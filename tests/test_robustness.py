@@ -98,7 +98,7 @@ def test_a_stopped_keyring_daemon_costs_seconds_on_a_hit_and_a_miss(world, own_k
     assert warm.returncode == 0 and warm.stderr == "", warm.stderr
     counter = world.root / "otp-runs"
     script = world.root / "counting-otp.sh"
-    script.write_text(f"#!/bin/sh\necho run >> {counter}\necho {MFA_CODE}\n")
+    script.write_text(f"#!/bin/sh\necho run >> {counter}\nexec {world.mfa_process_command()}\n")
     script.chmod(0o700)
     text = world.toml.read_text()
     line = next(line for line in text.splitlines() if line.startswith("mfa_process = "))
@@ -302,7 +302,8 @@ def test_a_grandchild_holding_the_output_does_not_keep_the_helper_waiting(world)
     world.standard()
     pid_file = world.root / "holder"
     script = world.root / "otp-then-linger.sh"
-    script.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {pid_file}\necho {MFA_CODE}\n")
+    script.write_text(f"#!/bin/sh\nsleep 30 &\necho $! > {pid_file}\n"
+                      f"{world.mfa_process_command()}\n")
     script.chmod(0o700)
     world.write_toml(world.toml.read_text().replace(
         "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))

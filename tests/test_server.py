@@ -208,7 +208,7 @@ def test_while_mfa_process_blocks_clients_get_mfa_required_then_are_served(world
     gate = world.root / "code-typed"
     script = world.root / "slow-otp"
     script.write_text(f"#!/bin/sh\nwhile [ ! -e {gate} ]; do sleep 0.1; done\n"
-                      f"cat {world.root / 'otp-device'}\n")
+                      f"exec {world.mfa_process_command()}\n")
     script.chmod(0o755)
     world.mfa_process_line()  # writes the device's code file
     world.write_toml(world.toml.read_text().replace(
