@@ -216,3 +216,11 @@ def test_files_written_by_release_0_1_0_keep_working_unchanged(world):
         [ROLE_ARN, "arn:aws:iam::333333333333:role/Admin",
          "arn:aws:iam::444444444444:role/Spoke"])
     assert (world.toml.read_bytes(), world.aws_config.read_bytes()) == before
+
+
+def test_no_test_hook_is_read_from_the_environment_in_the_package():
+    """Kill points and stand-ins for the tests come from outside (a held request at the
+    emulator, a signal, a file the test owns), never from a variable the product reads."""
+    offenders = [str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
+                 if "_TEST_" in path.read_text()]
+    assert offenders == []

@@ -2,7 +2,8 @@
 
 Run as a program it is an OTP tool for `mfa_process`: it prints the current code of the seed
 kept in the file it is given (never a seed on a command line), and with a second file, adds a
-line to it each time it is asked. `python -S` is enough.
+line to it each time it is asked. A file that starts with "codes" lists a device's next codes
+instead: each run prints (and removes) the first. `python -S` is enough.
 """
 
 import hashlib
@@ -29,8 +30,16 @@ def main(seed_file: str, counter: str | None = None) -> int:
         with open(counter, "a") as f:
             f.write("asked\n")
     with open(seed_file, "rb") as f:
-        seed = bytes.fromhex(f.read().decode().strip())
-    print(code_at(seed, time.time()))
+        seed = f.read().decode()
+    if seed.startswith("codes\n"):
+        # A device whose next codes the test listed: each run gives the next one, as a person
+        # who waits for the device's next code would (for tests that are not about the wait).
+        codes = seed.split()[1:]
+        with open(seed_file, "w") as f:
+            f.write("\n".join(["codes", *codes[1:]]) + "\n")
+        print(codes[0])
+        return 0
+    print(code_at(bytes.fromhex(seed.strip()), time.time()))
     return 0
 
 

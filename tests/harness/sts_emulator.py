@@ -178,6 +178,22 @@ def tags_of(form) -> tuple[dict[str, str], str | None]:
     return tags, None
 
 
+class Hold:
+    """A held action: `arrived` is set when a request came; each waits until `release()`."""
+
+    def __init__(self, after: bool):
+        self.after = after
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self) -> None:
+        self.arrived.set()
+        self._released.wait(120)
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class StsEmulator:
     def __init__(self, moto_app=None):
         if moto_app is None:
@@ -210,6 +226,16 @@ class StsEmulator:
             # JSON-protocol calls (X-Amz-Target) to answer with an error instead of moto's
             # answer, e.g. what AWS says where moto is lenient.
             self.json_failures: dict[str, tuple[int, str, str]] = {}
+            for hold in getattr(self, "holds", {}).values():
+                hold.release()
+            self.holds: dict[str, Hold] = {}
+
+    def hold(self, action: str, after: bool = False) -> "Hold":
+        """Hold every `action` request until released: before it reaches moto (nothing is done),
+        or `after` moto did it (the answer is withheld). A test kills a client at that point:
+        a slow AWS, the kill point seen from outside the client."""
+        self.holds[action] = Hold(after)
+        return self.holds[action]
 
     def add_role(self, arn: str, **rule) -> None:
         self.roles[arn] = TrustRule(**rule)
@@ -326,6 +352,13 @@ class StsEmulator:
                                        params={k: v for k, v in form.items()
                                                if k in ("UserName", "AccessKeyId")},
                                        service="iam"))
+            hold = self.holds.get(action)
+            if hold and not hold.after:
+                hold.wait()
+            if hold and hold.after:
+                answered = b"".join(self.moto_app(environ, lambda *a, **k: None))
+                hold.wait()
+                del answered  # the caller was killed meanwhile: the answer goes nowhere
             return self.moto_app(environ, start_response)
         if not action or not self._is_sts(environ):
             return self.moto_app(environ, start_response)
@@ -340,6 +373,8 @@ class StsEmulator:
         with self.lock:
             self.calls.append(call)
 
+        if action in self.holds:
+            self.holds[action].wait()
         denial = self._check(action, form, caller, environ)
         if denial:
             call.status, call.error = denial[0], denial[1]

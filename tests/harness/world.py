@@ -110,6 +110,17 @@ class World:
             seed_file.chmod(0o644)  # throwaway users' helpers run the OTP tool too
         return self._otp_seed
 
+    def use_listed_codes(self, count: int = 40) -> None:
+        """Alice's device becomes one whose next `count` codes the test knows, each accepted
+        once (AWS's rule still holds), and the OTP tool gives the next one at each run: for
+        tests that need many codes and are not about waiting for the next one."""
+        import secrets
+
+        assert self.otp_seed
+        codes = [f"{secrets.randbelow(900000) + 100000}" for _ in range(count)]
+        self.sts.add_mfa_device(MFA_SERIAL, *codes)
+        (self.root / "otp-seed").write_text("\n".join(["codes", *codes]) + "\n")
+
     def code(self) -> str:
         """What Alice types: her device's code, once it shows one not used yet."""
         return self.sts.unused_code(MFA_SERIAL)

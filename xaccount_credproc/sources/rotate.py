@@ -3,8 +3,6 @@ store, wait until AWS accepts it, delete the old one. The new key waits in `sour
 until the old one is deleted, so a kill at any step leaves a working key stored and the next
 `rotate` finishes the job."""
 
-import os
-import sys
 import time
 
 from ..credentials import stored_keys as sources
@@ -12,7 +10,6 @@ from ..credentials.vault_access import source_store
 from ..errors import AwsError, ConfigError, UserError
 
 ACCEPT_TIMEOUT = 20  # seconds a new IAM key may take to be accepted everywhere
-PAUSE_ENV = "XACCOUNT_CREDPROC_TEST_PAUSE_AT"  # the tests' SIGKILL points
 
 
 class Rotated:
@@ -20,13 +17,6 @@ class Rotated:
 
     def __init__(self, new, deleted: list[str], dropped: int):
         self.new, self.deleted, self.dropped = new, deleted, dropped
-
-
-def _pause(step: str) -> None:
-    """Where the tests kill `rotate` with SIGKILL (never set outside them)."""
-    if os.environ.get(PAUSE_ENV) == step:
-        print(f"xaccount-credproc: paused at {step}", file=sys.stderr, flush=True)
-        time.sleep(60)
 
 
 def rotate(config_path: str, name: str) -> Rotated:
@@ -67,15 +57,12 @@ def rotate(config_path: str, name: str) -> Rotated:
             UserName=old.user_name))["AccessKey"]
         new = sources.StoredKeys(created["AccessKeyId"], created["SecretAccessKey"],
                                  old.user_arn)
-        _pause("after-create")
         _write(store, name, new, pending=True)
-        _pause("after-store")
     _wait_until_accepted(name, new, source.region)
     _write(store, name, new)
     # Fresh: the old key goes. Resumed: whichever key is not the new one (at most 2 exist).
     doomed = [k for k in ids if k != new.access_key_id] if new is pending else [
         old.access_key_id]
-    _pause("before-delete")
     iam_new = StsSource(name, source.region, name, keys=new).iam(signer)
     for key_id in doomed:
         sts.call_api("DeleteAccessKey", lambda k=key_id: iam_new.delete_access_key(
