@@ -26,7 +26,7 @@ def hub_and_spokes(world, spokes=("spoke1", "spoke2"), hub_source="dev", extra="
     the Hub role and needs its own ExternalId). Returns the file that counts MFA codes asked."""
     sts = world.sts
     sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-    sts.add_totp_device(MFA_SERIAL, world.otp_seed)
+    world.use_listed_codes()
     sts.add_role(HUB, mfa_required=True, trusts=(ALICE_ARN,))
     for name in spokes:
         sts.add_role(SPOKES[name], external_id=f"ext-{name}", trusts=(HUB,))

@@ -120,7 +120,8 @@ def test_a_name_with_terminal_escapes_is_shown_escaped(world, command):
     assert result.returncode == 2
     line = one_line(result)
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
-    assert "profile 'evil\\n\\x1b[2J\\x1b]0;pwned\\x07' is not in" in line, line
+    # Not a valid profile name: quoted by its first 8 characters only, escaped.
+    assert "there is no profile 'evil\\n\\x1b[2... (19 characters)' in" in line, line
 
 
 # -- IAM is named as IAM ------------------------------------------------------------------------

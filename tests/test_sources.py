@@ -17,7 +17,6 @@ from tests.harness.world import (
     DEFAULT_TOML,
     EXTERNAL_ID,
     HELPER,
-    MFA_SERIAL,
     ROLE_ARN,
 )
 from tests.test_keyring_cache import counting_mfa, times_asked

@@ -22,7 +22,6 @@ from tests.harness.world import (
     EXTERNAL_ID,
     EXTRA_SECRETS,
     HELPER,
-    MFA_SERIAL,
     ROLE_ARN,
     World,
 )
@@ -45,7 +44,7 @@ def headless(tmp_path, sts, kernel_keys_made_here):
     key, secret, arn = iam_user(world)
     world.env["AWS_ENDPOINT_URL_IAM"] = world.sts.url
     world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=True)
-    world.sts.add_totp_device(MFA_SERIAL, world.otp_seed)
+    world.use_listed_codes()
     world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
     world.write_toml(DEFAULT_TOML)
     world.aws_config.write_text("")

@@ -36,7 +36,7 @@ def run_demo(workdir: Path) -> int:
     try:
         world = World(workdir / "world", sts, keyring)
         sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-        sts.add_totp_device("arn:aws:iam::111111111111:mfa/alice", world.otp_seed)
+        world.use_totp()  # AWS's virtual MFA device: a code every 30 s, each good once
         sts.add_role("arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount",
                      external_id="DeveloperAccess", mfa_required=True)
         sts.add_role("arn:aws:iam::333333333333:role/Admin", mfa_required=True)

@@ -25,6 +25,16 @@ def code_at(seed: bytes, moment: float, period: int = PERIOD) -> str:
     return str(number % 10 ** DIGITS).zfill(DIGITS)
 
 
+def appears(code: str, data: bytes | str) -> bool:
+    """Whether an MFA code stands in `data` as a number of its own: six digits inside a longer
+    number (an account ID, a timestamp) are not a leak of the code."""
+    import re
+
+    if isinstance(data, str):
+        data = data.encode()
+    return re.search(rb"(?<![0-9])" + code.encode() + rb"(?![0-9])", data) is not None
+
+
 def main(seed_file: str, counter: str | None = None) -> int:
     if counter:
         with open(counter, "a") as f:

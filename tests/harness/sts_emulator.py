@@ -112,7 +112,7 @@ class AccessKey:
     mfa: bool = False
     expires: float | None = None
     expired: bool = False
-    chained: bool = False  # a role session assumed with temporary credentials
+    chained: bool = False  # a role session assumed with role credentials (role chaining)
     source_identity: str | None = None
     transitive_tags: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -611,7 +611,7 @@ class StsEmulator:
                     secret=field_of("SecretAccessKey"), kind="role", arn=field_of("Arn"),
                     session_token=field_of("SessionToken"),
                     mfa="TokenCode" in form or caller_key.mfa, expires=expires,
-                    chained=caller_key.temporary, source_identity=source_identity,
+                    chained=caller_key.kind == "role", source_identity=source_identity,
                     tags={**caller_key.transitive_tags, **tags},
                     transitive_tags={**caller_key.transitive_tags,
                                      **{k: v for k, v in tags.items() if k in transitive}})

@@ -92,44 +92,56 @@ class World:
         """Alice in account 1111 with MFA, allowed into the read-only role in 2222."""
         self.sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
         self.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=mfa_required)
-        self.sts.add_totp_device(MFA_SERIAL, self.otp_seed)
+        self.use_listed_codes()
         self.write_toml()
         self.write_credentials()
         self.write_aws_config("prod-read-only")
         return self
 
     @property
-    def otp_seed(self) -> bytes:
-        """Alice's virtual MFA device (a TOTP seed of this world's own)."""
-        if not hasattr(self, "_otp_seed"):
-            import secrets
+    def otp_file(self) -> Path:
+        """What the OTP tool reads (outside HOME): the TOTP seed, or the device's next codes."""
+        return self.root / "otp-seed"
 
-            self._otp_seed = secrets.token_bytes(20)
-            seed_file = self.root / "otp-seed"
-            seed_file.write_text(self._otp_seed.hex())
-            seed_file.chmod(0o644)  # throwaway users' helpers run the OTP tool too
-        return self._otp_seed
-
-    def use_listed_codes(self, count: int = 40) -> None:
-        """Alice's device becomes one whose next `count` codes the test knows, each accepted
-        once (AWS's rule still holds), and the OTP tool gives the next one at each run: for
-        tests that need many codes and are not about waiting for the next one."""
+    def use_totp(self) -> None:
+        """Alice's device as AWS's virtual MFA devices are: TOTP, a code every 30 s, each one
+        accepted once. For the tests about codes in time (waiting for the next one)."""
         import secrets
 
-        assert self.otp_seed
-        codes = [f"{secrets.randbelow(900000) + 100000}" for _ in range(count)]
+        seed = secrets.token_bytes(20)
+        self.otp_file.write_text(seed.hex())
+        self.otp_file.chmod(0o644)  # throwaway users' helpers run the OTP tool too
+        self.sts.add_totp_device(MFA_SERIAL, seed)
+
+    def use_listed_codes(self, count: int = 60) -> None:
+        """Alice's device as one whose next `count` codes the test knows, each accepted once
+        (AWS's rule holds: the emulator refuses a code twice), the OTP tool giving the next one
+        at each run, as a person who waits for the next code would. The default: most tests
+        need a few codes and are not about the wait (test_aws_rules.py is)."""
+        import secrets
+
+        codes = []
+        while len(codes) < count:
+            code = f"{secrets.randbelow(900000) + 100000}"
+            if code not in codes:
+                codes.append(code)
         self.sts.add_mfa_device(MFA_SERIAL, *codes)
-        (self.root / "otp-seed").write_text("\n".join(["codes", *codes]) + "\n")
+        self.otp_file.write_text("\n".join(["codes", *codes]) + "\n")
+        self.otp_file.chmod(0o644)
 
     def code(self) -> str:
-        """What Alice types: her device's code, once it shows one not used yet."""
-        return self.sts.unused_code(MFA_SERIAL)
+        """What Alice types: her device's next code not used yet."""
+        text = self.otp_file.read_text()
+        if not text.startswith("codes\n"):
+            return self.sts.unused_code(MFA_SERIAL)
+        codes = text.split()[1:]
+        self.otp_file.write_text("\n".join(["codes", *codes[1:]]) + "\n")
+        return codes[0]
 
     def mfa_process_command(self, counter: Path | None = None) -> str:
         """An OTP tool that prints the device's current code: its seed comes from a file outside
         HOME, never from a command line. With `counter`, each run adds a line to that file."""
-        assert self.otp_seed  # the seed file exists from here on
-        return f"{sys.executable} -S {OTP_TOOL} {self.root / 'otp-seed'}" + (
+        return f"{sys.executable} -S {OTP_TOOL} {self.otp_file}" + (
             f" {counter}" if counter else "")
 
     def mfa_process_line(self) -> str:

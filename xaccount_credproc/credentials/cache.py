@@ -56,8 +56,9 @@ def mfa_session_key(profile) -> str:
 
 
 def mfa_code_key(profile) -> str:
-    """The record of the MFA device's last code AWS answered (credentials/mfa_codes.py)."""
-    fields = [profile.mfa_serial, *_endpoint_identity(profile.region)]
+    """The record of the MFA device's last code (credentials/mfa_codes.py): one per device,
+    whatever the region (IAM's MFA devices are global), per endpoint (a test emulator)."""
+    fields = [profile.mfa_serial, *_endpoint_identity(None)[1:]]
     return "mfa-code/" + digest(repr(fields))
 
 

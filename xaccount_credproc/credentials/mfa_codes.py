@@ -6,10 +6,12 @@ Two calls can need a code close together: the shared MFA session and a role long
 (which takes its own code), two `aws` commands one after the other, the credential server serving
 both. Sent as they come, both would carry the device's current code, and the second would fail.
 So every use of a device's code happens under the device's own lock (innermost: nothing else is
-taken while it is held), and the last code AWS answered is remembered for `REMEMBER` seconds: in
-memory for this process, and in the credential store for the next one (a code is a secret: the
-OS keyring, never a file). The code source is then asked for another code: `mfa_process` again
-until it prints the device's next code, a person for the next code (prompt/mfa.py).
+taken while it is held), and the last code sent is remembered for `REMEMBER` seconds, recorded
+before the request goes out (a caller killed while AWS answers leaves it behind): in memory for
+this process, and in the credential store for the next one (a code is a secret: the OS keyring,
+never a file; with cache = "none" there is no store, and only this process knows). The code
+source is then asked for another code: `mfa_process` again until it prints the device's next
+code, a person for the next code (prompt/mfa.py).
 
 A code that never reached AWS (the network failed before the request was sent) was not used.
 """
@@ -17,7 +19,6 @@ A code that never reached AWS (the network failed before the request was sent) w
 import time
 from contextlib import contextmanager
 
-from .. import debug
 from ..backends import StoreError
 from . import Credentials
 from .cache import mfa_code_key
@@ -34,10 +35,14 @@ _spent: dict[str, tuple[str, float]] = {}  # this process's: device key -> (code
 class DeviceCodes:
     """The codes of one MFA device as one profile reaches it (its endpoint, its store)."""
 
-    def __init__(self, profile, cache, warnings: list[str]):
+    def __init__(self, profile, cache_of, store_failed, warnings: list[str]):
+        """`cache_of()`: the CredentialCache in use now, or None (cache = "none": this process
+        only); `store_failed(error)`: the provider's answer to a failing store (another store
+        may stand in, as for the credentials themselves)."""
         self.serial = profile.mfa_serial
         self.key = mfa_code_key(profile)
-        self.cache = cache  # a CredentialCache, or None (cache = "none": this process only)
+        self._cache_of = cache_of
+        self._store_failed = store_failed
         self.warnings = warnings
 
     @contextmanager
@@ -48,31 +53,43 @@ class DeviceCodes:
         with locking.held(self.key, f"the MFA device {self.serial}", self.warnings):
             yield self
 
+    def _stored(self, use):
+        """`use(cache)` with the store in use; once more with the one standing in for it when
+        it fails; None if there is none."""
+        for _ in range(2):
+            cache = self._cache_of()
+            if cache is None:
+                return None
+            try:
+                return use(cache)
+            except StoreError as e:
+                self._store_failed(e)
+        return None
+
     def last(self) -> str | None:
-        """The code AWS answered last, if that was under REMEMBER seconds ago."""
+        """The code sent last, if that was under REMEMBER seconds ago."""
         now = time.time()
         code, when = _spent.get(self.key, (None, 0.0))
-        if self.cache is not None:
-            try:
-                stored = self.cache.get(self.key)
-            except StoreError as e:
-                debug.log(f"cannot read the last MFA code's record: {e.what}")
-                stored = None
-            if stored is not None and stored.access_key_id == MARK and \
-                    stored.expiration - REMEMBER > when:
-                code, when = stored.secret_access_key, stored.expiration - REMEMBER
+        stored = self._stored(lambda cache: cache.get(self.key))
+        if stored is not None and stored.access_key_id == MARK and \
+                stored.expiration - REMEMBER > when:
+            code, when = stored.secret_access_key, stored.expiration - REMEMBER
         return code if code is not None and now - when < REMEMBER else None
 
-    def spent(self, code: str) -> None:
-        """AWS has answered a call that carried `code`: never send it again."""
+    def spend(self, code: str) -> None:
+        """`code` is about to be sent: never send it again. Recorded before the request goes
+        out, so a caller killed while AWS answers leaves the record behind."""
         now = time.time()
         _spent[self.key] = (code, now)
-        if self.cache is None:
-            return
-        try:
-            self.cache.put(self.key, Credentials(MARK, code, None, int(now + REMEMBER)))
-        except StoreError as e:
-            debug.log(f"cannot record the last MFA code: {e.what}")
+        self._stored(lambda cache: cache.put(
+            self.key, Credentials(MARK, code, None, int(now + REMEMBER))))
+
+    def unspend(self, code: str, before: str | None) -> None:
+        """The request never left this machine: the code was not used after all."""
+        if _spent.get(self.key, (None,))[0] == code:
+            del _spent[self.key]
+        if before is None:
+            self._stored(lambda cache: cache.delete(self.key))
 
 
 def with_mfa_retries(mfa, call, codes: DeviceCodes | None):
@@ -88,17 +105,17 @@ def with_mfa_retries(mfa, call, codes: DeviceCodes | None):
     with codes.turn() if codes is not None else unheld():
         rejected = False
         while True:
-            code = mfa.code(rejected=rejected, avoid=codes.last() if codes else None)
-            sent = True
+            last = codes.last() if codes is not None else None
+            code = mfa.code(rejected=rejected, avoid=last)
+            if codes is not None:
+                codes.spend(code)
             try:
                 return call(code)
             except NotSent:
-                sent = False
+                if codes is not None:
+                    codes.unspend(code, last)
                 raise
             except MfaRejected:
                 if not mfa.interactive or mfa.asked >= TERMINAL_TRIES:
                     raise
                 rejected = True
-            finally:
-                if codes is not None and sent:
-                    codes.spent(code)

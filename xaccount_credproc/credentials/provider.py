@@ -260,8 +260,8 @@ class CredentialProvider:
         """`call(code)` with a fresh code of the profile's device (credentials/mfa_codes.py)."""
         from .mfa_codes import DeviceCodes, with_mfa_retries
 
-        return with_mfa_retries(self.mfa, call,
-                                DeviceCodes(self.profile, self.cache, self.warnings))
+        return with_mfa_retries(self.mfa, call, DeviceCodes(
+            self.profile, lambda: self.cache, self._keyring_failed, self.warnings))
 
     def _require_long_term_source(self) -> None:
         """A role session over an hour needs AssumeRole signed by long-term keys: AWS refuses
