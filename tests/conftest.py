@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import required
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.sts_emulator import StsEmulator
 from tests.harness.world import World
@@ -26,6 +27,18 @@ def sts(sts_server):
     sts_server.reset()
     sts_server.reset_moto()
     return sts_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_anywhere_after_the_session(sts_server, secret_service_daemon):
+    """The secret scan (tests/harness/secret_scan.py), over everything the whole session left:
+    every test HOME, the keyring daemon's files, every stderr captured. A leak fails the
+    session at its end, whatever test made it and in whatever order the tests ran."""
+    yield
+    from tests.harness.secret_scan import scan_session
+
+    found, _ = scan_session(sts_server, secret_service_daemon.root)
+    assert found == [], found[:10]
 
 
 @pytest.fixture(scope="session")
@@ -125,13 +138,6 @@ GO_SDK = Path("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def required(path: Path, what: str) -> None:
-    """A real client that is missing fails in CI (the bootstrap installs it) and skips only on a
-    developer machine without it."""
-    from tests.harness import unavailable
-
-    if not path.exists():
-        unavailable(f"{what} is not installed ({path}): run scripts/bootstrap.sh")
 
 
 @pytest.fixture(scope="session")
@@ -149,3 +155,36 @@ def go_probe(tmp_path_factory) -> Path:
     subprocess.run([go, "build", "-o", str(binary), "stsprobe"], cwd=work, env=env, check=True,
                    capture_output=True, timeout=600)
     return binary
+
+
+@pytest.fixture
+def sso(world):
+    """The stand-in IAM Identity Center portal, and the AWS config's SSO profile `corp-sso`."""
+    from tests.harness.chains import SSO_CONFIG
+    from tests.harness.sso_portal import SsoPortal
+
+    portal = SsoPortal(world.sts)
+    world.env["AWS_ENDPOINT_URL_SSO"] = portal.url
+    world.aws_config.write_text(SSO_CONFIG)
+    yield portal
+    portal.stop()
+
+
+@pytest.fixture
+def alice(world):
+    """Alice's IAM user (moto), her MFA device and a role that needs ExternalId and MFA; her
+    keys in ~/.aws/credentials (CRLF, comments) and a backup of it, as people keep."""
+    from tests.harness.iam_users import CREDENTIALS, iam_user
+    from tests.harness.mfa import counting_mfa
+    from tests.harness.world import DEFAULT_TOML, EXTERNAL_ID, ROLE_ARN
+
+    key, secret, arn = iam_user(world)
+    world.env["AWS_ENDPOINT_URL_IAM"] = world.sts.url  # moto's IAM, behind the same server
+    world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=True)
+    world.use_listed_codes()
+    world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
+    (world.aws_dir / "credentials.bak").write_bytes(world.aws_credentials.read_bytes())
+    world.write_toml(DEFAULT_TOML)
+    world.aws_config.write_text("")
+    counter = counting_mfa(world)
+    return {"key": key, "secret": secret, "arn": arn, "counter": counter}

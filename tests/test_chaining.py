@@ -12,38 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.harness.chains import HUB, SPOKES, hub_and_spokes
 from tests.harness.federation import FederationEndpoint
-from tests.harness.sso_portal import SsoPortal
-from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, MFA_SERIAL, World
-from tests.test_keyring_cache import times_asked
-
-HUB = "arn:aws:iam::111111111111:role/Hub"
-SPOKES = {f"spoke{i}": f"arn:aws:iam::33333333333{i}:role/Spoke" for i in range(1, 5)}
-
-
-def hub_and_spokes(world, spokes=("spoke1", "spoke2"), hub_source="dev", extra=""):
-    """Alice (IAM user keys, MFA) -> Hub (trusts alice, needs MFA) -> spokes (each trusts only
-    the Hub role and needs its own ExternalId). Returns the file that counts MFA codes asked."""
-    sts = world.sts
-    sts.add_user_key(ALICE_KEY, ALICE_SECRET, ALICE_ARN)
-    world.use_listed_codes()
-    sts.add_role(HUB, mfa_required=True, trusts=(ALICE_ARN,))
-    for name in spokes:
-        sts.add_role(SPOKES[name], external_id=f"ext-{name}", trusts=(HUB,))
-    world.write_credentials()
-    counter = world.root / "mfa-asked"
-    text = (f'[defaults]\nregion = "eu-west-1"\nrole_session_name = "alice"\n'
-            f'mfa_process = "{world.mfa_process_command(counter)}"\n\n'
-            f'[profiles.hub]\nsource_profile = "{hub_source}"\nrole_arn = "{HUB}"\n'
-            f'mfa_serial = "{MFA_SERIAL}"\n')
-    for name in spokes:
-        text += (f'\n[profiles.{name}]\nsource_profile = "hub"\nrole_arn = "{SPOKES[name]}"\n'
-                 f'external_id = "ext-{name}"\n')
-    world.write_toml(text + extra)
-    world.aws_config.write_text(world.aws_config.read_text() if world.aws_config.exists() else "")
-    result = world.run("init")
-    assert result.returncode == 0, result.stderr
-    return counter
+from tests.harness.mfa import times_asked
+from tests.harness.world import ALICE_ARN, MFA_SERIAL, World
 
 
 def identity(world, profile: str) -> str:
@@ -269,30 +241,6 @@ def test_add_and_init_take_a_toml_profile_as_source(world):
 
 
 # -- IAM Identity Center (SSO) as the first hop --------------------------------------------------
-
-SSO_CONFIG = """\
-[profile corp-sso]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = Developer
-region = eu-west-1
-
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-"""
-
-
-@pytest.fixture
-def sso(world):
-    portal = SsoPortal(world.sts)
-    world.env["AWS_ENDPOINT_URL_SSO"] = portal.url
-    world.aws_config.write_text(SSO_CONFIG)
-    yield portal
-    portal.stop()
-
 
 def test_an_sso_profile_as_the_first_hop(world, sso):
     sso_role = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"

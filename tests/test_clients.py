@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import required
-from tests.harness.world import HELPER
+from tests.harness import required
+from tests.harness.world import AWS_V2, HELPER
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
-AWS_V2 = Path("/usr/bin/aws")
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from tests.harness import kernel_keys, users
 from tests.harness.kernel_keys import refuse_keyctl
+from tests.harness.mfa import counting_mfa, parallel_cold_aws_calls, times_asked
 from tests.harness.otp import appears
 from tests.harness.world import FAST_START, World
-from tests.test_keyring_cache import counting_mfa, parallel_cold_aws_calls, times_asked
 from xaccount_credproc.backends import kernel_keys as kernel_store
 from xaccount_credproc.backends import keyctl
 

@@ -13,22 +13,11 @@ import pytest
 
 from tests.harness.kernel_keys import refuse_keyctl
 from tests.harness.keyring_daemon import SecretServiceDaemon
+from tests.harness.mfa import counting_mfa, parallel_cold_aws_calls, times_asked
 from tests.harness.world import ALICE_KEY, EXTERNAL_ID, HELPER, MFA_SERIAL, ROLE_ARN
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_ARN = "arn:aws:iam::333333333333:role/Admin"
-
-
-def counting_mfa(world) -> Path:
-    """An mfa_process that counts how often it is consulted."""
-    counter = world.root / "mfa-asked"
-    world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", f'[defaults]\nmfa_process = "{world.mfa_process_command(counter)}"\n'))
-    return counter
-
-
-def times_asked(counter: Path) -> int:
-    return len(counter.read_text().splitlines()) if counter.exists() else 0
 
 
 def helper_json(world, profile="prod-read-only", **kwargs) -> dict:
@@ -59,23 +48,6 @@ def test_second_call_is_served_from_the_keyring(world):
     # The record of the MFA code just used too (credentials/mfa_codes.py): a code is good once.
     assert [n.split("/")[0] for n in names] == ["mfa-code", "mfa-session", "role"]
     assert all(item["service"] == "xaccount-credproc" for item in world.keyring_items())
-
-
-def parallel_cold_aws_calls(world, count: int = 32) -> None:
-    """`count` real `aws` commands at once against a cold cache, the first fetch held in flight
-    for a second so that the others arrive while it runs; each must get the role."""
-    world.sts.delay = 1.0
-
-    def call(_):
-        return world.aws("sts", "get-caller-identity", "--profile", "prod-read-only",
-                         timeout=300)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        results = list(pool.map(call, range(count)))
-    world.sts.delay = 0
-    for result in results:
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["Arn"].endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
 
 
 def test_32_parallel_cold_aws_cli_calls_make_one_sts_call_and_one_mfa_prompt(world):

@@ -224,3 +224,26 @@ def test_no_test_hook_is_read_from_the_environment_in_the_package():
     offenders = [str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
                  if "_TEST_" in path.read_text()]
     assert offenders == []
+
+
+def test_no_test_module_imports_another():
+    """Helpers shared by tests live in tests/harness/ or conftest.py's fixtures."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {name}" for name in names
+                          if name.startswith(("tests.test_", "tests.conftest"))]
+    assert offenders == []
+
+
+def test_commands_do_not_import_each_other():
+    """A command module uses _common, _names, _tab or parser, and the core; never another
+    command (what two commands share lives in cli/_common or the core)."""
+    shared = {f"xaccount_credproc.cli.{name}" for name in ("_common", "_names", "_tab", "parser")}
+    offenders = sorted(f"{name} -> {target}" for name, targets in import_graph().items()
+                       if name.startswith("xaccount_credproc.cli.") and name not in shared
+                       for target in targets
+                       if target.startswith("xaccount_credproc.cli.") and target not in shared)
+    assert offenders == []

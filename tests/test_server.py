@@ -12,12 +12,10 @@ import time
 
 import pytest
 
-from tests.conftest import required
+from tests.harness import required
+from tests.harness.chains import HUB, SSO_CONFIG, hub_and_spokes
 from tests.harness.cred_server import CredServer, get, get_served, raw
-from tests.harness.world import ADMIN_ROLE_ARN, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
-from tests.test_chaining import HUB, SSO_CONFIG, hub_and_spokes, sso  # noqa: F401 - a fixture
-from tests.test_clients import AWS_V2
-from tests.test_sources import alice  # noqa: F401 - a fixture
+from tests.harness.world import ADMIN_ROLE_ARN, AWS_V2, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
 
 SSO_ROLE = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"
 

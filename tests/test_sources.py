@@ -9,58 +9,15 @@ import signal
 import subprocess
 import time
 
-import boto3
 import pytest
 
+from tests.harness.iam_users import ADMIN, USER, iam, keys_in_iam
+from tests.harness.mfa import times_asked
 from tests.harness.terminal import Terminal
 from tests.harness.world import (
-    DEFAULT_TOML,
     EXTERNAL_ID,
     HELPER,
-    ROLE_ARN,
 )
-from tests.test_keyring_cache import counting_mfa, times_asked
-
-USER = "alice-iam"
-ADMIN = "AKIAADMIN00000000000"  # the test's own IAM calls (setting the user up)
-CREDENTIALS = ("# alice's keys (keep this comment)\r\n[dev]\r\naws_access_key_id = {key}\r\n"
-               "aws_secret_access_key = {secret}\r\nregion = eu-west-1\r\n\r\n"
-               "[other]\r\n; another profile, left alone\r\naws_access_key_id = AKIAOTHER0000000TEST"
-               "\r\naws_secret_access_key = otherSECRETotherSECRETotherSECRET0000001\r\n")
-
-
-def iam(world):
-    return boto3.client("iam", region_name="us-east-1", endpoint_url=world.sts.url,
-                        aws_access_key_id=ADMIN, aws_secret_access_key="x" * 40)
-
-
-def iam_user(world) -> tuple[str, str, str]:
-    """(access key ID, secret, user ARN) of a new IAM user in moto's IAM."""
-    client = iam(world)
-    arn = client.create_user(UserName=USER)["User"]["Arn"]
-    key = client.create_access_key(UserName=USER)["AccessKey"]
-    return key["AccessKeyId"], key["SecretAccessKey"], arn
-
-
-def keys_in_iam(world) -> list[str]:
-    return [k["AccessKeyId"] for k in
-            iam(world).list_access_keys(UserName=USER)["AccessKeyMetadata"]]
-
-
-@pytest.fixture
-def alice(world):
-    """Alice's IAM user (moto), her MFA device and a role that needs ExternalId and MFA; her
-    keys in ~/.aws/credentials (CRLF, comments) and a backup of it, as people keep."""
-    key, secret, arn = iam_user(world)
-    world.env["AWS_ENDPOINT_URL_IAM"] = world.sts.url  # moto's IAM, behind the same server
-    world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID, mfa_required=True)
-    world.use_listed_codes()  # many codes here; the wait for the next one is tested elsewhere
-    world.aws_credentials.write_bytes(CREDENTIALS.format(key=key, secret=secret).encode())
-    (world.aws_dir / "credentials.bak").write_bytes(world.aws_credentials.read_bytes())
-    world.write_toml(DEFAULT_TOML)
-    world.aws_config.write_text("")
-    counter = counting_mfa(world)
-    return {"key": key, "secret": secret, "arn": arn, "counter": counter}
 
 
 def files_holding(world, secret: str) -> list:

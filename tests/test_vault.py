@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from tests.harness.iam_users import ADMIN, CREDENTIALS, iam_user
+from tests.harness.mfa import counting_mfa, times_asked
 from tests.harness.terminal import Terminal
 from tests.harness.world import (
     DEFAULT_TOML,
@@ -25,8 +27,6 @@ from tests.harness.world import (
     ROLE_ARN,
     World,
 )
-from tests.test_keyring_cache import counting_mfa, times_asked
-from tests.test_sources import CREDENTIALS, iam_user
 
 PASSPHRASE = "correct horse battery vault"
 NEW_PASSPHRASE = "another horse, another vault"
@@ -329,7 +329,6 @@ def test_source_add_killed_at_20_random_moments_loses_nothing(headless):
 def iam_user_second(world):
     import boto3
 
-    from tests.test_sources import ADMIN
 
     client = boto3.client("iam", region_name="us-east-1", endpoint_url=world.sts.url,
                           aws_access_key_id=ADMIN, aws_secret_access_key="x" * 40)

@@ -11,3 +11,10 @@ def unavailable(message: str):
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def required(path, what: str) -> None:
+    """A real client that is missing fails in CI (the bootstrap installs it) and skips only on a
+    developer machine without it."""
+    if not path.exists():
+        unavailable(f"{what} is not installed ({path}): run scripts/bootstrap.sh")

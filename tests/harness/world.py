@@ -12,6 +12,7 @@ HELPER = BIN / "xaccount-credproc"
 PACKAGE_MAIN = Path(__file__).resolve().parents[2] / "xaccount_credproc" / "__main__.py"
 FAST_START = f"{BIN / 'python'} -S {PACKAGE_MAIN}"
 AWS = BIN / "aws"
+AWS_V2 = Path("/usr/bin/aws")  # the AWS CLI v2 as Debian ships it
 
 ALICE_KEY = "AKIAALICE0000000TEST"
 ALICE_SECRET = "aliceSECRETaliceSECRETaliceSECRET0000001"

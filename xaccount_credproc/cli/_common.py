@@ -1,5 +1,7 @@
-"""What every command shares: the program name, errors, warnings, the config path, and the one
-path to a profile's role credentials (credential-process, console and exec)."""
+"""What every command shares: the program name, errors, warnings, the config path, the one
+path to a profile's role credentials (credential-process, console and exec), and what several
+commands print or parse alike (init's report, for init and add/remove --init; whole seconds).
+Commands never import each other: what two of them share lives here or in the core."""
 
 import sys
 
@@ -91,3 +93,73 @@ def store_for(profile, stores: dict):
     if profile.keyring_backend not in stores:
         stores[profile.keyring_backend] = KeyringStore(backend=profile.keyring_backend)
     return stores[profile.keyring_backend]
+
+
+# -- shared by commands: init's report (init, add --init, remove --init), whole seconds ---------
+
+
+def seconds(value: str) -> int:
+    """An argparse type: a whole number of seconds."""
+    import argparse
+
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
+
+
+def init_report(result) -> int:
+    """What init did, one line; the exit status of its warnings."""
+    plan = result.plan
+    done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
+        ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
+        ("took over", plan.adopted), ("removed", plan.pruned)) if names]
+    if done:
+        print(f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged")
+    else:
+        print(f"{result.path} is up to date ({len(plan.unchanged)} managed profiles); "
+              "nothing written")
+    return init_warnings(result)
+
+
+def init_warnings(result) -> int:
+    if result.stale:
+        warn([f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
+              f"remove them with '{PROG} init --prune'"])
+    if result.plan.conflicts:
+        warn([_init_conflict(result, name) for name in result.plan.conflicts])
+        return 1
+    return 0
+
+
+def _init_conflict(result, name: str) -> str:
+    keys = result.plan.conflict_keys.get(name)
+    if not keys:
+        return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
+                f"and was left alone; rename one of them, or replace it with '{PROG} init "
+                "--force'")
+    return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile and "
+            f"gets credentials its own way ({', '.join(keys)}), so it was left alone; remove "
+            f"{'that key' if len(keys) == 1 else 'those keys'} from it, rename one of them, or "
+            f"replace it with '{PROG} init --force'")
+
+
+def then_init(args, path: str, flags: str = "") -> int:
+    """After add/remove: run init when asked to (--init), else say how."""
+    if not args.init:
+        print(f"run '{PROG} init{' ' + flags if flags else ''}' to update the AWS config")
+        return 0
+
+    return init_report(init_now(path, prune=bool(flags)))
+
+
+def init_now(path: str, **options):
+    """sync.init, with every broken profile listed (one line each) before the summary."""
+    from ..config import sync
+
+    try:
+        return sync.init(path, **options)
+    except sync.BrokenProfiles as e:
+        for error in e.errors:
+            fail(str(error))
+        raise

@@ -1,19 +1,9 @@
 """`add NAME`: add a profile to the TOML config (creating the file from a template)."""
 
-from ._common import PROG, UsageError, config_path
-from .init import then_init
+from ._common import PROG, UsageError, config_path, seconds, then_init
 
 NAME = "add"
 SUMMARY = "add a profile to the TOML config (creating it from a template)"
-
-
-def seconds(value: str) -> int:
-    import argparse
-
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
 
 
 def add_arguments(parser) -> None:

@@ -1,8 +1,14 @@
 """`console --profile NAME`: sign in to the AWS console as the profile's role."""
 
 from ..errors import UserError
-from ._common import PROG, UsageError, add_profile_option, config_path, role_credentials
-from .add import seconds
+from ._common import (
+    PROG,
+    UsageError,
+    add_profile_option,
+    config_path,
+    role_credentials,
+    seconds,
+)
 
 NAME = "console"
 SUMMARY = "sign in to the AWS console as a profile's role (opens a browser)"

@@ -2,7 +2,7 @@
 an AWS Organization)."""
 
 
-from ._common import PROG, UsageError, config_path, fail, warn
+from ._common import PROG, UsageError, config_path, init_now, init_report, init_warnings
 
 NAME = "init"
 SUMMARY = "write the AWS config's profile stanzas for every TOML profile"
@@ -35,69 +35,12 @@ def run(args) -> int:
     elif args.role_name or args.name_template or args.source_profile:
         raise UsageError("--role-name, --source-profile and --name-template go with "
                          "--from-organization", f"see '{PROG} init --help'")
-    result = _init(path, dry_run=args.dry_run, force=args.force, prune=args.prune)
+    result = init_now(path, dry_run=args.dry_run, force=args.force, prune=args.prune)
     if args.dry_run:
         print(result.plan.diff(result.path) if result.plan.changed else
               f"{result.path}: no changes")
-        return warnings(result)
-    return report(result)
-
-
-def report(result) -> int:
-    """What init did, one line; the exit status of its warnings."""
-    plan = result.plan
-    done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
-        ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
-        ("took over", plan.adopted), ("removed", plan.pruned)) if names]
-    if done:
-        print(f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged")
-    else:
-        print(f"{result.path} is up to date ({len(plan.unchanged)} managed profiles); "
-              "nothing written")
-    return warnings(result)
-
-
-def warnings(result) -> int:
-    if result.stale:
-        warn([f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
-              f"remove them with '{PROG} init --prune'"])
-    if result.plan.conflicts:
-        warn([_conflict(result, name) for name in result.plan.conflicts])
-        return 1
-    return 0
-
-
-def _conflict(result, name: str) -> str:
-    keys = result.plan.conflict_keys.get(name)
-    if not keys:
-        return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
-                f"and was left alone; rename one of them, or replace it with '{PROG} init "
-                "--force'")
-    return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile and "
-            f"gets credentials its own way ({', '.join(keys)}), so it was left alone; remove "
-            f"{'that key' if len(keys) == 1 else 'those keys'} from it, rename one of them, or "
-            f"replace it with '{PROG} init --force'")
-
-
-def then_init(args, path: str, flags: str = "") -> int:
-    """After add/remove: run init when asked to (--init), else say how."""
-    if not args.init:
-        print(f"run '{PROG} init{' ' + flags if flags else ''}' to update the AWS config")
-        return 0
-
-    return report(_init(path, prune=bool(flags)))
-
-
-def _init(path: str, **options):
-    """sync.init, with every broken profile listed (one line each) before the summary."""
-    from ..config import sync
-
-    try:
-        return sync.init(path, **options)
-    except sync.BrokenProfiles as e:
-        for error in e.errors:
-            fail(str(error))
-        raise
+        return init_warnings(result)
+    return init_report(result)
 
 
 def _discover_organization(args, path: str) -> None:

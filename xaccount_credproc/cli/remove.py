@@ -1,7 +1,6 @@
 """`remove NAME`: remove a profile from the TOML config."""
 
-from ._common import config_path
-from .init import then_init
+from ._common import config_path, then_init
 
 NAME = "remove"
 SUMMARY = "remove a profile from the TOML config"
