@@ -154,14 +154,21 @@ def test_fast_path_reads_exactly_what_keyring_wrote(keyring_env):
 
 def test_fast_path_steps_aside_when_keyring_is_configured_otherwise(keyring_env, monkeypatch,
                                                                     tmp_path):
+    from xaccount_credproc.backends import KeyringStore, keyring_uses_secret_service
+
     keyring_env.set_password("xaccount-credproc", "role/one", "v")
+    store = KeyringStore()
+    assert keyring_uses_secret_service()
+    assert store._secret_service_get(["role/one"], forced=False) == ["v"]
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    assert secret_service.read("xaccount-credproc", ["role/one"]) is None
+    assert not keyring_uses_secret_service()
+    assert store._secret_service_get(["role/one"], forced=False) is None
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     (tmp_path / "python_keyring").mkdir()
     (tmp_path / "python_keyring" / "keyringrc.cfg").write_text("[backend]\n")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    assert secret_service.read("xaccount-credproc", ["role/one"]) is None
+    assert not keyring_uses_secret_service()
+    assert store._secret_service_get(["role/one"], forced=False) is None
 
 
 def test_fast_path_gives_up_without_a_bus(keyring_env, monkeypatch, tmp_path):

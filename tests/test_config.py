@@ -205,7 +205,7 @@ def test_include_cycles_and_missing_includes_are_clear_errors(tmp_path):
 
 
 def test_config_path_precedence(tmp_path, monkeypatch):
-    from xaccount_credproc.config.paths import config_path
+    from xaccount_credproc.config import config_path
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("XACCOUNT_CREDPROC_CONFIG", raising=False)

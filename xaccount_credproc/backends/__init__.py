@@ -38,7 +38,6 @@ import os
 import sys
 
 from .. import debug
-from ..config.paths import keyring_unconfigured
 
 SERVICE = "xaccount-credproc"
 KEYRING_FIX = 'or set cache = "none" in the config to stop using the keyring'
@@ -255,10 +254,12 @@ class KeyringStore:
     def _secret_service_get(self, names: list[str], forced: bool) -> list[str | None] | None:
         if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
             return None  # no session bus (SSH, WSL2, servers): not even the module is loaded
+        if not (forced or keyring_uses_secret_service()):
+            return None  # keyring would look elsewhere: so must a read
         from . import secret_service
 
         try:
-            return secret_service.read(self.service, names, forced=forced)
+            return secret_service.read(self.service, names)
         except secret_service.Unusable as e:
             # keyring would talk to the same peer, without bounds: don't ask it.
             what = (f"did not answer within {secret_service.TIMEOUT:g}s"
@@ -419,3 +420,23 @@ def _first_writer(backend):
 
 def _is_empty_chain(backend) -> bool:
     return type(backend).__name__ == "ChainerBackend" and not getattr(backend, "backends", True)
+
+
+def keyring_uses_secret_service() -> bool:
+    """Whether keyring would use its Secret Service backend (as far as can be told cheaply)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+    if chosen is not None:
+        return chosen == KEYRING_SECRET_SERVICE
+    return keyring_unconfigured()
+
+
+def keyring_unconfigured() -> bool:
+    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
+    keyringrc.cfg, which may name another backend (don't second-guess it). Both the store's choice
+    (backends/) and the Secret Service fast path ask."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
+        return False
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))

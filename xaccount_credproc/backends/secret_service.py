@@ -14,28 +14,14 @@ other users cannot open (the same trust keyring places in that bus for everythin
 """
 
 import os
-import sys
 
 SECRETS = "org.freedesktop.secrets"
 SERVICE_PATH = "/org/freedesktop/secrets"
 DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
-KEYRING_SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
 TIMEOUT = 2.0
 
 
-def usable() -> bool:
-    """Whether keyring would use its Secret Service backend (as far as can be told cheaply)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
-    if chosen is not None:
-        return chosen == KEYRING_SECRET_SERVICE
-    from ..config.paths import keyring_unconfigured
-
-    return keyring_unconfigured()
-
-
-def read(service: str, usernames: list[str], forced: bool = False) -> list[str | None] | None:
+def read(service: str, usernames: list[str]) -> list[str | None] | None:
     """The secrets stored by keyring for (service, username) each, None for a missing one.
 
     Returns None as a whole when the fast path cannot answer with certainty (keyring then
@@ -43,8 +29,6 @@ def read(service: str, usernames: list[str], forced: bool = False) -> list[str |
     keyring's D-Bus library would talk to the same peer without such bounds (it can wait
     forever, or spin on a malformed reply), so the caller should not ask it.
     """
-    if not (forced or usable()):
-        return None
     try:
         bus = Bus.session()
     except Unusable:

@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 
-from ..config import paths
+from .. import files
 from . import StoreError
 
 FORMAT = "xaccount-credproc vault"
@@ -51,7 +51,7 @@ def default_path() -> str:
     base = os.environ.get("XDG_DATA_HOME")
     if not base or not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, paths.APP, FILE_NAME)
+    return os.path.join(base, files.APP, FILE_NAME)
 
 
 def _b64(data: bytes) -> str:
@@ -159,24 +159,8 @@ class VaultFile:
     def save(self) -> None:
         """Atomically replace the file (temp, fsync, rename, fsync the directory). The caller
         holds `locked(path)`. Raises VaultError; the old file is then untouched."""
-        directory = os.path.dirname(self.path)
-        temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            try:
-                with open(fd, "wb") as f:
-                    f.write(self.encode())
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(temporary, self.path)
-            finally:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            files.replace_atomically(self.path, self.encode())
         except OSError as e:
             raise VaultError(f"cannot write the vault file {self.path}: {e.strerror}; nothing "
                              "was changed", "free some space, or make its directory "
@@ -267,8 +251,8 @@ def make_directory(path: str) -> None:
     directory = os.path.dirname(path)
     try:
         os.makedirs(os.path.dirname(directory), exist_ok=True)
-        paths._make_private(directory)
-    except (OSError, paths.UntrustedCacheDir) as e:
+        files.make_private(directory)
+    except (OSError, files.UntrustedCacheDir) as e:
         raise VaultError(f"cannot use {directory} for the vault: "
                          f"{getattr(e, 'strerror', None) or e}", "make it a directory of your "
                          "own with mode 700") from None

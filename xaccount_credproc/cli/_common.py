@@ -34,7 +34,7 @@ def add_profile_option(parser) -> None:
 
 
 def config_path(args) -> str:
-    from ..config.paths import config_path
+    from ..config import config_path
 
     return config_path(args.config)
 

@@ -4,8 +4,7 @@ prints: a broken config completes nothing."""
 
 
 def _config(parsed_args):
-    from ..config import loader
-    from ..config.paths import config_path
+    from ..config import config_path, loader
 
     return loader.load(config_path(getattr(parsed_args, "config", None)), lenient=True)
 

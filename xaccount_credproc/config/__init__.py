@@ -1,7 +1,9 @@
 """The configuration family, and `Profile`: a resolved profile, everything needed to get one
 role's credentials, which is all the rest of the package takes from the config.
 
-The modules of this family: `paths` (where files live, per OS), `loader` (reading the TOML file
+Where the config files are (`config_path`, `aws_config_path`, `aws_credentials_path`) is here
+too; where this tool keeps its own files, and how it writes them, is `files` (not config).
+The modules of this family: `loader` (reading the TOML file
 and its includes), `rules` (every key's validation), `model` (the loaded config: [defaults]
 inheritance, role chains, stored sources), `lines` (FILE:LINE for errors), `snapshot` (resolved
 profiles kept beside the cache, so a cache hit never parses TOML), `toml_edit` (`add`/`remove`
@@ -9,9 +11,17 @@ edits that keep comments), `awsconfig` (reading and writing ~/.aws/config), `syn
 Nothing here calls AWS.
 
 `Profile` lives here, in the package itself, because a cache hit needs it and nothing else of
-the family but `paths` and `snapshot`: one module fewer to import on every `aws` command. Plain
+the family but `snapshot`: one module fewer to import on every `aws` command. Plain
 classes, not dataclasses: `dataclasses` pulls in `inspect` (about 12 ms).
 """
+
+import os
+import sys
+
+from ..files import APP, absolute_from_env, home
+
+CONFIG_ENV = "XACCOUNT_CREDPROC_CONFIG"
+join = os.path.join
 
 DEFAULT_DURATION = 3600
 DEFAULT_REFRESH_MARGIN = 1200
@@ -168,3 +178,34 @@ def from_fields(fields, depth: int = 0) -> "Profile | None":
         if via is None:
             return None
     return Profile(**{**fields, "via": via})
+
+
+# -- where the config files are (the TOML config, the AWS CLI's config and credentials) --------
+
+
+def user_config_dir() -> str:
+    if sys.platform == "win32":
+        return join(os.environ.get("APPDATA") or join(home(), "AppData", "Roaming"), APP)
+    if sys.platform == "darwin":
+        return join(home(), "Library", "Application Support", APP)
+    return join(os.environ.get("XDG_CONFIG_HOME") or join(home(), ".config"), APP)
+
+
+def config_path(explicit: str | None = None) -> str:
+    """`--config`, else $XACCOUNT_CREDPROC_CONFIG, else the per-OS user config dir."""
+    if explicit:
+        return os.path.expanduser(explicit)
+    from_env = absolute_from_env(CONFIG_ENV)
+    if from_env:
+        return from_env
+    return join(user_config_dir(), "config.toml")
+
+
+def aws_config_path() -> str:
+    """The AWS CLI's config file, as botocore finds it."""
+    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or join(home(), ".aws", "config"))
+
+
+def aws_credentials_path() -> str:
+    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+                              or join(home(), ".aws", "credentials"))

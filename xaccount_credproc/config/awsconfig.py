@@ -10,9 +10,7 @@ Stanzas hold only `credential_process`, `region` and `output`: a `role_arn` or `
 there would make botocore assume the role itself and never call the helper.
 """
 
-import contextlib
 import difflib
-import os
 import re
 import shlex
 
@@ -314,45 +312,3 @@ def read(path: str) -> str:
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"cannot read {path}: {e}",
                         "check that it is a readable UTF-8 file") from None
-
-
-
-def write_atomically(path: str, text: str, backup: bool = True) -> None:
-    """Replace `path` with `text`: temp file in the same directory, fsync, rename. A new file gets
-    mode 0600, an existing one keeps its mode; the previous content is kept as PATH.bak. A symlink
-    (dotfile managers link ~/.aws/config) is written through, not replaced."""
-    path = os.path.realpath(path)
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-        exists = True
-    except FileNotFoundError:
-        mode, exists = 0o600, False
-    if exists and backup:
-        with open(path, "rb") as f:
-            previous = f.read()
-        _write_and_rename(path + ".bak", previous, mode)
-    _write_and_rename(path, text.encode("utf-8"), mode)
-
-
-def _write_and_rename(path: str, data: bytes, mode: int) -> None:
-    directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with open(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -12,7 +12,7 @@ reports config errors.
 
 Why it is safe to trust: a snapshot says which command `mfa_process` runs and which ExternalId
 goes to STS, so it is read only from a cache directory that belongs to this user and that no one
-else can write (paths.trusted_dir), only from a regular file of ours that no one else can write,
+else can write (files.trusted_dir), only from a regular file of ours that no one else can write,
 opened without following a link. Its bytes carry a BLAKE2b tag checked before `marshal` sees
 them, and every field is type-checked after: a truncated, mutated, swapped or foreign file is a
 miss, re-parsed and rewritten. A cache directory that fails the checks is never read: one
@@ -23,7 +23,8 @@ import marshal
 import os
 import time
 
-from . import Profile, from_fields, paths
+from .. import files
+from . import Profile, from_fields
 
 FORMAT = 8
 MAGIC = b"xcps7\n"
@@ -53,7 +54,7 @@ def _snapshot_path(config_path, name: str) -> str:
     from .._digest import digest
 
     key = digest(f"{os.path.abspath(config_path)}\0{name}")
-    return os.path.join(paths.user_cache_dir(), PROFILES_DIR, f"{key}.snapshot")
+    return os.path.join(files.user_cache_dir(), PROFILES_DIR, f"{key}.snapshot")
 
 
 def load_profile(config_path, name: str, warnings: list[str] | None = None,
@@ -66,7 +67,7 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
     refused = None
     try:
         profile = _read(snapshot, config_path, name)
-    except paths.UntrustedCacheDir as e:
+    except files.UntrustedCacheDir as e:
         profile, refused = None, e
     if profile is not None:
         return profile
@@ -78,7 +79,7 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
     try:
         # Also makes a directory of ours private again, so the next call may use it.
         _remember(snapshot, config_path, profile, [str(p) for p in loaded.files])
-    except paths.UntrustedCacheDir as e:
+    except files.UntrustedCacheDir as e:
         refused = refused or e
     if refused is not None and warnings is not None:
         warnings.append(str(refused))
@@ -88,7 +89,7 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
 def _read(snapshot: str, config_path, name: str) -> Profile | None:
     """The snapshot's profile, None for any mismatch; UntrustedCacheDir if it is not ours."""
     directory = os.path.dirname(snapshot)
-    if not (paths.trusted_dir(os.path.dirname(directory)) and paths.trusted_dir(directory)):
+    if not (files.trusted_dir(os.path.dirname(directory)) and files.trusted_dir(directory)):
         return None
     try:
         fd = os.open(snapshot, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -101,7 +102,7 @@ def _read(snapshot: str, config_path, name: str) -> Profile | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SIZE:
             return None
-        paths.check_trusted(st, directory, "a profile snapshot")
+        files.check_trusted(st, directory, "a profile snapshot")
         with open(fd, "rb", closefd=False) as f:
             raw = f.read(MAX_SIZE + 1)
     finally:
@@ -148,8 +149,8 @@ def _remember(snapshot: str, config_path, profile: Profile, files: list[str]) ->
             "env": [os.environ.get(v) for v in USER_VARIABLES],
             "files": identities, "profile": profile.as_dict()}
     body = marshal.dumps(data)
-    paths.private_cache_dir(PROFILES_DIR)  # raises UntrustedCacheDir
+    files.private_cache_dir(PROFILES_DIR)  # raises UntrustedCacheDir
     import contextlib
 
     with contextlib.suppress(OSError):  # only an optimisation: the next call parses again
-        paths.replace_private(snapshot, MAGIC + _tag(body) + body)
+        files.replace_atomically(snapshot, MAGIC + _tag(body) + body)

@@ -1,7 +1,7 @@
 """`init`: bring the AWS config's managed stanzas in line with the TOML config, safely.
 
 The AWS config is read, planned and written under a lock, so concurrent runs serialise; the write
-is atomic (see awsconfig.write_atomically), so a kill at any point leaves the old or the new file.
+is atomic (see files.replace_text), so a kill at any point leaves the old or the new file.
 """
 
 import os
@@ -9,8 +9,9 @@ import shutil
 import sys
 from contextlib import contextmanager
 
+from .. import files
 from ..errors import ConfigError, UserError
-from . import awsconfig, loader, model, paths
+from . import aws_config_path, awsconfig, loader, model, user_config_dir
 
 LOCK_TIMEOUT = 60
 
@@ -29,7 +30,7 @@ def helper_command(config_path: str) -> list[str]:
     else:
         command = _console_script()
     command.append("credential-process")
-    default = os.path.join(paths.user_config_dir(), "config.toml")
+    default = os.path.join(user_config_dir(), "config.toml")
     if os.path.abspath(config_path) != os.path.abspath(default):
         command += ["--config", os.path.abspath(config_path)]
     return command
@@ -73,8 +74,8 @@ def locked(path: str, what: str):
     from .._digest import digest
 
     try:
-        directory, _ = paths.locks_dir()
-    except paths.UntrustedCacheDir as e:
+        directory, _ = files.locks_dir()
+    except files.UntrustedCacheDir as e:
         raise UserError(f"cannot lock {what} for editing: {e.what}", e.fix) from None
     # Keyed by the real file: two links to one config share its lock.
     lock_path = os.path.join(directory, f"edit-{digest(os.path.realpath(path))}.lock")
@@ -115,7 +116,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     if loaded.broken:
         raise BrokenProfiles(loaded.broken)
     command = helper_command(config_path)
-    target = paths.aws_config_path()
+    target = aws_config_path()
     with locked(target, "the AWS config"):
         text = awsconfig.read(target)
         awsconfig.refuse_duplicates(target, text)
@@ -125,7 +126,7 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
         stale = [] if prune else _stale_managed(result.new, loaded)
         if result.changed and not dry_run:
             try:
-                awsconfig.write_atomically(target, result.new)
+                files.replace_text(target, result.new)
             except OSError as e:
                 raise UserError(f"cannot write {target}: {e.strerror}",
                                 "check the permissions of the file and its directory") from None

@@ -7,8 +7,9 @@ beside the config, so includes resolve) before it replaces the config atomically
 import contextlib
 import os
 
+from .. import files
 from ..errors import ConfigError
-from . import awsconfig, loader, rules
+from . import loader, rules
 
 TEMPLATE = """\
 # xaccount-credproc config: profiles for `credential_process`.
@@ -48,7 +49,7 @@ def _validated_write(path: str, text: str) -> None:
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(candidate)
-        awsconfig.write_atomically(path, text, backup=os.path.exists(path))
+        files.replace_text(path, text, backup=os.path.exists(path))
     except OSError as e:
         raise ConfigError(f"cannot write {path}: {e.strerror}",
                           "check the permissions of the file and its directory") from None

@@ -11,8 +11,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from .. import debug
-from ..config import paths
+from .. import debug, files
 from ..errors import AwsError, ConfigError, UserError
 
 TIMEOUT_ENV = "XACCOUNT_CREDPROC_LOCK_TIMEOUT"
@@ -79,7 +78,7 @@ class Held:
         kind = "aws" if isinstance(error, AwsError) else "config"
         text = "\n".join([kind, error.what.replace("\n", " "), error.fix.replace("\n", " "), ""])
         with contextlib.suppress(OSError):  # waiters then simply try again themselves
-            paths.replace_private(self.marker, text.encode("utf-8"))
+            files.replace_atomically(self.marker, text.encode("utf-8"))
 
     def clear(self) -> None:
         if self.marker is not None:
@@ -107,14 +106,14 @@ def held(name: str, what: str, warnings: list[str] | None = None):
     """Hold the lock for cache key `name`; `what` names it in messages (e.g. a profile).
     Yields a `Held`.
 
-    With a cache directory that is not this user's alone (see paths.private_cache_dir), lock
+    With a cache directory that is not this user's alone (see files.private_cache_dir), lock
     files there could be planted or held by someone else: with `warnings` given, say so there and
     go on without the lock (parallel callers may then each fetch); without, raise."""
     from filelock import FileLock, Timeout
 
     try:
-        directory, moved = paths.locks_dir()
-    except paths.UntrustedCacheDir as e:
+        directory, moved = files.locks_dir()
+    except files.UntrustedCacheDir as e:
         if warnings is None:
             raise
         warnings.append(f"{e.what}, and no other directory for locks can be made, so parallel "

@@ -4,7 +4,8 @@ import configparser
 import os
 import shlex
 
-from ..config import awsconfig, model, paths
+from .. import config
+from ..config import awsconfig, model
 from ..errors import UserError
 from .check import FAIL, OK, WARN, Check
 
@@ -16,7 +17,7 @@ SHADOWING_KEYS = ("role_arn", "web_identity_token_file", "sso_session", "sso_sta
 def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
     from ..config.sync import helper_command, wanted_stanzas
 
-    path = paths.aws_config_path()
+    path = config.aws_config_path()
     try:
         text = awsconfig.read(path)
     except UserError as e:
@@ -94,7 +95,7 @@ def _credentials_parser(path: str):
 
 
 def _credentials_file(loaded: model.Config) -> list[Check]:
-    path = paths.aws_credentials_path()
+    path = config.aws_credentials_path()
     parser = _credentials_parser(path)
     if parser is None:
         return [Check(FAIL, f"{path} cannot be parsed", "fix its syntax")]
@@ -107,7 +108,7 @@ def _credentials_file(loaded: model.Config) -> list[Check]:
 
 def plaintext_sources(loaded: model.Config) -> list[Check]:
     """Long-term keys in plain text that a TOML profile uses as its source."""
-    path = paths.aws_credentials_path()
+    path = config.aws_credentials_path()
     parser = _credentials_parser(path)
     if parser is None:
         return []  # _credentials_file says so

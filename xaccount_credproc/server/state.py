@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 
-from ..config import paths
+from .. import files
 from ..errors import ConfigError, UserError
 
 STATE_FILE = "server.json"
@@ -27,14 +27,14 @@ MAX_CLIENT_FILE = 4096
 
 def location() -> str:
     """Where the server's directory is (made or not)."""
-    return os.path.join(paths.runtime_dir(), "server")
+    return os.path.join(files.runtime_dir(), "server")
 
 
 def directory() -> str:
     """The server's private directory (made if needed). Raises UserError."""
     try:
-        return os.path.dirname(paths.private_runtime_dir("server", CLIENTS))
-    except paths.UntrustedCacheDir as e:
+        return os.path.dirname(files.private_runtime_dir("server", CLIENTS))
+    except files.UntrustedCacheDir as e:
         raise UserError(e.what.replace("the cache directory", "the credential server's directory",
                                        1).replace(", so it is not used", ""),
                         "make it a directory of your own with mode 700, or set XDG_RUNTIME_DIR "
@@ -99,7 +99,7 @@ def register(profiles: list[str], label: str, container: bool = False) -> NewCli
     made = new_client(profiles, label, container)
     path = os.path.join(directory(), CLIENTS, f"{made.client.id}.json")
     try:
-        paths.replace_private(path, json.dumps(made.client.as_dict()).encode())
+        files.replace_atomically(path, json.dumps(made.client.as_dict()).encode())
     except OSError as e:
         raise UserError(f"cannot save the client in {path}: {e.strerror}",
                         "check the runtime directory ($XDG_RUNTIME_DIR)") from None
@@ -195,7 +195,7 @@ def tell_cleared(names: list[str]) -> bool:
     if read_running() is None:
         return False
     try:
-        paths.replace_private(os.path.join(location(), CLIENTS, CLEARED),
+        files.replace_atomically(os.path.join(location(), CLIENTS, CLEARED),
                               "\n".join(names).encode())
     except OSError:
         return False
@@ -219,7 +219,7 @@ def cleared() -> tuple[int | None, list[str]]:
 
 def write_running(info: dict) -> str:
     path = os.path.join(directory(), STATE_FILE)
-    paths.replace_private(path, json.dumps(info).encode())
+    files.replace_atomically(path, json.dumps(info).encode())
     return path
 
 
@@ -233,7 +233,7 @@ def clear_running(pid: int) -> None:
 def read_running(check_alive: bool = True) -> dict | None:
     """What the last server wrote about itself, or None; with `check_alive`, only if its
     process still runs."""
-    if not paths.trusted_dir(location()):  # absent, or not ours alone: nothing to believe
+    if not files.trusted_dir(location()):  # absent, or not ours alone: nothing to believe
         return None
     path = os.path.join(location(), STATE_FILE)
     try:

@@ -99,10 +99,10 @@ def aws_profile_settings(name: str) -> dict[str, str]:
     """region and output of the user's hand-written [profile NAME] in ~/.aws/config (what `aws
     configure` writes), when it gets no credentials but the keys being stored: `init` takes that
     section over, and writes these from the TOML. {} otherwise."""
-    from ..config import awsconfig, paths, rules
+    from ..config import aws_config_path, awsconfig, rules
 
     try:
-        text = awsconfig.read(paths.aws_config_path())
+        text = awsconfig.read(aws_config_path())
     except UserError:
         return {}
     header = "default" if name == "default" else f"profile {name}"

@@ -13,11 +13,11 @@ def import_keys(config_path: str, name: str, region: str | None,
                 mfa_serial: str | None, volatile: bool = False) -> tuple[sources.StoredKeys, str,
                                                                          str]:
     """(the stored keys, the credentials file they left, where they went). Raises UserError."""
-    from ..config import awsconfig, paths
+    from ..config import aws_config_path, aws_credentials_path, awsconfig
     from ..config.sync import locked
 
-    files = [(paths.aws_credentials_path(), name),
-             (paths.aws_config_path(), "default" if name == "default" else f"profile {name}")]
+    files = [(aws_credentials_path(), name),
+             (aws_config_path(), "default" if name == "default" else f"profile {name}")]
     with locked(files[0][0], "the AWS credentials file"), locked(files[1][0], "the AWS config"):
         found = {}  # option -> value, from whichever file has them (credentials file first)
         texts = {}
@@ -69,6 +69,7 @@ def _has_option(texts, files, option: str) -> bool:
 def _scrub(path: str, header: str, secret: str) -> None:
     """Remove exactly the key lines of `header` from `path` (every other byte stays), and a
     file that still holds the secret after that (an old .bak) entirely."""
+    from .. import files
     from ..config import awsconfig
 
     try:
@@ -92,4 +93,4 @@ def _scrub(path: str, header: str, secret: str) -> None:
     if secret in kept:  # elsewhere in a backup, under another name: the backup goes
         os.unlink(path)
         return
-    awsconfig.write_atomically(path, kept, backup=False)
+    files.replace_text(path, kept, backup=False)

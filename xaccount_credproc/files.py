@@ -1,4 +1,7 @@
-"""Per-OS locations of the config file and the cache directory, as strings.
+"""Where this tool keeps files, and how it writes them: the cache directory, private
+directories (mode 0700, refused when someone else could write there), the runtime directory
+for locks and the credential server's state, and the one atomic replacement every file goes
+through (the AWS config, the TOML config, the vault, snapshots, the server's state).
 
 A few lines of our own instead of platformdirs, and os.path instead of pathlib: this runs on every
 `aws` command, and pathlib (with urllib.parse) costs several milliseconds to import.
@@ -7,27 +10,18 @@ A few lines of our own instead of platformdirs, and os.path instead of pathlib: 
 import os
 import sys
 
-from ..errors import ConfigError, UserError
+from .errors import ConfigError, UserError
 
 APP = "xaccount-credproc"
-CONFIG_ENV = "XACCOUNT_CREDPROC_CONFIG"
 CACHE_DIR_ENV = "XACCOUNT_CREDPROC_CACHE_DIR"
 join = os.path.join
 
 
-def _home() -> str:
+def home() -> str:
     return os.path.expanduser("~")
 
 
-def user_config_dir() -> str:
-    if sys.platform == "win32":
-        return join(os.environ.get("APPDATA") or join(_home(), "AppData", "Roaming"), APP)
-    if sys.platform == "darwin":
-        return join(_home(), "Library", "Application Support", APP)
-    return join(os.environ.get("XDG_CONFIG_HOME") or join(_home(), ".config"), APP)
-
-
-def _absolute_from_env(name: str) -> str | None:
+def absolute_from_env(name: str) -> str | None:
     """The path in environment variable `name` (~ expanded), None when unset. Raises
     ConfigError for a relative one: the AWS CLI runs the helper from whatever directory the
     user is in, so it would name another place each time."""
@@ -43,35 +37,15 @@ def _absolute_from_env(name: str) -> str | None:
 
 
 def user_cache_dir() -> str:
-    explicit = _absolute_from_env(CACHE_DIR_ENV)
+    explicit = absolute_from_env(CACHE_DIR_ENV)
     if explicit:
         return explicit
     if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or join(_home(), "AppData", "Local")
+        base = os.environ.get("LOCALAPPDATA") or join(home(), "AppData", "Local")
         return join(base, APP, "Cache")
     if sys.platform == "darwin":
-        return join(_home(), "Library", "Caches", APP)
-    return join(os.environ.get("XDG_CACHE_HOME") or join(_home(), ".cache"), APP)
-
-
-def config_path(explicit: str | None = None) -> str:
-    """`--config`, else $XACCOUNT_CREDPROC_CONFIG, else the per-OS user config dir."""
-    if explicit:
-        return os.path.expanduser(explicit)
-    from_env = _absolute_from_env(CONFIG_ENV)
-    if from_env:
-        return from_env
-    return join(user_config_dir(), "config.toml")
-
-
-def aws_config_path() -> str:
-    """The AWS CLI's config file, as botocore finds it."""
-    return os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or join(_home(), ".aws", "config"))
-
-
-def aws_credentials_path() -> str:
-    return os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-                              or join(_home(), ".aws", "credentials"))
+        return join(home(), "Library", "Caches", APP)
+    return join(os.environ.get("XDG_CACHE_HOME") or join(home(), ".cache"), APP)
 
 
 class UntrustedCacheDir(UserError):
@@ -129,7 +103,7 @@ def private_cache_dir(name: str) -> str:
     except OSError as e:
         raise UntrustedCacheDir(base, f"cannot be created ({e.strerror})") from None
     for directory in (base, path):
-        _make_private(directory)
+        make_private(directory)
     return path
 
 
@@ -173,7 +147,7 @@ def private_runtime_dir(*parts: str) -> str:
         # In a shared directory someone else may have planted a link to a directory of ours.
         if os.path.islink(directory):
             raise UntrustedCacheDir(directory, "is a symbolic link")
-        _make_private(directory)
+        make_private(directory)
     return path
 
 
@@ -194,7 +168,7 @@ def _check_writable(directory: str) -> None:
         raise UntrustedCacheDir(directory, f"cannot be written ({e.strerror})") from None
 
 
-def _make_private(directory: str) -> None:
+def make_private(directory: str) -> None:
     import stat
 
     try:
@@ -233,29 +207,51 @@ def _missing(directory: str) -> None:
     raise UntrustedCacheDir(directory, "vanished while it was being checked")
 
 
-def replace_private(path: str, data: bytes) -> None:
-    """Put `data` at `path` (in a directory of ours) through a new temp file of mode 0600 that
-    is opened without following a link and renamed into place; the temp file never outlives a
-    failure. Raises OSError."""
+def replace_atomically(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Put `data` at `path`: a new temp file beside it (mode 0600, opened without following a
+    link, never an existing file), written and fsynced, given `mode`, renamed into place, and
+    the directory fsynced, so a crash or a kill at any point leaves the old file or the new one,
+    never a mix, and the temp file never outlives a failure. Raises OSError."""
     import contextlib
 
+    directory = os.path.dirname(path) or "."
     temporary = f"{path}.{os.getpid()}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
                  0o600)
     try:
         with open(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode != 0o600:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(OSError):  # gone when it was renamed into place
             os.unlink(temporary)
+    if sys.platform == "win32":  # pragma: no cover - no directory handles to fsync
+        return
+    dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
-def keyring_unconfigured() -> bool:
-    """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
-    keyringrc.cfg, which may name another backend (don't second-guess it). Both the store's choice
-    (backends/) and the Secret Service fast path ask."""
-    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
-        return False
-    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
+def replace_text(path: str, text: str, backup: bool = True) -> None:
+    """Replace the user's file `path` (the AWS config, the TOML config) with `text` through
+    replace_atomically. A new file gets mode 0600, an existing one keeps its mode; with
+    `backup`, the previous content is kept as PATH.bak. A symlink (dotfile managers link
+    ~/.aws/config) is written through, not replaced. Raises OSError."""
+    path = os.path.realpath(path)
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+        exists = True
+    except FileNotFoundError:
+        mode, exists = 0o600, False
+    if exists and backup:
+        with open(path, "rb") as f:
+            previous = f.read()
+        replace_atomically(path + ".bak", previous, mode)
+    replace_atomically(path, text.encode("utf-8"), mode)
