@@ -324,7 +324,7 @@ def test_a_snapshot_that_cannot_be_replaced_leaves_no_temp_file(world):
 
 @pytest.mark.parametrize("mode", fake_dbus.MODES)
 def test_the_dbus_reader_gives_up_in_time_on_any_malformed_reply(tmp_path, monkeypatch, mode):
-    from xaccount_credproc.backends import secret_service
+    from xaccount_credproc.backends import dbus, secret_service
 
     bus = fake_dbus.FakeBus(str(tmp_path), mode)
     try:
@@ -332,13 +332,13 @@ def test_the_dbus_reader_gives_up_in_time_on_any_malformed_reply(tmp_path, monke
         monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
         started = time.monotonic()
-        with pytest.raises(secret_service.Unusable) as refused:
+        with pytest.raises(dbus.Unusable) as refused:
             secret_service.read("xaccount-credproc", ["role/x"])
         took = time.monotonic() - started
         assert took < secret_service.TIMEOUT + 0.5, took
         slow = mode in ("silent", "trickle")
-        assert isinstance(refused.value, secret_service.NoAnswer if slow
-                          else secret_service.Malformed), refused.value
+        assert isinstance(refused.value, dbus.NoAnswer if slow
+                          else dbus.Malformed), refused.value
         assert "SearchItems" in bus.calls  # it got as far as the malformed reply
     finally:
         bus.stop()

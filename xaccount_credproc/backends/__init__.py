@@ -256,14 +256,14 @@ class KeyringStore:
             return None  # no session bus (SSH, WSL2, servers): not even the module is loaded
         if not (forced or keyring_uses_secret_service()):
             return None  # keyring would look elsewhere: so must a read
-        from . import secret_service
+        from . import dbus, secret_service
 
         try:
             return secret_service.read(self.service, names)
-        except secret_service.Unusable as e:
+        except dbus.Unusable as e:
             # keyring would talk to the same peer, without bounds: don't ask it.
             what = (f"did not answer within {secret_service.TIMEOUT:g}s"
-                    if isinstance(e, secret_service.NoAnswer) else "sent a malformed D-Bus reply")
+                    if isinstance(e, dbus.NoAnswer) else "sent a malformed D-Bus reply")
             self._stuck = StoreError(
                 f"the Secret Service {what}, so credentials are not cached", "its daemon "
                 f"(gnome-keyring, KWallet) may be hung or broken: restart it, {KEYRING_FIX}")

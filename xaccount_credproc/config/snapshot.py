@@ -125,10 +125,10 @@ def _profile_from(data, config_path, name: str) -> Profile | None:
     if (data.get("name") != name or data.get("config") != os.path.abspath(config_path)
             or data.get("env") != [os.environ.get(v) for v in USER_VARIABLES]):
         return None
-    files, fields = data.get("files"), data.get("profile")
-    if type(files) is not list or not files or type(fields) is not dict:
+    listed, fields = data.get("files"), data.get("profile")
+    if type(listed) is not list or not listed or type(fields) is not dict:
         return None
-    for entry in files:
+    for entry in listed:
         if type(entry) is not list or not entry or type(entry[0]) is not str:
             return None
         if _file_identity(entry[0]) != entry:
@@ -138,8 +138,8 @@ def _profile_from(data, config_path, name: str) -> Profile | None:
     return from_fields(fields)
 
 
-def _remember(snapshot: str, config_path, profile: Profile, files: list[str]) -> None:
-    identities = [_file_identity(f) for f in files]
+def _remember(snapshot: str, config_path, profile: Profile, sources: list[str]) -> None:
+    identities = [_file_identity(f) for f in sources]
     # A file changed within the last seconds may change again within the same timestamp: like
     # git's "racy" index entries, don't trust its identity yet.
     recent = time.time_ns() - RACY_NS

@@ -22,7 +22,7 @@ def notify(summary: str, body: str) -> bool:
 
 
 def _freedesktop(summary: str, body: str) -> bool:
-    from ..backends.secret_service import BUS_NAME, Bus
+    from ..backends.dbus import BUS_NAME, Bus
 
     bus = Bus.session()
     if bus is None:

@@ -16,24 +16,24 @@ def import_keys(config_path: str, name: str, region: str | None,
     from ..config import aws_config_path, aws_credentials_path, awsconfig
     from ..config.sync import locked
 
-    files = [(aws_credentials_path(), name),
+    places = [(aws_credentials_path(), name),
              (aws_config_path(), "default" if name == "default" else f"profile {name}")]
-    with locked(files[0][0], "the AWS credentials file"), locked(files[1][0], "the AWS config"):
+    with locked(places[0][0], "the AWS credentials file"), locked(places[1][0], "the AWS config"):
         found = {}  # option -> value, from whichever file has them (credentials file first)
         texts = {}
-        for path, header in files:
+        for path, header in places:
             texts[path] = awsconfig.read(path)
             # botocore cannot read a file with a section twice: say which, as init does.
             awsconfig.refuse_duplicates(path, texts[path],
                                         f"'xaccount-credproc source import {name}'")
             for option, value in _key_options(texts[path], header).items():
                 found.setdefault(option, value)
-        if _has_option(texts, files, "aws_session_token"):
+        if _has_option(texts, places, "aws_session_token"):
             raise UserError(f"profile '{name}' holds temporary credentials (a session "
                             "token)", "import an IAM user's long-term keys")
         if set(found) != set(KEY_OPTIONS):
             raise UserError(f"profile '{name}' has no access key pair in "
-                            f"{files[0][0]} or {files[1][0]}", "check the name, or store keys "
+                            f"{places[0][0]} or {places[1][0]}", "check the name, or store keys "
                             f"with 'xaccount-credproc source add {name}'")
         access_key_id, secret = found["aws_access_key_id"], found["aws_secret_access_key"]
         sources.check_format(access_key_id, secret)
@@ -41,10 +41,10 @@ def import_keys(config_path: str, name: str, region: str | None,
         into = store_and_declare(config_path, name, keys, region, mfa_serial,
                                  aws_profile=True, volatile=volatile)
         # Only now, with the keys safe in the keyring: out of every file, backups included.
-        for path, header in files:
+        for path, header in places:
             for candidate in (path, path + ".bak"):
                 _scrub(candidate, header, secret)
-    return keys, files[0][0], into
+    return keys, places[0][0], into
 
 
 def _key_options(text: str, header: str) -> dict[str, str]:
@@ -62,8 +62,8 @@ def _key_options(text: str, header: str) -> dict[str, str]:
     return out
 
 
-def _has_option(texts, files, option: str) -> bool:
-    return any(option in _key_options(texts[path], header) for path, header in files)
+def _has_option(texts, places, option: str) -> bool:
+    return any(option in _key_options(texts[path], header) for path, header in places)
 
 
 def _scrub(path: str, header: str, secret: str) -> None:
