@@ -247,3 +247,24 @@ def test_commands_do_not_import_each_other():
                        for target in targets
                        if target.startswith("xaccount_credproc.cli.") and target not in shared)
     assert offenders == []
+
+
+def test_no_caller_asks_a_store_what_it_can_do_by_probing():
+    """Capabilities are part of the declared interface (backends/store.py): never getattr or
+    hasattr on a store."""
+    import re
+
+    probe = re.compile(r"\b(getattr|hasattr)\([^,)]*store")
+    offenders = [f"{path.relative_to(ROOT)}:{number}" for path in PACKAGE.rglob("*.py")
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if probe.search(line)]
+    assert offenders == []
+
+
+def test_one_atomic_writer():
+    """Every file this tool replaces goes through files.replace_atomically (fsync of the file
+    and its directory): no other os.replace or rename into place in the package."""
+    offenders = [str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
+                 if path.name != "files.py"
+                 and any(call in path.read_text() for call in ("os.replace(", "os.rename("))]
+    assert offenders == []

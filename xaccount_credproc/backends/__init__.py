@@ -77,6 +77,8 @@ def kernel_error(error) -> StoreError:
 
 
 class KeyringStore:
+    """The OS keyring as a SecretStore (backends/store.py), chosen as the module says."""
+
     takes_expiry = True  # set() accepts expires=
 
     def __init__(self, service: str = SERVICE, timeout: float | None = None,
@@ -131,6 +133,10 @@ class KeyringStore:
     def chunk_size(self) -> int | None:
         """Characters per chunk the store takes (None: cache.py's default). Raises StoreError."""
         return KERNEL_CHUNK if self.kernel else None
+
+    def where(self) -> str:
+        return ("the kernel keyring (until reboot)" if self.choice == "kernel"
+                else "the OS keyring")
 
     def describe(self) -> str:
         """The store in use, for doctor. Raises StoreError."""
@@ -381,7 +387,7 @@ NO_SERVICE_ERRORS = {f"org.freedesktop.DBus.Error.{name}" for name in (
 
 def _dbus_name(error: BaseException) -> str | None:
     """The D-Bus error name behind `error` (ServiceUnknown, NoReply, ...), if there is one."""
-    seen = error
+    seen: BaseException | None = error
     while seen is not None:
         name = getattr(seen, "name", None)
         if isinstance(name, str) and name.startswith("org.freedesktop."):

@@ -375,7 +375,7 @@ class _Reader:
             if element == "y":
                 self.offset = end
                 return bytes(self.data[end - length:end])
-            items = []
+            items: list = []
             self._enter()
             try:
                 while self.offset < end:

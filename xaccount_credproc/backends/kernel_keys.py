@@ -194,7 +194,7 @@ class KernelKeys:
         now = time.time()
         entries = [e for e in self.entries(include_expired=True) if e.expires is not None
                    and (e.expires <= now or e.name == replacing)]
-        return sorted(entries, key=lambda e: (e.expires > now, e.expires))
+        return sorted(entries, key=lambda e: (int(e.expires or 0) > now, int(e.expires or 0)))
 
     def delete(self, name: str) -> bool:
         calls = system_calls()
@@ -263,12 +263,12 @@ class KernelKeys:
                                decoded[1] if decoded else None, len(payload) + len(description)
                                + 1))
         if include_expired and expired:
-            found.extend(self._expired(set(expired)))
+            found.extend(self._expired(frozenset(expired)))
         return found
 
-    def _expired(self, keys: "set[int]") -> list[Entry]:
+    def _expired(self, keys: frozenset[int]) -> list[Entry]:
         """Expired keys among `keys` that are this service's, as /proc/keys describes them."""
-        out = []
+        out: list[Entry] = []
         try:
             with open("/proc/keys", "rb") as listing:
                 lines = listing.read(MAX_KEYRING * 4).splitlines()

@@ -127,7 +127,7 @@ class _SystemCalls:
 
         buffer = Bigger()
         size = self.keyctl(READ, key, buffer, size)
-        return buffer.raw[:size]
+        return bytes(memoryview(buffer))[:size]  # .raw, without tripping mypy's ctypes plugin
 
     def read_description(self, key: int) -> tuple[bytes, int, int, int, bytes]:
         """(type, uid, gid, permissions, description) of a key. Raises ValueError if odd."""
@@ -150,7 +150,7 @@ def system_calls() -> _SystemCalls:
 
 
 def refused(error: OSError) -> Refused:
-    name = REFUSALS.get(error.errno, f"errno {error.errno}")
+    name = REFUSALS.get(error.errno or 0, f"errno {error.errno}")
     return Refused(f"the kernel refuses keyctl ({name}; a container's seccomp profile blocks it "
                    "unless allowed)", error.errno)
 

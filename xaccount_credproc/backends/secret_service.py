@@ -78,7 +78,7 @@ def _read_items(bus: "Bus", service: str, usernames: list[str]) -> list[str | No
         bus.call(session, "org.freedesktop.Secret.Session", "Close", "", [], "",
                  destination=SECRETS)
     by_path = dict(secrets)
-    out = []
+    out: list[str | None] = []
     for path in found:
         if path is None:
             out.append(None)

@@ -146,7 +146,8 @@ class VaultFile:
         values = {name: self.get(old_key, name) for name in self.entries}
         fresh, key = new(self.path, passphrase, kdf, vault_id=self.id)
         for name, value in values.items():
-            fresh.put(key, name, value)
+            if value is not None:  # every name is an entry: get() opened it or raised
+                fresh.put(key, name, value)
         return fresh, key
 
     # -- the file ----------------------------------------------------------------------------
@@ -215,8 +216,9 @@ def load(path: str) -> VaultFile | None:
           and all(isinstance(kdf.get(k), int) and not isinstance(kdf.get(k), bool)
                   for k in ("memory_kib", "iterations", "lanes"))
           and isinstance(document.get("id"), str) and isinstance(document.get("entries"), dict))
-    if not ok or not (MIN_MEMORY_KIB <= kdf["memory_kib"] <= 4 << 20
-                      and 1 <= kdf["iterations"] <= 64 and 1 <= kdf["lanes"] <= 16):
+    if not ok or not isinstance(kdf, dict) or not (
+            MIN_MEMORY_KIB <= kdf["memory_kib"] <= 4 << 20 and 1 <= kdf["iterations"] <= 64
+            and 1 <= kdf["lanes"] <= 16):
         raise damaged(path, "its key-derivation parameters are missing or out of range")
     _unb64(kdf.get("salt"), path, "the salt")
     header = {k: document[k] for k in ("format", "version", "id", "kdf")}
@@ -259,8 +261,8 @@ def make_directory(path: str) -> None:
 
 
 class VaultStore:
-    """The vault behind the store interface (get_many, set, delete, describe). `key_for(vault)`
-    returns the key that opens `vault`, asking for the passphrase if it must."""
+    """The vault as a SecretStore (backends/store.py). `key_for(vault)` returns the key that
+    opens `vault`, asking for the passphrase if it must."""
 
     takes_expiry = False
     kernel = False
@@ -279,12 +281,21 @@ class VaultStore:
     def describe(self) -> str:
         return f"the vault {self.path}"
 
+    def where(self) -> str:
+        return f"the vault {self.path}"
+
     def _opened(self) -> tuple[VaultFile, bytes]:
+        vault = self._reloaded()
+        return vault, self._key_for(vault)
+
+    def _reloaded(self) -> VaultFile:
+        """The vault file as it is now. Raises VaultError when there is none (never made, or
+        removed by `vault reset` meanwhile)."""
         vault = load(self.path)
         if vault is None:
             raise VaultError(f"there is no vault at {self.path}",
                              "create it with 'xaccount-credproc vault init'")
-        return vault, self._key_for(vault)
+        return vault
 
     def get_many(self, names: list[str]) -> list[str | None]:
         vault = load(self.path)
@@ -296,7 +307,7 @@ class VaultStore:
     def set(self, name: str, value: str, expires: int | None = None) -> None:
         vault, key = self._opened()
         with locked(self.path):
-            vault = load(self.path)  # again, under the lock: another writer may have been first
+            vault = self._reloaded()  # under the lock: another writer may have been first
             vault.verify(key)
             vault.put(key, name, value)
             vault.save()

@@ -19,6 +19,10 @@ import os
 from .._digest import blake2b, digest
 from . import Credentials
 
+TYPING = False  # True for mypy (pyproject.toml): the store's interface, without importing typing
+if TYPING:
+    from ..backends.store import SecretStore
+
 FORMAT = "xcp2"
 FORMERLY = "xcp1"  # CRC-32 checked: read, never written
 CHUNK = 1200  # characters: 2400 bytes of UTF-16, under the 2560-byte Windows limit
@@ -116,7 +120,7 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
     header = parse_header(chunks[0] if chunks else None)
     if header is None or len(chunks) != header[0] or any(c is None for c in chunks[1:]):
         return None
-    payload = header[2] + "".join(chunks[1:])
+    payload = header[2] + "".join(c or "" for c in chunks[1:])  # none is None (checked)
     if _check(header[3], payload) != header[1]:
         return None
     fields = payload.split("\n")
@@ -134,7 +138,7 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
 class CredentialCache:
     """Credentials by key in a secret store (see backends/); never raises for bad entries."""
 
-    def __init__(self, store):
+    def __init__(self, store: "SecretStore"):
         self.store = store
 
     def get(self, name: str) -> Credentials | None:
@@ -148,10 +152,9 @@ class CredentialCache:
 
     def put(self, name: str, credentials: Credentials) -> None:
         old = parse_header(self.store.get_many([name])[0])
-        chunks = encode(name, credentials, getattr(self.store, "chunk_size", None) or CHUNK)
+        chunks = encode(name, credentials, self.store.chunk_size or CHUNK)
         # A store that can drop entries by itself (the kernel keyring) is told when.
-        expiry = ({"expires": int(credentials.expiration)}
-                  if getattr(self.store, "takes_expiry", False) else {})
+        expiry = {"expires": int(credentials.expiration)} if self.store.takes_expiry else {}
         # Later chunks first, the header last: a reader never sees a header before its pieces.
         for index in range(len(chunks) - 1, -1, -1):
             self.store.set(chunk_name(name, index), chunks[index], **expiry)

@@ -22,7 +22,10 @@ def discover(config_path: str, role_name: str, source_profile: str | None,
     from ..config.rules import VALIDATORS
 
     VALIDATORS["role_name"](role_name)
-    loaded = load(config_path) if os.path.exists(config_path) else Config(path=config_path)
+    from pathlib import Path
+
+    loaded = (load(config_path) if os.path.exists(config_path)
+              else Config(path=Path(config_path)))
     source = source_profile or loaded.defaults.get("source_profile", "default")
     accounts = list_active_accounts(source, loaded.defaults.get("region"))
     entries = new_profiles(

@@ -222,7 +222,7 @@ class CredentialProvider:
         if self._fell_back or self.cache is None or not sys.platform.startswith("linux"):
             return None
         self._fell_back = True
-        if not getattr(self.cache.store, "replaceable", lambda: False)():
+        if not self.cache.store.replaceable():
             return None  # a store chosen by name, or the kernel keyring itself, failed
         from ..backends import kernel_keys
 
@@ -283,6 +283,7 @@ class CredentialProvider:
         """AssumeRole signed by the source profile's role credentials, which come from that
         profile's own provider: its cache entry, lock, refresh margin and MFA. Ten spokes behind
         one hub therefore share one hub session."""
+        assert self.profile.via is not None  # a chained profile (see _fetch)
         hub = CredentialProvider(self.profile.via, warnings=self.warnings,
                                  min_left=self.min_left, mfa_for=self._mfa_for)
         signer, fresh = self._signed_retrying_once(
@@ -313,6 +314,7 @@ class CredentialProvider:
             return signer, assume(signer)
 
     def _assume_signed_by(self, signer: Credentials) -> Credentials:
+        assert self.profile.via is not None  # a chained profile (see _fetch)
         via = f"the session of profile '{self.profile.via.name}'"
         if self.profile.mfa_serial:  # MFA at this hop: on its AssumeRole (no MFA session here)
             return self._with_code(lambda code: self._assume(

@@ -195,7 +195,7 @@ class StsSource:
                   f"{' with ExternalId' if external_id else ''}"
                   f"{' as source identity ' + source_identity if source_identity else ''}"
                   f"{' with tags ' + ', '.join(tags) if tags else ''}"
-                  f"{' with MFA ' + serial if code else ''}"
+                  f"{' with MFA ' + str(serial) if code else ''}"
                   f"{' signed by ' + signer if signed_by else ''}")
         client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
@@ -207,7 +207,7 @@ class StsSource:
     def get_session_token(self, *, serial: str | None, code: str | None,
                           duration: int) -> Credentials:
         debug.log(f"GetSessionToken{' with MFA ' + serial if serial else ''} for {duration}s")
-        params = {"DurationSeconds": duration}
+        params: dict[str, object] = {"DurationSeconds": duration}
         if serial and code:
             params.update(SerialNumber=serial, TokenCode=code)
         response = self._call("GetSessionToken",

@@ -186,6 +186,8 @@ class Unlocker:
             return []
         with vaults.locked(path):
             vault = vaults.load(path)
+            if vault is None:  # removed meanwhile (vault reset): nothing to move into
+                return []
             vault.verify(key)
             for entry, value in found.items():
                 if entry not in vault.entries:
@@ -211,7 +213,8 @@ def vault_store(settings: dict | None, warnings: list[str] | None = None, path=N
 
 
 class AutoSourceStore:
-    """keyring_backend = "auto" for a stored source: the Secret Service where one answers
+    """A SecretStore (backends/store.py) for keyring_backend = "auto" of a stored source: the
+    Secret Service where one answers
     (through keyring's own choice), else the vault. Reads also find keys that an earlier
     version kept in the kernel keyring (moved into the vault at its next unlock)."""
 
@@ -237,6 +240,9 @@ class AutoSourceStore:
         if self._desktop():
             return self.keyring.describe()
         return self.vault.describe()
+
+    def where(self) -> str:
+        return self.keyring.where() if self._desktop() else self.vault.where()
 
     def get_many(self, names: list[str]) -> list[str | None]:
         try:
@@ -290,14 +296,3 @@ def store_for(backend: str, settings: dict | None, warnings: list[str] | None = 
     return KeyringStore(backend=backend)
 
 
-def where(store) -> str:
-    """Where `store` keeps keys, for messages: the vault's path, or the OS keyring."""
-    from ..backends.vault import VaultStore
-
-    if isinstance(store, AutoSourceStore) and not store._desktop():
-        store = store.vault
-    if isinstance(store, VaultStore):
-        return f"the vault {store.path}"
-    if getattr(store, "choice", None) == "kernel":
-        return "the kernel keyring (until reboot)"
-    return "the OS keyring"

@@ -168,6 +168,4 @@ def store_and_declare(config_path: str, name: str, keys, region: str | None,
             else:
                 sources.write(store, name, before)
         raise
-    from ..credentials.vault_access import where
-
-    return where(store)
+    return store.where()

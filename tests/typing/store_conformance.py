@@ -1,0 +1,11 @@
+"""Checked by mypy (tests/test_types.py), never run: every store class is a SecretStore."""
+
+from xaccount_credproc.backends import KeyringStore
+from xaccount_credproc.backends.store import SecretStore
+from xaccount_credproc.backends.vault import VaultStore
+from xaccount_credproc.credentials.vault_access import AutoSourceStore
+
+
+def every_store_is_a_secret_store(keyring: KeyringStore, vault: VaultStore,
+                                  source: AutoSourceStore) -> list[SecretStore]:
+    return [keyring, vault, source]
