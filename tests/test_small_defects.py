@@ -129,7 +129,7 @@ def test_a_name_with_terminal_escapes_is_shown_escaped(world, command):
 
 def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     """The real botocore against a socket that accepts and never answers."""
-    from xaccount_credproc.credentials.stored_keys import StoredKeys
+    from xaccount_credproc.credentials.stored.keys import StoredKeys
     from xaccount_credproc.credentials.sts import READ_TIMEOUT, StsSource
     from xaccount_credproc.errors import AwsError
 

@@ -3,7 +3,7 @@
 from xaccount_credproc.backends import KeyringStore
 from xaccount_credproc.backends.store import SecretStore
 from xaccount_credproc.backends.vault import VaultStore
-from xaccount_credproc.credentials.vault_access import AutoSourceStore
+from xaccount_credproc.credentials.stored.stores import AutoSourceStore
 
 
 def every_store_is_a_secret_store(keyring: KeyringStore, vault: VaultStore,

@@ -3,7 +3,7 @@
 `SecretStore` is a Protocol, checked by mypy (tests/test_types.py): KeyringStore (the OS
 keyring: keyring's choice, the Secret Service, the kernel keyring; backends/__init__.py),
 VaultStore (the encrypted file; backends/vault.py) and AutoSourceStore (a stored source's keys:
-the Secret Service, else the vault; credentials/vault_access.py) implement it, and no caller asks
+the Secret Service, else the vault; credentials/stored/stores.py) implement it, and no caller asks
 a store what it can do any other way. Every method may raise StoreError.
 
 Nothing imports this module at run time: a cache hit must not pay for `typing`. Modules name the

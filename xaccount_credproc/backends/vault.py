@@ -16,7 +16,7 @@ same way: it tells a wrong passphrase (or a changed header) before any entry is 
 Every change rewrites the whole file: a temp file in the same directory, fsync, rename, then an
 fsync of the directory, under a lock; a kill at any moment leaves the old file or the new one.
 Nothing here asks for a passphrase: `VaultStore` is given a function that returns the key (see
-credentials/vault_access.py), and a derived key is never written to a file.
+credentials/stored/), and a derived key is never written to a file.
 """
 
 import base64

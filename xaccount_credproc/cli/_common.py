@@ -110,38 +110,18 @@ def seconds(value: str) -> int:
 
 def init_report(result) -> int:
     """What init did, one line; the exit status of its warnings."""
-    plan = result.plan
-    done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
-        ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
-        ("took over", plan.adopted), ("removed", plan.pruned)) if names]
-    if done:
-        print(f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged")
-    else:
-        print(f"{result.path} is up to date ({len(plan.unchanged)} managed profiles); "
-              "nothing written")
+    from ..config.sync import summary
+
+    print(summary(result))
     return init_warnings(result)
 
 
 def init_warnings(result) -> int:
-    if result.stale:
-        warn([f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
-              f"remove them with '{PROG} init --prune'"])
-    if result.plan.conflicts:
-        warn([_init_conflict(result, name) for name in result.plan.conflicts])
-        return 1
-    return 0
+    from ..config.sync import warnings
 
-
-def _init_conflict(result, name: str) -> str:
-    keys = result.plan.conflict_keys.get(name)
-    if not keys:
-        return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
-                f"and was left alone; rename one of them, or replace it with '{PROG} init "
-                "--force'")
-    return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile and "
-            f"gets credentials its own way ({', '.join(keys)}), so it was left alone; remove "
-            f"{'that key' if len(keys) == 1 else 'those keys'} from it, rename one of them, or "
-            f"replace it with '{PROG} init --force'")
+    said, conflicts = warnings(result, PROG)
+    warn(said)
+    return 1 if conflicts else 0
 
 
 def then_init(args, path: str, flags: str = "") -> int:

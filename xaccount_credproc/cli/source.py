@@ -41,7 +41,7 @@ def run(args) -> int:
 
 
 def _add(args) -> int:
-    from ..credentials.stored_keys import mask
+    from ..credentials.stored.keys import mask
     from ..sources.add import add
 
     keys, into = add(config_path(args), args.name, args.region, args.mfa_serial,
@@ -52,7 +52,7 @@ def _add(args) -> int:
 
 
 def _import(args) -> int:
-    from ..credentials.stored_keys import mask
+    from ..credentials.stored.keys import mask
     from ..sources.importing import import_keys
 
     keys, credentials_file, into = import_keys(config_path(args), args.name, args.region,
@@ -65,7 +65,7 @@ def _import(args) -> int:
 
 
 def _rotate(args) -> int:
-    from ..credentials.stored_keys import mask
+    from ..credentials.stored.keys import mask
     from ..sources.rotate import rotate
 
     done = rotate(config_path(args), args.name)

@@ -1,5 +1,5 @@
 """`vault init|status|lock|passwd|reset|migrate`: the encrypted file for stored sources where no
-desktop keyring answers (see sources/vault.py)."""
+desktop keyring answers (see credentials/stored/admin.py)."""
 
 from ._common import config_path, warn
 
@@ -31,7 +31,7 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..sources import vault
+    from ..credentials.stored import admin as vault
 
     if args.action == "init":
         path, warnings = vault.init(config_path(args))

@@ -149,3 +149,40 @@ def _stale_managed(text: str, loaded: model.Config) -> list[str]:
     return [s.profile for s in awsconfig.sections(lines)
             if s.profile and awsconfig.managed_span(lines, s) and s.profile not in loaded.profiles
             and not (s.profile in loaded.sources and model.source(loaded, s.profile).aws_profile)]
+
+
+# -- what init did, in words (for the command layer to print) --------------------------------
+
+
+def summary(result) -> str:
+    """One line: what init changed in the AWS config, or that nothing was written."""
+    plan = result.plan
+    done = [f"{label} {len(names)} ({', '.join(names)})" for label, names in (
+        ("added", plan.added), ("updated", plan.updated), ("replaced", plan.replaced),
+        ("took over", plan.adopted), ("removed", plan.pruned)) if names]
+    if done:
+        return f"{result.path}: " + "; ".join(done) + f"; {len(plan.unchanged)} unchanged"
+    return (f"{result.path} is up to date ({len(plan.unchanged)} managed profiles); "
+            "nothing written")
+
+
+def warnings(result, prog: str) -> tuple[list[str], bool]:
+    """(warning lines, whether a hand-written profile was left alone: a conflict)."""
+    said = []
+    if result.stale:
+        said.append(f"managed profiles no longer in the TOML config: {', '.join(result.stale)}; "
+                    f"remove them with '{prog} init --prune'")
+    said += [_conflict(result, name, prog) for name in result.plan.conflicts]
+    return said, bool(result.plan.conflicts)
+
+
+def _conflict(result, name: str, prog: str) -> str:
+    keys = result.plan.conflict_keys.get(name)
+    if not keys:
+        return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
+                f"and was left alone; rename one of them, or replace it with '{prog} init "
+                "--force'")
+    return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile and "
+            f"gets credentials its own way ({', '.join(keys)}), so it was left alone; remove "
+            f"{'that key' if len(keys) == 1 else 'those keys'} from it, rename one of them, or "
+            f"replace it with '{prog} init --force'")

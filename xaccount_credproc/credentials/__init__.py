@@ -3,8 +3,9 @@ credential_process output format.
 
 The modules of this family: `provider` (a profile's credentials: cache, then lock, check again,
 then MFA and STS), `cache` (cache keys and the entry format), `sts` (STS and IAM calls through one
-source, errors made readable), `locking` (the per-key cross-process locks), `stored_keys`
-(a stored source's long-term key pair and its keyring entry), `execenv` (credentials as
+source, errors made readable), `locking` (the per-key cross-process locks), `mfa_codes` (one
+use per MFA code), `stored/` (IAM users' long-term keys this tool keeps, and the vault's
+unlocking: one owner), `execenv` (credentials as
 `exec`'s environment), `console` (console sign-in and switch-role URLs), `organizations`
 (the accounts of an AWS Organization, for `init --from-organization`).
 

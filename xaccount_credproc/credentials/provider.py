@@ -105,8 +105,8 @@ class CredentialProvider:
     def _stored_keys(self):
         """The stored source's long-term keys, read from the OS keyring only on a miss."""
         from ..errors import ConfigError
-        from . import stored_keys as sources
-        from .vault_access import store_for
+        from .stored import keys as sources
+        from .stored.stores import store_for
 
         root = self.profile.chain[0]
         try:

@@ -63,7 +63,7 @@ def vault(loaded) -> list[Check]:
     at reboot."""
     from ..backends import vault as vaults
     from ..config import model
-    from ..credentials import vault_access
+    from ..credentials.stored import derived_key
 
     path = vaults.default_path()
     needed = sorted(n for n in loaded.sources
@@ -85,7 +85,7 @@ def vault(loaded) -> list[Check]:
                                    "their keys again")]
         return [*checks, Check(OK, f"vault: none at {path} (only needed where no desktop "
                                    "keyring answers)")]
-    state = vault_access.state(found.id, "%H:%M")
+    state = derived_key.state(found.id, "%H:%M")
     if state == "locked":
         state = "locked (the next command that needs a stored key asks for the passphrase)"
     kdf = found.header["kdf"]

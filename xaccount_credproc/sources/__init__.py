@@ -1,5 +1,5 @@
-"""Stored sources: IAM users' long-term keys kept in the OS keyring instead of
-~/.aws/credentials. The operations behind `xaccount-credproc source ...`: `add`, `importing`,
-`rotate`, `registry` (remove, list). What a stored key pair is and where its entry lives is
-credentials/stored_keys.py, which the provider reads on a miss.
+"""Stored sources with AWS: the operations behind `xaccount-credproc source ...` that talk to
+STS and IAM or edit the config files: `add` (keys checked with AWS), `importing` (out of
+~/.aws/credentials), `rotate` (a new IAM key), `registry` (remove, list). The keys themselves,
+where they are kept and the vault's unlocking have one owner: credentials/stored/.
 """

@@ -5,8 +5,8 @@ import contextlib
 import os
 import sys
 
-from ..credentials import stored_keys as sources
-from ..credentials.vault_access import source_store
+from ..credentials.stored import keys as sources
+from ..credentials.stored.stores import source_store
 from ..errors import UserError
 
 STDIN_TIMEOUT = 60

@@ -4,7 +4,7 @@ only the key lines change (backups that still hold the secret go entirely)."""
 
 import os
 
-from ..credentials import stored_keys as sources
+from ..credentials.stored import keys as sources
 from ..errors import UserError
 from .add import KEY_OPTIONS, store_and_declare, verified
 

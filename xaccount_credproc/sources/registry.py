@@ -3,8 +3,8 @@
 import time
 
 from ..backends import StoreError
-from ..credentials import stored_keys as sources
-from ..credentials.vault_access import source_store
+from ..credentials.stored import keys as sources
+from ..credentials.stored.stores import source_store
 from ..errors import ConfigError
 from .rotate import stored
 

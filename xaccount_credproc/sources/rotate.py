@@ -5,8 +5,8 @@ until the old one is deleted, so a kill at any step leaves a working key stored 
 
 import time
 
-from ..credentials import stored_keys as sources
-from ..credentials.vault_access import source_store
+from ..credentials.stored import keys as sources
+from ..credentials.stored.stores import source_store
 from ..errors import AwsError, ConfigError, UserError
 
 ACCEPT_TIMEOUT = 20  # seconds a new IAM key may take to be accepted everywhere

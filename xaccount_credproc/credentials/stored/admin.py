@@ -1,19 +1,19 @@
 """`vault init|status|lock|passwd|reset|migrate`: the encrypted file that keeps stored sources
 where no desktop keyring answers (backends/vault.py), unlocked once per boot
-(credentials/vault_access.py)."""
+(unlock.py)."""
 
 import os
 import sys
 
-from ..backends import vault as vaults
-from ..credentials import vault_access
-from ..errors import ConfigError, UserError
+from ...backends import vault as vaults
+from ...errors import ConfigError, UserError
+from . import derived_key, unlock
 
 STDIN_TIMEOUT = 60
 
 
 def _settings(config_path: str) -> dict:
-    from ..config import loader
+    from ...config import loader
 
     if not os.path.exists(config_path):
         return {}
@@ -23,8 +23,8 @@ def _settings(config_path: str) -> dict:
 def _new_passphrase(settings: dict, path: str, use_process: bool) -> str:
     """A new passphrase: from passphrase_process or the environment (init only), typed twice
     at a terminal, else one line on stdin."""
-    from ..prompt.passphrase import ENV, MIN_LENGTH, PassphraseSource
-    from ..prompt.terminal import open_terminal
+    from ...prompt.passphrase import ENV, MIN_LENGTH, PassphraseSource
+    from ...prompt.terminal import open_terminal
 
     source = PassphraseSource(settings.get("passphrase_process") if use_process else None, path)
     fd = open_terminal("/dev/tty")
@@ -41,7 +41,7 @@ def _new_passphrase(settings: dict, path: str, use_process: bool) -> str:
 
 
 def _stdin_line() -> str:
-    from ..prompt.terminal import read_stdin
+    from ...prompt.terminal import read_stdin
 
     if sys.stdin is None or sys.stdin.isatty():
         raise ConfigError("there is no terminal to ask for the new passphrase on, and stdin "
@@ -69,8 +69,8 @@ def init(config_path: str) -> tuple[str, list[str]]:
             raise ConfigError(f"a vault was made at {path} meanwhile", "use that one")
         vault.save()
     warnings: list[str] = []
-    unlocker = vault_access.Unlocker(settings, warnings)
-    vault_access.remember(vault.id, key, unlocker.timeout, warnings)
+    unlocker = unlock.Unlocker(settings, warnings)
+    derived_key.remember(vault.id, key, unlocker.timeout, warnings)
     unlocker.migrate(path, key)
     return path, warnings
 
@@ -81,7 +81,7 @@ def status() -> list[str]:
     if vault is None:
         return [f"vault: none at {path} ('xaccount-credproc vault init' makes one)"]
     kdf = vault.header["kdf"]
-    state = vault_access.state(vault.id)
+    state = derived_key.state(vault.id)
     lines = [f"vault: {path}",
              f"key derivation: Argon2id, {kdf['memory_kib'] // 1024} MiB, {kdf['iterations']} "
              f"passes, {kdf['lanes']} lane(s)", f"state: {state}",
@@ -92,7 +92,7 @@ def status() -> list[str]:
 
 def lock() -> bool:
     vault = vaults.load(vaults.default_path())
-    return vault is not None and vault_access.forget(vault.id)
+    return vault is not None and derived_key.forget(vault.id)
 
 
 def _opened(settings: dict, warnings: list[str]):
@@ -101,7 +101,7 @@ def _opened(settings: dict, warnings: list[str]):
     if vault is None:
         raise ConfigError(f"there is no vault at {path}", "create it with 'xaccount-credproc "
                           "vault init'")
-    return vault, vault_access.Unlocker(settings, warnings)(vault)
+    return vault, unlock.Unlocker(settings, warnings)(vault)
 
 
 def passwd(config_path: str) -> list[str]:
@@ -112,12 +112,17 @@ def passwd(config_path: str) -> list[str]:
     vault, old_key = _opened(settings, warnings)
     passphrase = _new_passphrase(settings, vault.path, use_process=False)
     with vaults.locked(vault.path):
-        vault = vaults.load(vault.path)
+        current = vaults.load(vault.path)
+        if current is None:
+            raise ConfigError(f"the vault {vault.path} was removed meanwhile (vault reset); "
+                              "nothing was changed", "create a new one with 'xaccount-credproc "
+                              "vault init'")
+        vault = current
         vault.verify(old_key)  # still the vault we opened
         fresh, key = vault.rekeyed(old_key, passphrase)
         fresh.save()
-    vault_access.forget(vault.id)
-    vault_access.remember(fresh.id, key, vault_access.Unlocker(settings).timeout, warnings)
+    derived_key.forget(vault.id)
+    derived_key.remember(fresh.id, key, unlock.Unlocker(settings).timeout, warnings)
     return warnings
 
 
@@ -136,12 +141,12 @@ def reset(confirmed: bool) -> str:
     with vaults.locked(path):
         os.unlink(path)
     if vault is not None:
-        vault_access.forget(vault.id)
+        derived_key.forget(vault.id)
     return path
 
 
 def _confirm(path: str, names: list[str]) -> None:
-    from ..prompt.terminal import open_terminal, prompt_timeout, read_line
+    from ...prompt.terminal import open_terminal, prompt_timeout, read_line
 
     fd = open_terminal("/dev/tty")
     if fd is None:
@@ -164,5 +169,5 @@ def migrate(config_path: str) -> tuple[list[str], list[str]]:
     settings = _settings(config_path)
     warnings: list[str] = []
     vault, key = _opened(settings, warnings)
-    moved = vault_access.Unlocker(settings, warnings).migrate(vault.path, key)
+    moved = unlock.Unlocker(settings, warnings).migrate(vault.path, key)
     return moved, warnings

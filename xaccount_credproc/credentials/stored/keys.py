@@ -64,7 +64,7 @@ def mask(access_key_id: str) -> str:
 def check_format(access_key_id: str, secret: str) -> None:
     """Refuse what cannot be an IAM user's long-term key pair, before AWS is asked.
     Raises UserError (never quoting the secret)."""
-    from ..errors import UserError
+    from ...errors import UserError
 
     if access_key_id.startswith("ASIA"):
         raise UserError("that access key ID belongs to temporary credentials (ASIA…), which "
@@ -85,7 +85,7 @@ def read(store, name: str, pending: bool = False) -> StoredKeys | None:
 def write(store, name: str, keys: StoredKeys, pending: bool = False) -> None:
     """Store and read back: a keyring that silently drops the entry must not lose the keys.
     Raises StoreError."""
-    from ..backends import StoreError
+    from ...backends import StoreError
 
     store.set(entry_name(name, pending), keys.encode())
     again = read(store, name, pending)
@@ -101,8 +101,8 @@ def delete(store, name: str, pending: bool = False) -> bool:
 def store_error(error, doing: str):
     """A UserError for the StoreError `error` met while `doing`: exit 2 when it is the vault
     file's (damaged, newer, a wrong passphrase: bad input), else 1."""
-    from ..backends.vault import VaultError
-    from ..errors import UserError
+    from ...backends.vault import VaultError
+    from ...errors import UserError
 
     out = UserError(f"{doing}: {error.what}", error.fix)
     if isinstance(error, VaultError):
