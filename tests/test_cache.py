@@ -5,26 +5,11 @@ import time
 
 import pytest
 
+from tests.harness.memory_store import MemoryStore
 from xaccount_credproc.backends import secret_service
 from xaccount_credproc.config import Profile
 from xaccount_credproc.credentials import Credentials, cache
 from xaccount_credproc.credentials.cache import CHUNK, CredentialCache, decode, encode
-
-
-class MemoryStore:
-    """An in-memory stand-in for KeyringStore (unit speed only)."""
-
-    def __init__(self):
-        self.items: dict[str, str] = {}
-
-    def get_many(self, names):
-        return [self.items.get(n) for n in names]
-
-    def set(self, name, value):
-        self.items[name] = value
-
-    def delete(self, name):
-        return self.items.pop(name, None) is not None
 
 
 def creds(token_length=400) -> Credentials:
