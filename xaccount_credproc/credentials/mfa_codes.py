@@ -8,17 +8,20 @@ both. Sent as they come, both would carry the device's current code, and the sec
 So every use of a device's code happens under the device's own lock (innermost: nothing else is
 taken while it is held), and the last code sent is remembered for `REMEMBER` seconds, recorded
 before the request goes out (a caller killed while AWS answers leaves it behind): in memory for
-this process, and in the credential store for the next one (a code is a secret: the OS keyring,
-never a file; with cache = "none" there is no store, and only this process knows). The code
+this process, and for the next one in the kernel keyring on Linux (the kernel drops it at its
+time), else in the credential store (a code is a secret: an OS keyring, never a file; with
+cache = "none" and no kernel keyring there is no store, and only this process knows). The code
 source is then asked for another code: `mfa_process` again until it prints the device's next
 code, a person for the next code (prompt/mfa.py).
 
 A code that never reached AWS (the network failed before the request was sent) was not used.
 """
 
+import sys
 import time
 from contextlib import contextmanager
 
+from .. import debug
 from ..backends import StoreError
 from . import Credentials
 from .cache import mfa_code_key
@@ -41,6 +44,8 @@ class DeviceCodes:
         may stand in, as for the credentials themselves)."""
         self.serial = profile.mfa_serial
         self.key = mfa_code_key(profile)
+        # A store named in the config is the only one used (no kernel keyring behind its back).
+        self.kernel_may_keep = profile.keyring_backend in ("auto", "kernel")
         self._cache_of = cache_of
         self._store_failed = store_failed
         self.warnings = warnings
@@ -54,8 +59,21 @@ class DeviceCodes:
             yield self
 
     def _stored(self, use):
-        """`use(cache)` with the store in use; once more with the one standing in for it when
-        it fails; None if there is none."""
+        """`use(cache)` with the store the record lives in: the Linux kernel keyring where it
+        answers and keyring_backend allows it (two system calls, and the kernel drops the record
+        after REMEMBER seconds: no keyring library on the way to a prompt), else the credential
+        store in use, and once more with the one standing in for it when that fails; None if
+        there is none."""
+        from ..backends import KeyringStore, kernel_keys
+
+        if (self.kernel_may_keep and sys.platform.startswith("linux")
+                and kernel_keys.available() is None):
+            from .cache import CredentialCache
+
+            try:
+                return use(CredentialCache(KeyringStore(backend="kernel")))
+            except StoreError as e:
+                debug.log(f"the kernel keyring cannot keep the last MFA code: {e.what}")
         for _ in range(2):
             cache = self._cache_of()
             if cache is None:
