@@ -174,8 +174,13 @@ def test_who_may_ask(served):
     assert body["Expiration"].endswith("Z") and body["AccountId"] == "222222222222"
 
     # Revoked: the very next request is refused.
-    client_id = next(line.split()[2] for line in served.log().splitlines()
-                     if "profile=prod-read-only 200" in line).split("(")[0][len("client="):]
+    # The server logs a request once it has answered it: the line may come a moment later.
+    deadline = time.monotonic() + 10
+    while not (logged := [line for line in served.log().splitlines()
+                          if "profile=prod-read-only 200" in line]):
+        assert time.monotonic() < deadline, served.log()
+        time.sleep(0.05)
+    client_id = logged[0].split()[2].split("(")[0][len("client="):]
     revoked = served.run("server-revoke", client_id)
     assert revoked.returncode == 0, revoked.stderr
     assert get(url, {"Authorization": token})[0] == 401
