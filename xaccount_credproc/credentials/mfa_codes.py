@@ -110,28 +110,22 @@ class DeviceCodes:
             self._stored(lambda cache: cache.delete(self.key))
 
 
-def with_mfa_retries(mfa, call, codes: DeviceCodes | None):
+def with_mfa_retries(mfa, call, codes: DeviceCodes):
     """Run `call(code)` with a code no call has carried yet, holding the device (see above);
     when AWS rejects the code and a person is typing, ask again."""
     from ..prompt.mfa import TERMINAL_TRIES
     from .sts import MfaRejected, NotSent
 
-    @contextmanager
-    def unheld():
-        yield None
-
-    with codes.turn() if codes is not None else unheld():
+    with codes.turn():
         rejected = False
         while True:
-            last = codes.last() if codes is not None else None
+            last = codes.last()
             code = mfa.code(rejected=rejected, avoid=last)
-            if codes is not None:
-                codes.spend(code)
+            codes.spend(code)
             try:
                 return call(code)
             except NotSent:
-                if codes is not None:
-                    codes.unspend(code, last)
+                codes.unspend(code, last)
                 raise
             except MfaRejected:
                 if not mfa.interactive or mfa.asked >= TERMINAL_TRIES:
