@@ -43,7 +43,7 @@ def role_credentials(args):
     """(profile, credentials) from the cache, or fetched (with MFA) under the same lock. With
     `--source NAME` (credential-process only): a stored source's IAM user's own session."""
     from ..config.snapshot import load_profile
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import Resolver
     from ..reentry import check_not_reentered
 
     source = getattr(args, "source", None)
@@ -52,7 +52,7 @@ def role_credentials(args):
     warnings: list[str] = []
     try:
         profile = load_profile(config_path(args), name, warnings, source=bool(source))
-        provider = CredentialProvider(profile, warnings=warnings)
+        provider = Resolver(profile, warnings=warnings)
         return profile, provider.user_session() if source else provider.credentials()
     finally:
         warn(warnings)

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..backends import KeyringStore, StoreError
     from ..config import loader
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import Resolver
 
     if bool(args.name) == bool(args.all):
         raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
@@ -28,7 +28,7 @@ def run(args) -> int:
     try:
         for name in names:
             profile = loaded.resolve(name)
-            removed += CredentialProvider(profile, store=store_for(profile, stores)).clear()
+            removed += Resolver(profile, store=store_for(profile, stores)).clear()
     except StoreError as e:
         warn([str(e)])
         return 1

@@ -15,7 +15,8 @@ def run(args) -> int:
 
     from ..backends import KeyringStore, StoreError
     from ..config import loader
-    from ..credentials.provider import CredentialProvider, attribution, mfa_use
+    from ..credentials.provider import Resolver
+    from ..credentials.providers import attribution, mfa_use
 
     loaded = loader.load(config_path(args), lenient=True)
     warn([f"profile '{name}' is not listed: {e}" for name, e in sorted(loaded.broken.items())])
@@ -27,7 +28,7 @@ def run(args) -> int:
     for name in loaded.names():
         profile = loaded.resolve(name)
         try:
-            role, session = CredentialProvider(profile, store=store_for(profile, stores)).cached()
+            role, session = Resolver(profile, store=store_for(profile, stores)).cached()
         except StoreError as e:
             warn([str(e)])
             return 1

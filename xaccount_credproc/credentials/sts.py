@@ -155,10 +155,15 @@ class StsSource:
         except (KeyError, TypeError, AttributeError, ValueError):
             raise self.not_an_aws_answer(action) from None
 
-    def source_is_long_term(self) -> bool:
-        """Whether the source has IAM user keys (no session token): GetSessionToken needs them."""
+    def scoped_config(self) -> dict:
+        """The source AWS profile's settings, as botocore reads them (a stored source: none)."""
         if self.keys is not None:
-            return True
+            return {}
+        return self.session()._session.get_scoped_config()
+
+    def source_credentials(self):
+        """The source profile's credentials as botocore resolves them (frozen: key, secret,
+        token), errors made readable."""
         def resolve():
             credentials = self.session().get_credentials()
             if credentials is None:
@@ -167,17 +172,19 @@ class StsSource:
                 raise botocore.exceptions.NoCredentialsError()
             return credentials.get_frozen_credentials()
 
-        frozen = self._call("resolve source credentials", resolve)
-        return not frozen.token
+        return self._call("resolve source credentials", resolve)
 
     # -- calls ---------------------------------------------------------------------------
 
     def assume_role(self, *, role_arn: str, session_name: str, duration: int,
                     external_id: str | None, serial: str | None, code: str | None,
-                    signed_by: Credentials | None = None,
-                    signer: str = "the cached MFA session", source_identity: str | None = None,
+                    signed_by: Credentials | None = None, signer: str | None = None,
+                    source_identity: str | None = None,
                     tags: dict | None = None, transitive_tags: list | None = None
                     ) -> Credentials:
+        """`signed_by`: the credentials that sign (None: the source profile's own session);
+        `signer`: how messages name a signer that is not the source itself (the MFA session,
+        a chain's hop before), None when it is."""
         params = {"RoleArn": role_arn, "RoleSessionName": session_name,
                   "DurationSeconds": duration}
         if external_id:
@@ -196,11 +203,11 @@ class StsSource:
                   f"{' as source identity ' + source_identity if source_identity else ''}"
                   f"{' with tags ' + ', '.join(tags) if tags else ''}"
                   f"{' with MFA ' + str(serial) if code else ''}"
-                  f"{' signed by ' + signer if signed_by else ''}")
+                  f"{' signed by ' + signer if signer else ''}")
         client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, role_arn=role_arn,
-                              sent_external_id=bool(external_id), sent_mfa=bool(code or signed_by),
-                              signer=signer if signed_by else None, duration=duration)
+                              sent_external_id=bool(external_id), sent_mfa=bool(code or signer),
+                              signer=signer, duration=duration)
         self._check_clock(response)
         return self.credentials_from("AssumeRole", response)
 

@@ -5,7 +5,7 @@ from .check import FAIL, OK, Check
 
 
 def sources(profiles) -> list[Check]:
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.providers import StoredSource
     from ..credentials.sts import StsSource
 
     out = []
@@ -17,7 +17,7 @@ def sources(profiles) -> list[Check]:
             continue
         seen.add(key)
         try:
-            keys = (CredentialProvider(profile)._stored_keys()
+            keys = (StoredSource(profile, []).keys()
                     if profile.chain[0].stored_source is not None else None)
         except UserError as e:
             out.append(Check(FAIL, f"stored source '{root}': {e.what}", e.fix))
@@ -37,7 +37,7 @@ def _chains(profiles) -> list[Check]:
     """Each chained profile, hop by hop: a source role with a cached session is asked who it is
     (GetCallerIdentity needs no MFA and no trust policy); one without is assumed on first use."""
     from ..backends import StoreError
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import Resolver
     from ..credentials.sts import StsSource
 
     out = []
@@ -47,7 +47,7 @@ def _chains(profiles) -> list[Check]:
         notes = []
         for hop in profile.chain[:-1]:
             try:
-                cached, _ = CredentialProvider(hop).cached()
+                cached, _ = Resolver(hop).cached()
             except StoreError:
                 cached = None
             if cached is None or cached.seconds_left() <= 0:

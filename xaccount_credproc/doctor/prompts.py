@@ -10,7 +10,7 @@ from .check import OK, WARN, Check
 def mfa_sharing(profiles) -> list[Check]:
     """Which MFA profiles share the MFA session of their device (one code for all of them,
     renewed for hours) and which take their own code on their AssumeRole, and why."""
-    from ..credentials.provider import mfa_use
+    from ..credentials.providers import mfa_use
 
     shared: dict[tuple, list[str]] = {}
     out = []
@@ -30,7 +30,7 @@ def mfa_sharing(profiles) -> list[Check]:
 def attributions(profiles) -> list[Check]:
     """Per profile that sets SourceIdentity or session tags: what its AssumeRole says about who
     is behind the role, and what the trust policy must allow for it."""
-    from ..credentials.provider import attribution
+    from ..credentials.providers import attribution
 
     return [Check(OK, f"attribution of '{p.name}': {attribution(p)}")
             for p in profiles if attribution(p)]

@@ -83,7 +83,7 @@ class Slot:
         self.asked = 0.0
         self.background_failed = 0.0
         self.human_needed_for = None  # the expiration whose renewal needs a person
-        self.short_sessions = False  # STS gives this profile less than REFRESH_AT
+        self.short_sessions = False  # STS gives this profile less than REFRESH_AT (policy)
 
 
 class JobMfa:
@@ -129,12 +129,14 @@ def in_a_terminal(name: str) -> str:
 
 
 class Supply:
-    def __init__(self, config_path: str, log, provider_for=None):
-        """`log(line)`: one line to the server's log. `provider_for(profile, **kwargs)`: a
-        CredentialProvider (tests give their own)."""
+    def __init__(self, config_path: str, log):
+        """`log(line)`: one line to the server's log."""
+        from ..credentials.provider import RefreshPolicy
+
         self.config_path = config_path
         self.log = log
-        self._provider_for = provider_for
+        # The credential-process path's policy with the server's rules as its parameters.
+        self.policy = RefreshPolicy(min_left=SERVE_MIN, renew_at=REFRESH_AT)
         self._lock = threading.Lock()
         self.slots: dict[str, Slot] = {}
         self.config = None
@@ -217,7 +219,7 @@ class Supply:
                 slot = self.slots[name] = Slot(profile)
             slot.asked = now
             credentials = slot.credentials
-            if credentials is not None and credentials.seconds_left(now) > SERVE_MIN:
+            if credentials is not None and self.policy.serves(credentials, now):
                 return self._served(slot), None
             job = slot.job
             if job is not None:
@@ -256,23 +258,23 @@ class Supply:
                          name=f"fetch {slot.profile.name}").start()
         return job
 
-    def _provider(self, profile, job: Job):
-        from ..credentials.provider import CredentialProvider
+    def _resolver(self, profile, job: Job):
+        from ..credentials.provider import Resolver
 
-        make = self._provider_for or CredentialProvider
-        return make(profile, warnings=[], min_left=REFRESH_AT if job.background else SERVE_MIN,
-                    mfa_for=lambda hop: JobMfa(job, hop))
+        policy = self.policy.for_renewal() if job.background else self.policy
+        return Resolver(profile, warnings=[], policy=policy,
+                        mfa_for=lambda hop: JobMfa(job, hop))
 
     def _run(self, slot: Slot, job: Job) -> None:
         name = slot.profile.name
         started = time.monotonic()
         asked_at = time.time()  # how long STS made the session is judged from here
         answer = fresh = None
-        provider = None
+        resolver = None
         try:
-            provider = self._provider(slot.profile, job)
-            fresh = provider.credentials()
-            if fresh.seconds_left() <= SERVE_MIN:
+            resolver = self._resolver(slot.profile, job)
+            fresh = resolver.credentials()
+            if not self.policy.serves(fresh):
                 fresh, answer = None, error(
                     500, "SessionTooShort", f"profile '{name}': STS issued credentials that "
                     f"last less than the {SERVE_MIN // 60} minutes the credential server must "
@@ -294,16 +296,15 @@ class Supply:
                 traceback.print_exc()
             answer = error(500, "InternalError", f"profile '{name}': internal error "
                            f"({type(e).__name__}); see the server's log", name)
-        for warning in dict.fromkeys(provider.warnings if provider is not None else []):
+        for warning in dict.fromkeys(resolver.warnings if resolver is not None else []):
             self.log(f"warning: {warning}")
         elapsed = (time.monotonic() - started) * 1000
         with self._lock:
             slot.job = None
             if fresh is not None:
                 slot.credentials, slot.failure = fresh, None
-                # Shorter than REFRESH_AT as issued (not after a slow fetch): renewed near the
-                # serving line instead, or the refresher would renew it without end.
-                slot.short_sessions = fresh.expiration - asked_at <= REFRESH_AT
+                # Judged as issued (not after a slow fetch).
+                slot.short_sessions = self.policy.short_lived(fresh, asked_at)
                 slot.human_needed_for = None
             elif job.background:
                 if answer is None:  # HumanNeeded
@@ -335,9 +336,8 @@ class Supply:
                 c = slot.credentials
                 if c is None or slot.job is not None or now - slot.asked > ACTIVE_FOR:
                     continue
-                left = c.seconds_left(now)
-                due = SERVE_MIN + 30 if slot.short_sessions else REFRESH_AT
-                if left >= due or slot.human_needed_for == c.expiration:
+                if not self.policy.renewal_due(c, slot.short_sessions, now) \
+                        or slot.human_needed_for == c.expiration:
                     continue
                 if now - slot.background_failed < RETRY_BACKGROUND:
                     continue

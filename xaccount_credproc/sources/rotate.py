@@ -21,7 +21,7 @@ class Rotated:
 
 def rotate(config_path: str, name: str) -> Rotated:
     from ..config import loader, model
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import Resolver
     from ..credentials.sts import StsSource
 
     loaded = loader.load(config_path, lenient=True)
@@ -32,7 +32,7 @@ def rotate(config_path: str, name: str) -> Rotated:
         raise ConfigError(f"source '{name}' has no keys stored", "store them with "
                           f"'xaccount-credproc source add {name}'")
     as_user = loaded.source_as_profile(name)
-    provider = CredentialProvider(as_user)
+    provider = Resolver(as_user)
     # IAM policies often demand MFA: sign IAM with the user's MFA session when there is one.
     signer = provider.user_session() if source.mfa_serial else None
     sts = StsSource(name, source.region, name, keys=old)
@@ -110,11 +110,11 @@ def _wait_until_accepted(name: str, keys, region: str | None) -> None:
 
 def _drop_sessions(loaded, name: str) -> int:
     """Cached sessions made with the old key: the source's own and every profile's behind it."""
-    from ..credentials.provider import CredentialProvider
+    from ..credentials.provider import Resolver
 
-    dropped = CredentialProvider(loaded.source_as_profile(name)).clear_user_session()
+    dropped = Resolver(loaded.source_as_profile(name)).clear_user_session()
     for profile_name in loaded.names():
         profile = loaded.resolve(profile_name)
         if profile.chain[0].source_profile == name and profile.chain[0].stored_source:
-            dropped += CredentialProvider(profile).clear()
+            dropped += Resolver(profile).clear()
     return dropped
