@@ -268,3 +268,22 @@ def test_one_atomic_writer():
                  if path.name != "files.py"
                  and any(call in path.read_text() for call in ("os.replace(", "os.rename("))]
     assert offenders == []
+
+
+def test_one_refresh_policy_and_one_cache_path():
+    """When credentials are fresh enough is RefreshPolicy's to say (credentials/provider.py),
+    for `credential-process` and the server alike; entries are read and fetched only through
+    `Cached` (the server, the commands and the providers never read the cache and call STS
+    themselves)."""
+    fetch = PACKAGE / "credentials"
+    server = sorted((PACKAGE / "server").glob("*.py"))
+    assert [p.name for p in server if "seconds_left(" in p.read_text()] == []
+    assert [p.name for p in server if "RefreshPolicy(" in p.read_text()] == ["supply.py"]
+    providers = (fetch / "providers.py").read_text()
+    imported = import_graph()["xaccount_credproc.credentials.providers"]
+    assert not imported & {"xaccount_credproc.credentials.cache",
+                           "xaccount_credproc.credentials.locking"}, imported
+    for kind in ("LongTermKeys", "SsoSource", "StoredSource", "MfaSession", "RoleHop"):
+        assert f"class {kind}" in providers
+        body = providers.split(f"class {kind}")[1].split("\nclass ")[0]
+        assert "def fetch(self) -> Credentials" in body or kind in ("LongTermKeys", "SsoSource")

@@ -1,6 +1,6 @@
 """The typed seams: mypy checks backends/ and credentials/ (and that every store class is a
-SecretStore, tests/typing/store_conformance.py); a store missing part of the interface is
-caught."""
+SecretStore, tests/typing/store_conformance.py, and every provider a Provider,
+tests/typing/provider_conformance.py); a store missing part of the interface is caught."""
 
 import re
 import subprocess
@@ -17,7 +17,7 @@ def mypy(tmp_path, *targets: str) -> subprocess.CompletedProcess:
 
 def test_the_store_and_credential_seams_type_check(tmp_path):
     result = mypy(tmp_path, "xaccount_credproc/backends", "xaccount_credproc/credentials",
-                  "tests/typing/store_conformance.py")
+                  "tests/typing/store_conformance.py", "tests/typing/provider_conformance.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 

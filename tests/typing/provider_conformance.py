@@ -1,0 +1,29 @@
+"""Checked by mypy (tests/test_types.py), never run: every provider is a Provider, every source
+a Source, and the resolver gives the providers what they ask of it."""
+
+from xaccount_credproc.credentials.provider import Cached, Resolver
+from xaccount_credproc.credentials.providers import (
+    ChainResolver,
+    LongTermKeys,
+    MfaSession,
+    Provider,
+    RoleHop,
+    Source,
+    SsoSource,
+    StoredSource,
+)
+
+
+def every_provider_is_a_provider(cached: Cached, hop: RoleHop, session: MfaSession,
+                                 keys: LongTermKeys, sso: SsoSource,
+                                 stored: StoredSource) -> list[Provider]:
+    return [cached, hop, session, keys, sso, stored]
+
+
+def every_source_is_a_source(keys: LongTermKeys, sso: SsoSource,
+                             stored: StoredSource) -> list[Source]:
+    return [keys, sso, stored]
+
+
+def the_resolver_composes_chains(resolver: Resolver) -> ChainResolver:
+    return resolver
