@@ -18,12 +18,6 @@ from tests.harness.mfa import times_asked
 from tests.harness.world import ALICE_ARN, MFA_SERIAL, World
 
 
-def identity(world, profile: str) -> str:
-    result = world.aws("sts", "get-caller-identity", "--profile", profile)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["Arn"]
-
-
 def signers(world, action: str) -> list[tuple[str, str]]:
     """(role asked for, who signed the request) of each successful call of `action`."""
     return [(c.params.get("RoleArn", ""), world.sts.caller_arn(c.caller))
@@ -35,14 +29,14 @@ def signers(world, action: str) -> list[tuple[str, str]]:
 
 def test_two_spokes_through_one_hub_with_one_mfa_code_from_the_cli_and_boto3(world):
     counter = hub_and_spokes(world)
-    assert identity(world, "spoke1") == "arn:aws:sts::333333333331:assumed-role/Spoke/alice"
+    assert world.identity("spoke1") == "arn:aws:sts::333333333331:assumed-role/Spoke/alice"
     boto3 = subprocess.run(
         [sys.executable, "-c", "import boto3; print(boto3.Session(profile_name='spoke2')"
          ".client('sts').get_caller_identity()['Arn'])"],
         env=world.env, capture_output=True, text=True, timeout=120, check=False)
     assert boto3.returncode == 0, boto3.stderr
     assert boto3.stdout.strip() == "arn:aws:sts::333333333332:assumed-role/Spoke/alice"
-    assert identity(world, "spoke1").endswith("/Spoke/alice")  # a cache hit now
+    assert world.identity("spoke1").endswith("/Spoke/alice")  # a cache hit now
 
     assert times_asked(counter) == 1
     hub_session = "arn:aws:sts::111111111111:assumed-role/Hub/alice"
@@ -118,7 +112,7 @@ def test_mfa_at_a_later_hop_goes_on_that_hops_assume_role(world):
     counter = hub_and_spokes(world, extra=f'mfa_serial = "{MFA_SERIAL}"\n')  # on spoke2
     world.sts.add_role(SPOKES["spoke2"], external_id="ext-spoke2", trusts=(HUB,),
                        mfa_required=True)
-    assert identity(world, "spoke2").endswith("/Spoke/alice")
+    assert world.identity("spoke2").endswith("/Spoke/alice")
     hub_call, spoke_call = world.sts.calls_of("AssumeRole")
     assert "TokenCode" not in hub_call.params  # the hub used the MFA session
     assert spoke_call.params["SerialNumber"] == MFA_SERIAL and "TokenCode" in spoke_call.params
@@ -200,7 +194,7 @@ def test_list_doctor_console_and_clear_know_the_chain(world):
     hub_and_spokes(world)
     before = world.run("doctor").stdout
     assert "ok    chain of 'spoke1': dev → hub → spoke1; 'hub' not cached" in before
-    identity(world, "spoke1")
+    world.identity("spoke1")
 
     rows = {line.split()[0]: line for line in world.run("list").stdout.splitlines()[1:]}
     assert rows["spoke1"].endswith("dev → hub → spoke1")
@@ -237,7 +231,7 @@ def test_add_and_init_take_a_toml_profile_as_source(world):
                        "hub", "--init")
     assert result.returncode == 0, result.stderr
     assert "[profile spoke3]" in world.aws_config.read_text()
-    assert identity(world, "spoke3").endswith(":assumed-role/Spoke/alice")
+    assert world.identity("spoke3").endswith(":assumed-role/Spoke/alice")
 
 
 # -- IAM Identity Center (SSO) as the first hop --------------------------------------------------
@@ -248,8 +242,8 @@ def test_an_sso_profile_as_the_first_hop(world, sso):
     hub_and_spokes(world, hub_source="corp-sso")
     world.sts.add_role(HUB, trusts=(sso_role,))  # the hub trusts the SSO role; no MFA there
     world.write_toml(world.toml.read_text().replace(f'mfa_serial = "{MFA_SERIAL}"\n', ""))
-    assert identity(world, "spoke1") == "arn:aws:sts::333333333331:assumed-role/Spoke/alice"
-    assert identity(world, "spoke2").endswith("/Spoke/alice")
+    assert world.identity("spoke1") == "arn:aws:sts::333333333331:assumed-role/Spoke/alice"
+    assert world.identity("spoke2").endswith("/Spoke/alice")
     assert [r["role_name"] for r in sso.requests] == ["Developer"]  # through botocore's provider
     assert signers(world, "AssumeRole")[0] == (
         HUB, "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_0123456789abcdef/"

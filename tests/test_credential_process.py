@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.checks import failure_line
 from tests.harness.sts_emulator import digest
 from tests.harness.terminal import Terminal
 from tests.harness.world import (
@@ -30,17 +31,6 @@ ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice
 
 def with_mfa_process(world, extra: str = "") -> None:
     world.use_mfa_process(extra)
-
-
-def assert_clean_failure(result, pattern: str) -> str:
-    """Non-zero, nothing on stdout, one line on stderr that matches, no traceback, no secrets."""
-    assert result.returncode != 0
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert re.search(pattern, result.stderr), result.stderr
-    for secret in (ALICE_SECRET, MFA_CODE):
-        assert secret not in result.stderr
-    return result.stderr
 
 
 # -- the main job ----------------------------------------------------------------------------
@@ -94,7 +84,8 @@ def test_boto3_session_gets_the_assumed_role_identity(world, monkeypatch):
     with_mfa_process(world)
     for key, value in world.env.items():
         monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "XACCOUNT_CREDPROC_ACTIVE"):
         monkeypatch.delenv(key, raising=False)
     session = boto3.Session(profile_name="prod-read-only")
     identity = session.client("sts").get_caller_identity()
@@ -286,8 +277,8 @@ def test_no_terminal_and_no_mfa_process_fails_at_once(world):
     result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
     assert time.monotonic() - started < 30
     assert result.returncode == 255
-    stderr = assert_clean_failure(
-        result, r"Error when retrieving credentials from custom-process: xaccount-credproc: "
+    stderr = failure_line(
+        result, pattern=r"Error when retrieving credentials from custom-process: xaccount-credproc: "
                 r"profile 'prod-read-only' needs an MFA code but there is no terminal to ask on "
                 r"and no desktop session \(DISPLAY or WAYLAND_DISPLAY\); set mfa_process in the "
                 r"config .*, run it from a desktop session with zenity or kdialog, or run "
@@ -306,7 +297,7 @@ def test_bad_mfa_process_is_a_clear_error(world, command, message):
     world.standard()
     world.write_toml(world.toml.read_text() + f'mfa_process = "{command}"\n')
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, rf"mfa_process for profile 'prod-read-only' {message}")
+    failure_line(result, pattern=rf"mfa_process for profile 'prod-read-only' {message}")
     assert mfa_calls(world.sts) == []
 
 
@@ -317,7 +308,7 @@ def test_unknown_profile_lists_the_known_ones(world):
     world.standard()
     world.write_aws_config("prod-read-only", "prod-typo")
     result = world.aws("sts", "get-caller-identity", "--profile", "prod-typo")
-    assert_clean_failure(result, r"custom-process: xaccount-credproc: profile 'prod-typo' is not "
+    failure_line(result, pattern=r"custom-process: xaccount-credproc: profile 'prod-typo' is not "
                                  r"in .*config.toml \(known profiles: prod-read-only\); add it")
 
 
@@ -326,7 +317,7 @@ def test_bad_config_names_file_line_and_key(world):
     world.write_toml(world.toml.read_text() + "exernal_id = 'x'\n")
     result = world.run("credential-process", "--profile", "prod-read-only")
     assert result.returncode == 2
-    assert_clean_failure(result, r"config.toml:10: unknown key 'exernal_id'; known keys:")
+    failure_line(result, pattern=r"config.toml:10: unknown key 'exernal_id'; known keys:")
 
 
 def test_wrong_external_id_is_denied_with_a_hint(world):
@@ -334,7 +325,7 @@ def test_wrong_external_id_is_denied_with_a_hint(world):
     with_mfa_process(world)
     world.write_toml(world.toml.read_text().replace(EXTERNAL_ID, "WrongId"))
     result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"AWS denied AssumeRole on arn:aws:iam::222222222222:role/"
+    failure_line(result, pattern=r"AWS denied AssumeRole on arn:aws:iam::222222222222:role/"
                                  r"DevReadOnly-CrossAccount for profile 'prod-read-only' "
                                  r"\(AccessDenied\); check .*external_id matches the trust policy")
     assert world.sts.calls_of("AssumeRole")[0].status == 403
@@ -344,7 +335,7 @@ def test_missing_mfa_is_denied_with_a_hint(world):
     world.standard()
     world.write_toml(world.toml.read_text() + 'mfa_serial = ""\n')
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"AWS denied AssumeRole .*whether the role requires MFA "
+    failure_line(result, pattern=r"AWS denied AssumeRole .*whether the role requires MFA "
                                  r"\(set mfa_serial\)")
     assert "SerialNumber" not in world.sts.calls_of("AssumeRole")[0].params
 
@@ -355,7 +346,7 @@ def test_source_profile_without_credentials(world):
     world.write_credentials("")
     world.write_aws_config("prod-read-only", extra="[profile dev]\nregion = eu-west-1\n\n")
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"source profile 'dev' has no usable credentials; add keys "
+    failure_line(result, pattern=r"source profile 'dev' has no usable credentials; add keys "
                                  r"\(aws configure --profile dev\)")
 
 
@@ -364,7 +355,7 @@ def test_source_profile_missing_entirely(world):
     with_mfa_process(world)
     world.write_credentials("")
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"source profile 'dev' \(for profile 'prod-read-only'\) is not "
+    failure_line(result, pattern=r"source profile 'dev' \(for profile 'prod-read-only'\) is not "
                                  r"in the AWS config or credentials file")
 
 
@@ -373,7 +364,7 @@ def test_expired_source_token(world):
     with_mfa_process(world)
     world.sts.expire_key(ALICE_KEY)
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"the credentials of source profile 'dev' have expired "
+    failure_line(result, pattern=r"the credentials of source profile 'dev' have expired "
                                  r"\(ExpiredToken\); renew them")
 
 
@@ -383,7 +374,7 @@ def test_invalid_source_keys(world):
     world.write_credentials("[dev]\naws_access_key_id = AKIAUNKNOWN000000000\n"
                             "aws_secret_access_key = x\n")
     result = world.run("credential-process", "--profile", "prod-read-only")
-    assert_clean_failure(result, r"AWS does not accept the credentials of source profile 'dev' "
+    failure_line(result, pattern=r"AWS does not accept the credentials of source profile 'dev' "
                                  r"\(InvalidClientTokenId\)")
 
 
@@ -394,7 +385,7 @@ def test_network_error_names_the_regional_endpoint(world):
     with_mfa_process(world)
     env = {"AWS_ENDPOINT_URL_STS": "", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
     result = world.run("credential-process", "--profile", "prod-read-only", env=env)
-    assert_clean_failure(result, r"cannot reach https://sts\.eu-west-1\.amazonaws\.com through proxy "
+    failure_line(result, pattern=r"cannot reach https://sts\.eu-west-1\.amazonaws\.com through proxy "
                                  r"http://127\.0\.0\.1:9 \(\w+\); check the network")
 
 
@@ -411,7 +402,7 @@ def test_role_chaining_duration_is_explained(world):
                                  "region = eu-west-1\n")
     world.sts.add_role(ROLE_ARN, external_id=EXTERNAL_ID)
     result = world.run("credential-process", "--profile", "chained")
-    assert_clean_failure(result, r"profile 'chained': duration_seconds 7200 is over 3600, but "
+    failure_line(result, pattern=r"profile 'chained': duration_seconds 7200 is over 3600, but "
                                  r"source profile 'classic-role' has temporary credentials .*AWS "
                                  r"limits a role assumed with temporary credentials to 1 hour; set "
                                  r"duration_seconds = 3600 or less for 'chained'")
@@ -450,7 +441,7 @@ def test_source_profile_served_by_the_helper_is_refused(world):
         f"[profile elsewhere]\ncredential_process = {HELPER} credential-process --profile "
         "prod-read-only\n\n"))
     result = world.run("credential-process", "--profile", "loop")
-    assert_clean_failure(result, r"source profile 'elsewhere' is itself served by "
+    failure_line(result, pattern=r"source profile 'elsewhere' is itself served by "
                                  r"xaccount-credproc, which would loop")
     assert world.sts.calls == []
 
@@ -465,7 +456,7 @@ def test_indirect_loop_is_stopped_by_the_reentry_marker(world):
     world.write_aws_config("outer", extra="[profile hop]\nrole_arn = arn:aws:iam::444444444444:"
                                           "role/Y\nsource_profile = outer\n\n")
     result = world.run("credential-process", "--profile", "outer", timeout=60)
-    assert_clean_failure(result, r"xaccount-credproc was started again while resolving source "
+    failure_line(result, pattern=r"xaccount-credproc was started again while resolving source "
                                  r"credentials \(outer -> outer\)")
     assert world.sts.calls == []
 

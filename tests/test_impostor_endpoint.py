@@ -2,10 +2,9 @@
 empty 404, a truncated answer, JSON. Each is one line naming the endpoint, the HTTP status and
 the content type, exit 3, no traceback, in credential-process and in doctor."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+
+from tests.harness.json_endpoint import HttpEndpoint
 
 ANSWERS = {
     "captive-portal": (200, "text/html; charset=utf-8",
@@ -21,29 +20,16 @@ ANSWERS = {
 }
 
 
-class Impostor:
-    """Answers every POST with one canned (status, content type, body)."""
+class Impostor(HttpEndpoint):
+    """Answers every request with one canned (status, content type, body)."""
 
     def __init__(self, status: int, kind: str, body: bytes):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        self.canned = (status, kind, body)
+        super().__init__()
+        self.url = self.base_url
 
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, method, url, headers, body):
+        return self.canned
 
 
 @pytest.fixture(params=sorted(ANSWERS))

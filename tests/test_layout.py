@@ -3,7 +3,6 @@ layer, a cache hit that imports no more than it did, and files written by the re
 regrouping that keep working unchanged."""
 
 import ast
-import json
 import shlex
 import time
 from pathlib import Path
@@ -201,16 +200,11 @@ def test_files_written_by_release_0_1_0_keep_working_unchanged(world):
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.strip() == f"{world.aws_config}: no changes"
 
-    def identity(profile: str) -> str:
-        result = world.aws("sts", "get-caller-identity", "--profile", profile)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)["Arn"]
-
-    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in identity("prod-read-only")
-    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in identity("prod-read-only")
-    assert ":assumed-role/Admin/alice" in identity("staging-admin")
-    assert ":assumed-role/Spoke/alice" in identity("spoke")
-    assert identity("ops") == ALICE_ARN  # the stored source: the IAM user's own session
+    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in world.identity("prod-read-only")
+    assert ":assumed-role/DevReadOnly-CrossAccount/alice" in world.identity("prod-read-only")
+    assert ":assumed-role/Admin/alice" in world.identity("staging-admin")
+    assert ":assumed-role/Spoke/alice" in world.identity("spoke")
+    assert world.identity("ops") == ALICE_ARN  # the stored source: the IAM user's own session
     # One AssumeRole each: the second prod-read-only call was a hit, the spoke reused its hub.
     assert sorted(c.params["RoleArn"] for c in world.sts.calls_of("AssumeRole")) == sorted(
         [ROLE_ARN, "arn:aws:iam::333333333333:role/Admin",
@@ -235,6 +229,24 @@ def test_no_test_module_imports_another():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             offenders += [f"{path.name}: {name}" for name in names
                           if name.startswith(("tests.test_", "tests.conftest"))]
+    assert offenders == []
+
+
+def test_the_shared_test_helpers_are_written_once():
+    """The identity check (`world.identity`), the failed-in-one-line check
+    (`harness.checks.failure_line`) and local HTTP servers (`harness.json_endpoint`) live in
+    the harness; a test module defines none of its own."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and (
+                    node.name == "identity" or "Traceback" in ast.unparse(node)
+                    and not node.name.startswith("test_")):
+                offenders.append(f"{path.name}: def {node.name}")
+            if isinstance(node, ast.ClassDef) and any(
+                    "RequestHandler" in ast.unparse(base) for base in node.bases):
+                offenders.append(f"{path.name}: class {node.name}")
     assert offenders == []
 
 

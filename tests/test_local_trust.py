@@ -22,15 +22,14 @@ ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice
 DEPLOY_ARN = "arn:aws:iam::333333333333:role/Deploy"
 
 
-def identity(world, profile="prod-read-only", env=None):
+def identity_and_direct_run(world, profile="prod-read-only", env=None):
     """The identity the real `aws` CLI gets, and the helper's own run (botocore swallows the
     stderr of a credential_process that succeeds, so warnings are read from a direct run)."""
-    result = world.aws("sts", "get-caller-identity", "--profile", profile, env=env)
-    assert result.returncode == 0, result.stderr
+    arn = world.identity(profile, env=env)
     direct = world.run("credential-process", "--profile", profile, env=env)
     assert direct.returncode == 0, direct.stderr
     assert json.loads(direct.stdout)["AccessKeyId"].startswith("ASIA")
-    return json.loads(result.stdout)["Arn"], direct
+    return arn, direct
 
 
 def add_deploy(world) -> None:
@@ -110,7 +109,7 @@ def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public
     plant(mallory, path, data)
     env = {"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)}
     for _ in range(2):
-        arn, result = identity(world, env=env)
+        arn, result = identity_and_direct_run(world, env=env)
         assert arn == ASSUMED
         (line,) = warning_lines(result.stderr)
         assert "the cache directory" in line and "so it is not used" in line, line
@@ -147,7 +146,7 @@ def test_lock_files_planted_as_symlinks_truncate_nothing(world, mallory, public_
                      for name in lock_names(world, shared))
     result = as_user(mallory, ["sh", "-c", f"mkdir -p {shared}/locks && {links}"])
     assert result.returncode == 0, result.stderr
-    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)})
+    arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)})
     assert arn == ASSUMED
     assert len(warning_lines(result.stderr)) == 1
     assert victim_file.read_text() == "keep me\n"
@@ -162,7 +161,7 @@ def test_a_cache_path_that_links_to_a_shared_directory_is_never_chmodded(world, 
     shared.chmod(0o1777)
     link = tmp_path / "cache-link"
     link.symlink_to(shared)
-    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(link)})
+    arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(link)})
     assert arn == ASSUMED
     (line,) = warning_lines(result.stderr)
     assert "writable by other users" in line
@@ -172,12 +171,12 @@ def test_a_cache_path_that_links_to_a_shared_directory_is_never_chmodded(world, 
 def test_a_cache_dir_that_is_missing_is_created_private_and_a_loose_one_is_tightened(world):
     world.standard()
     world.use_mfa_process()
-    identity(world)
+    identity_and_direct_run(world)
     assert (world.cache_dir.stat().st_mode & 0o777) == 0o700
     world.cache_dir.chmod(0o755)
     (world.cache_dir / "locks").chmod(0o750)
     assert world.run("clear", "--all").returncode == 0  # the next call takes a lock
-    identity(world)
+    identity_and_direct_run(world)
     assert (world.cache_dir.stat().st_mode & 0o777) == 0o700
     assert ((world.cache_dir / "locks").stat().st_mode & 0o777) == 0o700
 
@@ -189,7 +188,7 @@ def test_a_group_writable_cache_dir_of_ours_is_refused_and_left_as_it_is(world):
     world.cache_dir.mkdir(parents=True)
     world.cache_dir.chmod(0o775)
     for _ in range(2):
-        arn, result = identity(world)
+        arn, result = identity_and_direct_run(world)
         assert arn == ASSUMED
         (line,) = warning_lines(result.stderr)
         assert line.startswith(f"xaccount-credproc: warning: the cache directory "
@@ -209,7 +208,7 @@ def test_an_unusable_cache_dir_is_one_warning_and_credentials(world, tmp_path, k
     else:
         target.mkdir(mode=0o700)
         (target / "profiles").write_text("")  # a file where a directory must be
-    arn, result = identity(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(target)})
+    arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(target)})
     assert arn == ASSUMED
     (line,) = warning_lines(result.stderr)
     assert line.startswith("xaccount-credproc: warning: the cache directory"), line
@@ -228,14 +227,14 @@ def test_a_swapped_snapshot_never_serves_another_profiles_role(world):
     world.use_mfa_process()
     add_deploy(world)
     settle(world)
-    identity(world)
-    identity(world, "deploy")
+    identity_and_direct_run(world)
+    identity_and_direct_run(world, "deploy")
     prod, deploy = (os.path.join(world.cache_dir, "profiles", n) for n in (
         snapshot_name(world, "prod-read-only"), snapshot_name(world, "deploy")))
     assert os.path.exists(prod) and os.path.exists(deploy)
     os.replace(deploy, prod)
     items = {i["username"] for i in world.keyring_items()}
-    arn, result = identity(world)
+    arn, result = identity_and_direct_run(world)
     assert arn == ASSUMED and result.stderr == ""
     assert {i["username"] for i in world.keyring_items()} == items  # no stray entries
     assert len(world.sts.calls_of("AssumeRole")) == 2  # the hit came from the cache
@@ -310,11 +309,11 @@ def test_a_snapshot_that_cannot_be_replaced_leaves_no_temp_file(world):
     world.standard()
     world.use_mfa_process()
     settle(world)
-    identity(world)
+    identity_and_direct_run(world)
     (path,) = snapshot_files(world)
     path.unlink()
     path.mkdir()  # os.replace onto a directory fails
-    arn, result = identity(world)
+    arn, result = identity_and_direct_run(world)
     assert arn == ASSUMED and result.stderr == ""
     assert not [p for p in (world.cache_dir / "profiles").iterdir() if ".tmp" in p.name]
 
@@ -351,7 +350,7 @@ def test_a_malformed_bus_still_gets_credentials_with_one_warning(world, mode, tm
     bus = fake_dbus.FakeBus(str(tmp_path), mode)
     try:
         started = time.monotonic()
-        arn, result = identity(world, env={"DBUS_SESSION_BUS_ADDRESS": bus.address})
+        arn, result = identity_and_direct_run(world, env={"DBUS_SESSION_BUS_ADDRESS": bus.address})
         took = time.monotonic() - started
         assert arn == ASSUMED
         (line,) = warning_lines(result.stderr)
@@ -410,7 +409,7 @@ def test_the_reentry_marker_does_not_reach_mfa_process(world):
     script.chmod(0o700)
     world.write_toml(world.toml.read_text().replace(
         "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
-    arn, _ = identity(world)
+    arn, _ = identity_and_direct_run(world)
     assert arn == ASSUMED
     assert dump.exists()
     assert "XACCOUNT_CREDPROC_ACTIVE" not in dump.read_text()

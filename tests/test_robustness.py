@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import unavailable
+from tests.harness.checks import failure_line
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.world import HELPER, MFA_CODE
 
@@ -30,14 +31,6 @@ def helper(world, profile="prod-read-only", env=None, timeout=60):
 
 def lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
-
-
-def one_line_failure(result, pattern: str) -> str:
-    assert result.returncode != 0 and result.stdout == ""
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    (line,) = lines(result.stderr)
-    assert pattern in line, line
-    return line
 
 
 # -- a mute STS -------------------------------------------------------------------------------
@@ -66,7 +59,7 @@ def test_a_mute_sts_is_a_clear_error_within_the_bound(world, mute_sts, callers):
     took = time.monotonic() - started
     for result in results:
         assert result.returncode == 3
-        one_line_failure(result, f"{mute_sts}/ accepted the connection but did not answer "
+        failure_line(result, f"{mute_sts}/ accepted the connection but did not answer "
                                  "AssumeRole within 5s (2 tries)")
     # 2 tries of 5 s for the one caller that tries; the others get its failure at once.
     assert took < 25, took
@@ -176,7 +169,7 @@ def test_a_lock_timeout_that_is_not_finite_is_refused(world, value):
     world.standard()
     world.use_mfa_process()
     result = helper(world, env={"XACCOUNT_CREDPROC_LOCK_TIMEOUT": value})
-    line = one_line_failure(result, f"XACCOUNT_CREDPROC_LOCK_TIMEOUT={value!r} is not a number "
+    line = failure_line(result, f"XACCOUNT_CREDPROC_LOCK_TIMEOUT={value!r} is not a number "
                                     "of seconds from 0 to 3600")
     assert result.returncode == 2, line  # a usage error, as every bad setting
     assert world.sts.calls == []
@@ -195,7 +188,7 @@ def test_every_bad_setting_is_a_usage_error_exit_2(world, variable, value, says)
     term = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
                     {**world.env, variable: value})
     result = term.finish(timeout=60)
-    line = one_line_failure(result, f"{variable}={value!r} {says}")
+    line = failure_line(result, f"{variable}={value!r} {says}")
     assert result.returncode == 2, line
     assert world.sts.calls_of("AssumeRole") == []
 
@@ -350,7 +343,7 @@ def test_an_include_chain_1100_deep_is_one_line(world):
                                                                   "[defaults]"))
     result = helper(world)
     assert result.returncode == 2
-    one_line_failure(result, "includes nest more than 16 deep")
+    failure_line(result, "includes nest more than 16 deep")
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
@@ -366,10 +359,10 @@ def test_an_include_or_config_that_is_not_a_regular_file_is_one_line_at_once(wor
     result = helper(world)
     assert time.monotonic() - started < 10
     assert result.returncode == 2
-    one_line_failure(result, f"config file {target} is not a regular file")
+    failure_line(result, f"config file {target} is not a regular file")
     result = world.run("credential-process", "--profile", "prod-read-only", "--config", target)
     assert result.returncode == 2
-    one_line_failure(result, "is not a regular file")
+    failure_line(result, "is not a regular file")
 
 
 def test_a_config_with_a_utf8_bom_loads(world):
@@ -430,7 +423,7 @@ def test_add_and_remove_in_a_directory_that_cannot_be_written_are_one_line(world
     immutable(world.toml.parent)
     result = world.run(*command)
     assert result.returncode == 2 and result.stdout == ""
-    one_line_failure(result, f"cannot write {world.toml}: Operation not permitted")
+    failure_line(result, f"cannot write {world.toml}: Operation not permitted")
     assert world.toml.read_text() == before
 
 
@@ -552,7 +545,7 @@ def test_with_no_directory_for_locks_credentials_are_still_served_and_edits_refu
            "STS and ask for MFA" in line, line
     result = world.run("init", env=env)
     assert result.returncode == 1 and result.stdout == ""
-    one_line_failure(result, "cannot lock the AWS config for editing: the cache directory ")
+    failure_line(result, "cannot lock the AWS config for editing: the cache directory ")
 
 
 def test_a_link_planted_where_the_locks_would_move_is_refused(world, immutable, tmp_path):

@@ -13,16 +13,9 @@ import time
 
 import pytest
 
+from tests.harness.checks import failure_line
 from tests.harness.terminal import Terminal
 from tests.harness.world import ALICE_KEY, ALICE_SECRET, HELPER
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
 
 # -- the AWS config with the same section twice -------------------------------------------------
 
@@ -35,7 +28,7 @@ def test_duplicate_sections_are_refused_with_both_line_numbers(world):
     world.aws_config.write_text(text)
     result = world.run("init")
     assert result.returncode == 2 and result.stdout == ""
-    assert one_line(result) == (
+    assert failure_line(result) == (
         f"xaccount-credproc: {world.aws_config} has the same section twice ([profile "
         "prod-read-only] at lines 1, 7), so the AWS CLI cannot read it at all; merge each into "
         "one section, then run 'xaccount-credproc init' again")
@@ -57,7 +50,7 @@ def test_a_source_add_the_keyring_refuses_leaves_no_declaration(world):
     result = world.run("source", "add", "ops", input=f"{ALICE_KEY}\n{ALICE_SECRET}\n",
                        stdin=None, env={"DBUS_SESSION_BUS_ADDRESS": ""})
     assert result.returncode == 1 and result.stdout == ""
-    line = one_line(result)
+    line = failure_line(result)
     assert line.startswith("xaccount-credproc: cannot store the keys: "), line
     assert world.toml.read_text() == before  # no [sources.ops] left behind
     assert ALICE_SECRET not in result.stderr
@@ -68,7 +61,7 @@ def test_a_source_add_under_a_profile_name_stores_nothing(world):
     result = world.run("source", "add", "prod-read-only",
                        input=f"{ALICE_KEY}\n{ALICE_SECRET}\n", stdin=None)
     assert result.returncode == 2
-    assert one_line(result) == (
+    assert failure_line(result) == (
         f"xaccount-credproc: 'prod-read-only' is a profile in {world.toml}, so it cannot also "
         "name a stored source; choose another name for the source")
     assert [i for i in world.keyring_items() if i["username"].startswith("source/")] == []
@@ -79,7 +72,7 @@ def test_source_add_with_stdin_closed_is_one_line(world):
     result = world.run("source", "add", "ops", stdin=subprocess.DEVNULL,
                        preexec_fn=lambda: os.close(0))
     assert result.returncode == 1
-    assert one_line(result) == (
+    assert failure_line(result) == (
         "xaccount-credproc: stdin is closed, so there are no keys to read; pipe two lines to "
         "stdin (the access key ID, then the secret), or run it in a terminal")
 
@@ -94,7 +87,7 @@ def test_a_signal_at_the_key_prompt_is_reported_truthfully(world, signum):
     term.proc.send_signal(signum)
     result = term_finish_keeping_master(term)
     assert result.returncode == 128 + signum
-    assert one_line(result) == (f"xaccount-credproc: secret access key entry interrupted by "
+    assert failure_line(result) == (f"xaccount-credproc: secret access key entry interrupted by "
                                 f"{signal.Signals(signum).name}")
     assert "[sources.ops]" not in world.toml.read_text()
 
@@ -118,7 +111,7 @@ def test_a_name_with_terminal_escapes_is_shown_escaped(world, command):
     name = "evil\n\x1b[2J\x1b]0;pwned\x07"
     result = world.run(*command, name)
     assert result.returncode == 2
-    line = one_line(result)
+    line = failure_line(result)
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     # Not a valid profile name: quoted by its first 8 characters only, escaped.
     assert "there is no profile 'evil\\n\\x1b[2... (19 characters)' in" in line, line
@@ -132,6 +125,7 @@ def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     from xaccount_credproc.credentials.stored.keys import StoredKeys
     from xaccount_credproc.credentials.sts import READ_TIMEOUT, StsSource
     from xaccount_credproc.errors import AwsError
+    from xaccount_credproc.reentry import REENTRY_ENV
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -142,6 +136,9 @@ def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", url)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # StsSource marks this process as resolving a source (REENTRY_ENV): undone after the test,
+    # or every later test's helper run from this process would see a loop.
+    monkeypatch.setenv(REENTRY_ENV, "")
     source = StsSource("ops", "eu-west-1", "ops",
                        keys=StoredKeys(ALICE_KEY, ALICE_SECRET, "arn:aws:iam::1:user/a"))
     started = time.monotonic()
@@ -165,7 +162,7 @@ def test_a_relative_path_in_a_variable_is_refused(world, variable):
     result = world.run("credential-process", "--profile", "prod-read-only",
                        env={variable: "cache/here"}, cwd=str(world.root))
     assert result.returncode == 2 and result.stdout == ""
-    assert one_line(result) == (
+    assert failure_line(result) == (
         f"xaccount-credproc: {variable}='cache/here' is a relative path, which would mean "
         "another place in each directory a command runs from; set it to an absolute path, or "
         "unset it")

@@ -25,12 +25,6 @@ def files_holding(world, secret: str) -> list:
             and secret.encode() in p.read_bytes()]
 
 
-def identity(world, profile: str) -> str:
-    result = world.aws("sts", "get-caller-identity", "--profile", profile)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)["Arn"]
-
-
 def imported(world, alice) -> None:
     result = world.run("source", "import", "dev", "--region", "eu-west-1")
     assert result.returncode == 0, result.stderr
@@ -59,8 +53,8 @@ def test_import_moves_the_keys_and_the_cli_works_for_a_role_and_for_the_user(wor
     assert "[sources.dev]" in world.toml.read_text()
     assert "--source dev" in world.aws_config.read_text()
 
-    assert identity(world, "prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
-    assert identity(world, "dev") == alice["arn"]  # the IAM user itself, through the helper
+    assert world.identity("prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
+    assert world.identity("dev") == alice["arn"]  # the IAM user itself, through the helper
     assert times_asked(alice["counter"]) == 1  # one MFA session for the role and the user
     (session_call,) = world.sts.calls_of("GetSessionToken")
     assert session_call.caller == alice["key"]  # the long-term key signed only STS
@@ -102,7 +96,7 @@ def test_a_profile_aws_configure_wrote_is_taken_over_with_its_settings(world, al
     assert user.returncode == 0, user.stderr
     # output = text, the user's choice: tab-separated, not JSON.
     assert not user.stdout.lstrip().startswith("{") and alice["arn"] in user.stdout.split("\t")
-    assert identity(world, "prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
+    assert world.identity("prod-read-only").endswith(":assumed-role/DevReadOnly-CrossAccount/alice")
     # Up to date from now on: the region and output live in [sources.dev].
     again = world.run("init")
     assert again.returncode == 0 and "is up to date" in again.stdout, again.stdout
@@ -133,7 +127,7 @@ def test_add_reads_two_lines_from_stdin_and_checks_them_first(world, alice):
         result.stdout)
     assert world.run("init").returncode == 0
     assert "--source dev" not in world.aws_config.read_text()  # not asked for (--aws-profile)
-    assert identity(world, "prod-read-only").endswith("/alice")
+    assert world.identity("prod-read-only").endswith("/alice")
     assert world.sts.calls_of("GetSessionToken")[0].caller == alice["key"]
 
 
@@ -249,7 +243,7 @@ def test_list_and_remove_show_nothing_secret(world, alice):
 
 def test_rotate_end_to_end(world, alice):
     imported(world, alice)
-    identity(world, "prod-read-only")  # sessions made with the old key, cached
+    world.identity("prod-read-only")  # sessions made with the old key, cached
     before = len(world.sts.calls)  # (import asked IAM for the key's age, with the key itself)
     result = world.run("source", "rotate", "dev")
     assert result.returncode == 0, result.stderr
@@ -263,7 +257,7 @@ def test_rotate_end_to_end(world, alice):
     assert all(world.sts.keys[c.caller].kind == "mfa-session" for c in iam_calls)
     # The sessions made with the old key are not served: the next call signs STS with the new.
     calls = len(world.sts.calls_of("GetSessionToken"))
-    identity(world, "prod-read-only")
+    world.identity("prod-read-only")
     assert len(world.sts.calls_of("GetSessionToken")) == calls + 1
     assert world.sts.calls_of("GetSessionToken")[-1].caller == new_key
     assert files_holding(world, alice["secret"]) == []
@@ -304,7 +298,7 @@ def test_rotate_killed_at_any_step_leaves_a_working_key(world, alice, step):
 
     # Whatever the step, the stored key works: no cached session helps it here.
     assert world.run("clear", "--all").returncode == 0
-    assert identity(world, "dev") == alice["arn"]
+    assert world.identity("dev") == alice["arn"]
     assert world.sts.calls_of("GetSessionToken")[-1].caller in keys_in_iam(world)
 
     again = world.run("source", "rotate", "dev")
@@ -316,7 +310,7 @@ def test_rotate_killed_at_any_step_leaves_a_working_key(world, alice, step):
         (left,) = keys_in_iam(world)
         assert left != alice["key"]
         assert world.run("clear", "--all").returncode == 0
-        assert identity(world, "dev") == alice["arn"]
+        assert world.identity("dev") == alice["arn"]
         assert world.sts.calls_of("GetSessionToken")[-1].caller == left
     assert files_holding(world, alice["secret"]) == []
 

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from tests.harness.checks import failure_line
 from tests.harness.iam_users import ADMIN, CREDENTIALS, iam_user
 from tests.harness.mfa import counting_mfa, times_asked
 from tests.harness.terminal import Terminal
@@ -65,22 +66,10 @@ def ok(result):
     return result
 
 
-def one_line(result, code: int, *words: str):
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
-    for word in words:
-        assert word in result.stderr, result.stderr
-
-
 def reboot(world) -> None:
     """What a reboot does to this tool: every kernel-keyring entry it made is gone."""
     world.made.remove()
     assert world.made.ours() == []
-
-
-def identity(world, profile="prod-read-only"):
-    result = ok(world.aws("sts", "get-caller-identity", "--profile", profile))
-    return json.loads(result.stdout)["Arn"]
 
 
 def holding(world, secret: str) -> list:
@@ -112,7 +101,7 @@ def test_import_then_a_reboot_then_8_parallel_commands_ask_for_the_passphrase_on
     reboot(world)
     assert "state: locked" in ok(world.run("vault", "status")).stdout
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        arns = list(pool.map(lambda _: identity(world), range(8)))
+        arns = list(pool.map(lambda _: world.identity(), range(8)))
     assert set(arns) == {"arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"}
     assert times_asked(world.alice["ran"]) == 2  # one passphrase for the eight
     (session,) = world.sts.calls_of("GetSessionToken")[-1:]
@@ -120,8 +109,8 @@ def test_import_then_a_reboot_then_8_parallel_commands_ask_for_the_passphrase_on
     assert len(world.sts.calls_of("AssumeRole")) == 1
 
     world.run("clear", "--all")
-    identity(world)  # the keys are needed again: the vault is still unlocked
-    assert identity(world, "dev") == world.alice["arn"]
+    world.identity()  # the keys are needed again: the vault is still unlocked
+    assert world.identity("dev") == world.alice["arn"]
     assert times_asked(world.alice["ran"]) == 2
     # The derived key lives in the kernel keyring with a timeout, never in a file.
     (entry,) = [k for k in world.made.ours() if "vault-key/" in k.description]
@@ -145,14 +134,14 @@ def test_without_a_vault_import_refuses_unless_volatile_and_init_moves_the_key_i
     world = headless
     before = world.aws_credentials.read_bytes()
     refused = world.run("source", "import", "dev", "--region", "eu-west-1")
-    one_line(refused, 1, "vault init", "--volatile")
+    failure_line(refused, "vault init", "--volatile", code=1)
     assert world.aws_credentials.read_bytes() == before  # the only copy stays
     assert "[sources.dev]" not in world.toml.read_text()
 
     ok(world.run("source", "import", "dev", "--region", "eu-west-1", "--volatile"))
     assert 'keyring_backend = "kernel"' in world.toml.read_text()
     ok(world.run("init"))
-    identity(world)
+    world.identity()
     # From "kernel" to "auto": the next unlock moves it into the vault, out of the kernel.
     world.write_toml(world.toml.read_text().replace('keyring_backend = "kernel"\n', ""))
     init = ok(world.run("vault", "init"))
@@ -160,7 +149,7 @@ def test_without_a_vault_import_refuses_unless_volatile_and_init_moves_the_key_i
     assert "source/dev" in ok(world.run("vault", "status")).stdout
     assert not [k for k in world.made.ours() if k.description.endswith(":source/dev")]
     reboot(world)
-    assert identity(world, "dev") == world.alice["arn"]
+    assert world.identity("dev") == world.alice["arn"]
 
 
 def test_a_wrong_passphrase_is_asked_again_at_a_terminal_three_times_at_most(headless):
@@ -200,7 +189,7 @@ def test_a_wrong_passphrase_from_passphrase_process_fails_at_once(headless):
     reboot(world)
     world.alice["phrase"].write_text("not the passphrase\n")
     result = world.run("credential-process", "--profile", "prod-read-only")
-    one_line(result, 2, "does not open the vault", "passphrase_process")
+    failure_line(result, "does not open the vault", "passphrase_process", code=2)
     assert times_asked(world.alice["ran"]) == 2
 
 
@@ -250,7 +239,7 @@ def test_a_damaged_vault_is_one_line_and_changes_nothing(headless, damage, words
     for args in (("credential-process", "--profile", "prod-read-only"), ("source", "list"),
                  ("vault", "passwd")):
         result = world.run(*args, input=NEW_PASSPHRASE + "\n", stdin=None)
-        one_line(result, 2, str(world.vault), words)
+        failure_line(result, str(world.vault), words, code=2)
         assert hashlib.sha256(world.vault.read_bytes()).hexdigest() == before
     assert vaults.VERSION == 1
 
@@ -305,7 +294,7 @@ def test_passwd_killed_at_20_random_moments_loses_nothing(headless):
     _killed_at_random(world, [str(HELPER), "vault", "passwd"], NEW_PASSPHRASE + "\n", 20, 1,
                       still_whole)
     phrases.reverse()
-    assert identity(world, "dev") == world.alice["arn"]
+    assert world.identity("dev") == world.alice["arn"]
 
 
 def test_source_add_killed_at_20_random_moments_loses_nothing(headless):
@@ -321,7 +310,7 @@ def test_source_add_killed_at_20_random_moments_loses_nothing(headless):
     ok(world.run("source", "add", "ops", "--region", "eu-west-1",
                  input=f"{key}\n{secret}\n", stdin=None))
     reboot(world)
-    assert identity(world, "dev") == world.alice["arn"]
+    assert world.identity("dev") == world.alice["arn"]
     listed = ok(world.run("source", "list")).stdout
     assert "ops" in listed and "dev" in listed
 
@@ -353,15 +342,15 @@ def test_a_vault_that_cannot_be_written_is_one_line_and_keeps_every_key(headless
         started = time.monotonic()
         result = world.run("source", "add", "ops", "--region", "eu-west-1",
                            input=f"{key}\n{secret}\n", stdin=None)
-        one_line(result, 2, "cannot store the keys", str(world.vault), "nothing was changed")
+        failure_line(result, "cannot store the keys", str(world.vault), "nothing was changed", code=2)
         assert time.monotonic() - started < 30  # refused, not waited out
         passwd = world.run("vault", "passwd", input=NEW_PASSPHRASE + "\n", stdin=None)
-        one_line(passwd, 2, "cannot write the vault file")
+        failure_line(passwd, "cannot write the vault file", code=2)
     finally:
         subprocess.run(["chattr", "-i", str(world.vault.parent)], check=False)
     assert world.vault.read_bytes() == before
     assert "[sources.ops]" not in world.toml.read_text()
-    assert identity(world, "dev") == world.alice["arn"]
+    assert world.identity("dev") == world.alice["arn"]
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -373,7 +362,7 @@ def test_lock_reset_doctor_and_the_passphrase_reaches_no_child(headless):
     ok(world.run("vault", "lock"))
     assert "state: locked" in ok(world.run("vault", "status")).stdout
     world.run("clear", "--all")
-    identity(world)
+    world.identity()
     assert times_asked(world.alice["ran"]) == 2  # locked: asked again
 
     doctor = world.run("doctor").stdout
@@ -387,11 +376,11 @@ def test_lock_reset_doctor_and_the_passphrase_reaches_no_child(headless):
     assert ok(probe).stdout.strip() == "False"
 
     refused = world.run("vault", "reset")  # no terminal, no --yes
-    one_line(refused, 2, "needs a confirmation")
+    failure_line(refused, "needs a confirmation", code=2)
     assert world.vault.exists()
     ok(world.run("vault", "reset", "--yes"))
     assert not world.vault.exists()
     again = world.run("vault", "init", input=f"{PASSPHRASE}\n", stdin=None)
     ok(again)
     short = world.run("vault", "passwd", input="short\n", stdin=None)
-    one_line(short, 2, "fewer than 8")
+    failure_line(short, "fewer than 8", code=2)

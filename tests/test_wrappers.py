@@ -63,7 +63,7 @@ def helper_line(world, entry: str) -> str:
     return f"{venv / 'bin' / 'python'} -S {venv / 'src' / 'xaccount_credproc' / '__main__.py'}"
 
 
-def identity(world) -> tuple[int, str, str]:
+def attempted_identity(world) -> tuple[int, str, str]:
     result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only", timeout=120)
     arn = json.loads(result.stdout)["Arn"] if result.returncode == 0 else ""
     return result.returncode, arn, result.stderr
@@ -86,7 +86,7 @@ def test_a_wrapped_line_works_on_a_miss_and_a_hit(world, wrapper, entry):
            "--profile prod-read-only"
     world.aws_config.write_text(stanza(line))
     for attempt in ("miss", "hit"):
-        code, arn, stderr = identity(world)
+        code, arn, stderr = attempted_identity(world)
         assert code == 0, (attempt, stderr)
         assert arn == ASSUMED, attempt
     assert len(world.sts.calls_of("AssumeRole")) == 1
@@ -107,7 +107,7 @@ def test_a_real_loop_through_a_wrapper_is_still_caught(world, wrapper):
     world.aws_config.write_text(world.aws_config.read_text()
                                 + f"[profile dev]\ncredential_process = {loop}\n")
     started = time.monotonic()
-    code, _, stderr = identity(world)
+    code, _, stderr = attempted_identity(world)
     assert time.monotonic() - started < 60
     assert code != 0
     assert "xaccount-credproc was started again" in stderr, stderr

@@ -177,6 +177,15 @@ class World:
             **kwargs) -> subprocess.CompletedProcess:
         return self._run([str(AWS), *args], env, timeout, **kwargs)
 
+    def identity(self, profile: str = "prod-read-only", env: dict | None = None) -> str:
+        """The ARN the real `aws` CLI is given for `profile` (get-caller-identity), which must
+        work."""
+        import json
+
+        result = self.aws("sts", "get-caller-identity", "--profile", profile, env=env)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["Arn"]
+
     def _run(self, argv, env, timeout, **kwargs):
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         kwargs.setdefault("start_new_session", True)  # no controlling terminal

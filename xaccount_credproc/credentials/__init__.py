@@ -1,8 +1,10 @@
 """The credentials family, and `Credentials`: a set of temporary AWS credentials and the
 credential_process output format.
 
-The modules of this family: `provider` (a profile's credentials: cache, then lock, check again,
-then MFA and STS), `cache` (cache keys and the entry format), `sts` (STS and IAM calls through one
+The modules of this family: `provider` (the resolver: a profile's chain of providers, each
+cached entry read, locked, read again and fetched in one place, and the refresh policy),
+`providers` (the providers: long-term keys, SSO, a stored source, the MFA session, a role hop;
+only on a miss), `cache` (cache keys and the entry format), `sts` (STS and IAM calls through one
 source, errors made readable), `locking` (the per-key cross-process locks), `mfa_codes` (one
 use per MFA code), `stored/` (IAM users' long-term keys this tool keeps, and the vault's
 unlocking: one owner), `execenv` (credentials as
