@@ -159,12 +159,14 @@ def go_probe(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def sso(world):
-    """The stand-in IAM Identity Center portal, and the AWS config's SSO profile `corp-sso`."""
+    """The IAM Identity Center emulator (OIDC and portal), and the AWS config's SSO profile
+    `corp-sso` of the sso-session `corp`."""
     from tests.harness.chains import SSO_CONFIG
     from tests.harness.sso_portal import SsoPortal
 
     portal = SsoPortal(world.sts)
     world.env["AWS_ENDPOINT_URL_SSO"] = portal.url
+    world.env["AWS_ENDPOINT_URL_SSO_OIDC"] = portal.url
     world.aws_config.write_text(SSO_CONFIG)
     yield portal
     portal.stop()

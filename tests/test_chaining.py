@@ -261,6 +261,8 @@ def test_an_expired_or_missing_sso_login_is_one_line_naming_aws_sso_login(world,
     assert time.monotonic() - started < 30
     assert result.returncode == 3 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert ("the IAM Identity Center (SSO) login of source profile 'corp-sso' has expired or is "
-            "missing; run 'aws sso login --profile corp-sso'") in result.stderr
+    # The session's token is renewed first when it can be; this one has no refresh token.
+    assert ("the IAM Identity Center login of sso-session 'corp' has expired or is missing; sign "
+            "in: run 'xaccount-credproc sso login --sso-session corp' (or 'aws sso login "
+            "--sso-session corp')") in result.stderr
     assert world.sts.calls_of("AssumeRole") == []

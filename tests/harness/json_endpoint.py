@@ -19,22 +19,24 @@ class HttpEndpoint:
 
             def _answer(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, kind, data = endpoint.respond(self.command, urlsplit(self.path),
-                                                      self.headers, body)
+                status, kind, data, *more = endpoint.respond(self.command, urlsplit(self.path),
+                                                             self.headers, body)
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def respond(self, method: str, url, headers, body: bytes) -> tuple[int, str, bytes]:
-        """(status, content type, body) for one request."""
+        """(status, content type, body[, more headers]) for one request."""
         raise NotImplementedError
 
     def stop(self) -> None:

@@ -1,11 +1,16 @@
 """The suite's secret scan: no secret STS issued, no MFA code it accepted, no key the tests
 made may be found in any file under any test HOME (the cache dir included), in the keyring
 daemon's files, or in any stderr a test captured from the helper or the aws CLI. conftest.py
-runs it once the whole session is over, from a session fixture's teardown."""
+runs it once the whole session is over, from a session fixture's teardown.
+
+IAM Identity Center's tokens, client secrets, device and authorization codes
+(tests/harness/sso_portal.py's ISSUED) may be in one place only: the AWS CLI's token files,
+~/.aws/sso/cache/*.json, where the AWS tools read them."""
 
 from pathlib import Path
 
 from tests.harness.otp import appears
+from tests.harness.sso_portal import ISSUED as SSO_ISSUED
 from tests.harness.world import ALICE_SECRET, ALL_WORLDS, CAPTURED_STDERR, EXTRA_SECRETS, MFA_CODE
 
 
@@ -30,11 +35,17 @@ def leaks(roots: list[Path], stderrs: list[str], secrets: list[str],
                 if secret.encode() in data:
                     found.append(f"a secret is in {path}")
             found += [f"an MFA code is in {path}" for code in codes if appears(code, data)]
+            token_file = path.parent.name == "cache" and path.parent.parent.name == "sso" \
+                and path.suffix == ".json"
+            found += [f"an IAM Identity Center secret is in {path}" for secret in SSO_ISSUED
+                      if not token_file and secret.encode() in data]
     for stderr in stderrs:
         found += [f"a secret is in a stderr: {stderr[:200]!r}" for secret in secrets
                   if secret in stderr]
         found += [f"an MFA code is in a stderr: {stderr[:200]!r}" for code in codes
                   if appears(code, stderr)]
+        found += [f"an IAM Identity Center secret is in a stderr: {stderr[:200]!r}"
+                  for secret in SSO_ISSUED if secret in stderr]
     return found, scanned
 
 

@@ -151,9 +151,21 @@ class LongTermKeys(_AwsProfileSource):
 
 
 class SsoSource(_AwsProfileSource):
-    """An AWS profile signed in through IAM Identity Center: botocore exchanges the token that
-    `aws sso login` cached for role credentials. Always temporary; an expired or missing login
-    is named with the command that renews it (sts.py)."""
+    """An AWS profile signed in through IAM Identity Center: botocore exchanges the session's
+    token (from `xaccount-credproc sso login` or `aws sso login`, one file) for role
+    credentials. The token is renewed first with its refresh token when it runs short (under
+    the session's lock: credentials/sso/), so no person is needed while the refresh token
+    lives. Always temporary."""
+
+    def fetch(self) -> Credentials:
+        if self._credentials is None:
+            session = self._sts.scoped_config().get("sso_session")
+            if session:  # legacy profiles (sso_start_url alone) have no refresh token
+                from .sso import TokenFile, session_named
+                from .sso.login import fresh_token
+
+                fresh_token(TokenFile(session_named(session)), warnings=self._sts.warnings)
+        return super().fetch()
 
     def long_term(self) -> bool:
         return False

@@ -1,0 +1,311 @@
+"""IAM Identity Center built in: `sso login` (device code and PKCE), the token in the AWS CLI's
+own file, renewal without a person, `sso status` and `sso logout`; through the real aws CLI and
+botocore against the Identity Center emulator (tests/harness/sso_portal.py)."""
+
+import hashlib
+import json
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.harness.chains import hub_and_spokes
+from tests.harness.checks import failure_line
+from tests.harness.world import HELPER, MFA_SERIAL
+
+SSO_ROLE = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_0123456789abcdef/alice"
+HUB_TRUSTS = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"
+
+
+def token_path(world, name="corp"):
+    return world.home / ".aws" / "sso" / "cache" / (hashlib.sha1(name.encode()).hexdigest()
+                                                     + ".json")
+
+
+def approving(sso, count: int = 1):
+    """A person who approves, from another device, each code a device login shows."""
+    def approve():
+        deadline = time.monotonic() + 60
+        done = 0
+        while done < count and time.monotonic() < deadline:
+            for code in sso.pending_user_codes():
+                sso.approve(code)
+                done += 1
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=approve, daemon=True)
+    thread.start()
+    return thread
+
+
+def device_login(world, sso, *extra):
+    approving(sso)
+    result = world.run("sso", "login", "--sso-session", "corp", "--use-device-code",
+                       "--no-browser", *extra, timeout=90)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def signed_in_as(world, *argv: str, profile: str = "corp-sso") -> str:
+    """Who signed the GetCallerIdentity that `argv` (the plain `aws` CLI, boto3) just made
+    with `profile`: the SSO role whose credentials botocore got from the portal."""
+    before = len(world.sts.calls_of("GetCallerIdentity"))
+    if argv:
+        result = subprocess.run([*argv], env=world.env, capture_output=True, text=True,
+                                timeout=90)
+    else:
+        result = world.aws("sts", "get-caller-identity", "--profile", profile)
+    assert result.returncode == 0, result.stderr
+    calls = world.sts.calls_of("GetCallerIdentity")[before:]
+    assert len(calls) == 1
+    return world.sts.caller_arn(calls[0].caller)
+
+
+def secrets_of(world) -> list[str]:
+    document = json.loads(token_path(world).read_text())
+    return [document[k] for k in ("accessToken", "refreshToken", "clientSecret")]
+
+
+def sso_chain(world):
+    """hub <- corp-sso (botocore's SSO provider reads our token), spokes behind the hub."""
+    hub_and_spokes(world, hub_source="corp-sso")
+    world.write_toml(world.toml.read_text().replace(f'mfa_serial = "{MFA_SERIAL}"\n', ""))
+    world.sts.add_role("arn:aws:iam::111111111111:role/Hub", trusts=(HUB_TRUSTS,))
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+def test_a_device_login_writes_the_aws_clis_token_file_and_plain_botocore_uses_it(world, sso):
+    result = device_login(world, sso)
+    assert "signed in to sso-session 'corp' (https://corp.awsapps.com/start) until" in \
+        result.stdout
+    assert "confirm the code" in result.stderr
+    path = token_path(world)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    document = json.loads(path.read_text())
+    assert {"startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
+            "registrationExpiresAt", "refreshToken"} <= set(document)
+    assert document["expiresAt"].endswith("Z") and document["startUrl"] == sso.start_url
+    for secret in secrets_of(world):
+        assert secret not in result.stdout + result.stderr
+    assert [r["grant"] for r in sso.calls("CreateToken") if r["grant"]][-1] == \
+        "urn:ietf:params:oauth:grant-type:device_code"
+    # The AWS CLI (botocore's own SSO provider, no helper) signs in with our login...
+    assert signed_in_as(world) == SSO_ROLE
+    # ...and so does plain boto3.
+    code = "import boto3; boto3.Session(profile_name='corp-sso').client('sts').get_caller_identity()"
+    assert signed_in_as(world, sys.executable, "-c", code) == SSO_ROLE
+    assert [r["role_name"] for r in sso.calls("GetRoleCredentials")] == ["Developer"] * 2
+
+
+def test_a_second_login_reuses_the_client_registration(world, sso):
+    device_login(world, sso)
+    device_login(world, sso)
+    assert len(sso.calls("RegisterClient")) == 1
+
+
+def test_a_browser_login_with_pkce_comes_back_to_the_loopback_listener(world, sso):
+    """The browser (here a program that follows the authorize page's redirect, as a browser
+    does) is opened on the authorize URL; the callback completes the login."""
+    browser = world.root / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport sys, urllib.request\n"
+                       "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n")
+    browser.chmod(0o755)
+    result = world.run("sso", "login", "--sso-session", "corp", env={"BROWSER": str(browser)},
+                       timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "Opened the sign-in page of sso-session 'corp' in your browser" in result.stderr
+    assert [r["grant"] for r in sso.calls("CreateToken")] == ["authorization_code"]
+    registered = sso.clients[json.loads(token_path(world).read_text())["clientId"]]
+    assert registered["redirects"] == ["http://127.0.0.1/oauth/callback"]
+    for secret in secrets_of(world):
+        assert secret not in result.stdout + result.stderr
+    assert signed_in_as(world) == SSO_ROLE
+
+
+def test_no_browser_prints_the_url_and_the_login_ends_when_it_is_opened(world, sso):
+    process = subprocess.Popen([str(HELPER), "sso", "login", "--sso-session", "corp",
+                                "--no-browser"], env=world.env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        line = process.stderr.readline()
+        assert "Open this URL in a browser on this computer" in line, line
+        url = line.rsplit(": ", 1)[1].strip()
+        assert url.startswith(sso.url + "/authorize?") and "code_challenge_method=S256" in url
+        import urllib.request
+
+        page = urllib.request.urlopen(url, timeout=10).read()
+        assert b"You can close this window" in page
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "signed in to sso-session 'corp'" in out
+
+
+def test_a_browser_that_never_comes_back_is_one_line_within_the_bound(world, sso):
+    started = time.monotonic()
+    result = world.run("sso", "login", "--sso-session", "corp", "--no-browser",
+                       env={"XACCOUNT_CREDPROC_SSO_LOGIN_TIMEOUT": "2"})
+    assert time.monotonic() - started < 30
+    # The URL to open, then the failure: one line of its own, the last.
+    first, last = result.stderr.strip().splitlines()
+    assert first.startswith("Open this URL in a browser on this computer")
+    assert result.returncode == 3 and result.stdout == "" and "Traceback" not in result.stderr
+    assert last.startswith("xaccount-credproc: the browser did not come back to "
+                           "http://127.0.0.1:") and "within 2s" in last, last
+    assert not token_path(world).exists()
+
+
+def test_a_device_code_never_approved_is_one_line_within_the_bound(world, sso):
+    result = world.run("sso", "login", "--sso-session", "corp", "--use-device-code",
+                       "--no-browser", env={"XACCOUNT_CREDPROC_SSO_LOGIN_TIMEOUT": "3"})
+    # The code shown to the person is on stderr before the failure: the failure is the last line.
+    assert result.returncode == 3 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "xaccount-credproc: the device login of sso-session 'corp' was not approved within 3s; "
+        "run it again and approve the code in the browser in time")
+    assert "Traceback" not in result.stderr
+
+
+# -- staying signed in -----------------------------------------------------------------------
+
+
+def expire_in_file(world, seconds_left: float) -> None:
+    path = token_path(world)
+    document = json.loads(path.read_text())
+    document["expiresAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                          time.gmtime(time.time() + seconds_left))
+    path.write_text(json.dumps(document))
+
+
+def test_an_expired_token_is_renewed_without_a_person_once_for_parallel_callers(world, sso):
+    device_login(world, sso)
+    sso_chain(world)
+    before = json.loads(token_path(world).read_text())
+    sso.expire_access_tokens()
+    expire_in_file(world, -60)
+    runs = [subprocess.Popen([str(HELPER), "credential-process", "--profile", "spoke1"],
+                             env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+            for _ in range(8)]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert json.loads(out)["AccessKeyId"].startswith("ASIA")
+    refreshes = [r for r in sso.calls("CreateToken") if r["grant"] == "refresh_token"]
+    assert len(refreshes) == 1
+    after = json.loads(token_path(world).read_text())
+    assert after["accessToken"] != before["accessToken"]
+    assert after["clientId"] == before["clientId"]
+    assert stat.S_IMODE(token_path(world).stat().st_mode) == 0o600
+    assert len(world.sts.calls_of("AssumeRole")) == 2  # hub once, spoke1 once
+
+
+def test_after_botocore_renews_the_token_the_helper_uses_it_and_the_other_way_round(world, sso):
+    device_login(world, sso)
+    sso_chain(world)
+    # Within botocore's 15-minute window: the plain AWS CLI renews it and rewrites the file.
+    expire_in_file(world, 10 * 60)
+    assert signed_in_as(world) == SSO_ROLE
+    assert len([r for r in sso.calls("CreateToken") if r["grant"] == "refresh_token"]) == 1
+    renewed = json.loads(token_path(world).read_text())
+    assert world.identity("spoke1").endswith("/Spoke/alice")  # no renewal needed
+    assert len([r for r in sso.calls("CreateToken") if r["grant"] == "refresh_token"]) == 1
+    # Our renewal, then botocore reads what we wrote.
+    expire_in_file(world, 60)
+    assert world.run("clear", "--all").returncode == 0
+    assert world.identity("spoke2").endswith("/Spoke/alice")
+    assert len([r for r in sso.calls("CreateToken") if r["grant"] == "refresh_token"]) == 2
+    assert json.loads(token_path(world).read_text())["accessToken"] != renewed["accessToken"]
+    assert signed_in_as(world) == SSO_ROLE
+    assert len([r for r in sso.calls("CreateToken") if r["grant"] == "refresh_token"]) == 2
+
+
+def test_a_revoked_refresh_token_is_one_line_naming_the_login(world, sso):
+    device_login(world, sso)
+    sso_chain(world)
+    sso.refresh_tokens.clear()  # revoked at Identity Center
+    expire_in_file(world, -60)
+    result = world.run("credential-process", "--profile", "spoke1")
+    line = failure_line(result, code=3, secrets=tuple(secrets_of(world)))
+    assert line == ("xaccount-credproc: the IAM Identity Center login of sso-session 'corp' has "
+                    "expired or was revoked (InvalidGrantException); sign in again: run "
+                    "'xaccount-credproc sso login --sso-session corp' (or 'aws sso login "
+                    "--sso-session corp')")
+    assert world.sts.calls_of("AssumeRole") == []
+
+
+# -- status and logout -----------------------------------------------------------------------
+
+
+def test_status_and_logout(world, sso):
+    before = world.run("sso", "status")
+    assert before.returncode == 0 and "corp  https://corp.awsapps.com/start  not signed in" in \
+        before.stdout
+    device_login(world, sso)
+    status = world.run("sso", "status")
+    assert status.returncode == 0, status.stderr
+    assert "corp  https://corp.awsapps.com/start  signed in until " in status.stdout
+    assert "renewed without a person until" in status.stdout
+    for secret in secrets_of(world):
+        assert secret not in status.stdout + status.stderr
+    token = json.loads(token_path(world).read_text())["accessToken"]
+    out = world.run("sso", "logout", "--profile", "corp-sso")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "signed out of sso-session 'corp'"
+    assert len(sso.calls("Logout")) == 1 and token not in sso.tokens
+    assert not token_path(world).exists()
+    assert "not signed in" in world.run("sso", "status").stdout
+    again = world.run("sso", "logout", "--sso-session", "corp")
+    assert again.stdout.strip() == "sso-session 'corp' was not signed in"
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+def test_an_unknown_session_is_one_line(world, sso):
+    result = world.run("sso", "login", "--sso-session", "nope", "--use-device-code")
+    failure_line(result, "there is no [sso-session nope] in the AWS config (known: corp)",
+                 code=2)
+
+
+def test_a_start_url_that_is_not_https_is_one_line_and_nothing_is_asked(world, sso):
+    world.aws_config.write_text(world.aws_config.read_text().replace(
+        "https://corp.awsapps.com/start", "http://corp.awsapps.com/start"))
+    result = world.run("sso", "login", "--sso-session", "corp", "--use-device-code")
+    failure_line(result, "[sso-session corp]: sso_start_url 'http://corp.awsapps.com/start' is "
+                         "not an https URL", code=2)
+    assert sso.requests == []
+
+
+@pytest.mark.parametrize("answer", [
+    (500, "text/html", b"<html><body>Internal error</body></html>"),
+    (200, "text/html", b"<html><body>Sign in to Hotel Wi-Fi</body></html>"),
+])
+def test_identity_center_answering_something_else_is_one_line(world, sso, answer):
+    sso.answer_next.extend([answer] * 4)  # RegisterClient and its retries
+    result = world.run("sso", "login", "--sso-session", "corp", "--use-device-code",
+                       "--no-browser")
+    line = failure_line(result, code=3)
+    assert "RegisterClient" in line and ("proxy" in line or "not an" in line), line
+    assert not token_path(world).exists()
+
+
+def test_a_bad_login_timeout_setting_is_one_line(world, sso):
+    result = world.run("sso", "login", "--sso-session", "corp",
+                       env={"XACCOUNT_CREDPROC_SSO_LOGIN_TIMEOUT": "soon"})
+    failure_line(result, "XACCOUNT_CREDPROC_SSO_LOGIN_TIMEOUT='soon' is not a number", code=2)
+
+
+def test_the_token_file_is_never_left_half_written_or_readable_by_others(world, sso):
+    device_login(world, sso)
+    leftovers = [p.name for p in token_path(world).parent.iterdir() if p.suffix == ".tmp"]
+    assert leftovers == []
+    assert stat.S_IMODE(token_path(world).stat().st_mode) == 0o600

@@ -1,0 +1,328 @@
+"""Signing in to IAM Identity Center, as the AWS CLI does, through botocore's `sso-oidc` and
+`sso` clients (never a hand-written HTTP call to AWS):
+
+- authorization code with PKCE (the default, as in AWS CLI 2.22+): RegisterClient as a public
+  client for `http://127.0.0.1/oauth/callback`, a listener on a free loopback port that accepts
+  the one callback whose `state` matches, the authorize URL opened in the browser (or printed),
+  CreateToken with the code verifier (RFC 6749 4.1, RFC 7636, RFC 8252 7.3);
+- the device code (`--use-device-code`: SSH, containers): StartDeviceAuthorization, the URL and
+  the code shown, CreateToken polled at the interval given, `slow_down` adding 5 s (RFC 8628);
+- the refresh token grant, which renews an access token without a person;
+- Logout.
+
+Each wait is bounded (`login_timeout`, 600 s); every OIDC call is unsigned, so no credential lookup (which
+could run this helper) happens on the way.
+"""
+
+import base64
+import hashlib
+import os
+import secrets
+import sys
+import time
+
+from ... import debug
+from ...errors import AwsError, UserError
+from . import REFRESH_MARGIN, LoginNeeded, SsoSession, TokenFile, parse_timestamp, timestamp
+
+DEVICE_GRANTS = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
+PKCE_GRANTS = ["authorization_code", "refresh_token"]
+REDIRECT_URI = "http://127.0.0.1/oauth/callback"  # registered; the port is chosen per login
+CALLBACK_PATH = "/oauth/callback"
+CLIENT_NAME = "xaccount-credproc"
+# How long a login waits for the person (the device code itself lives 10 minutes at AWS).
+TIMEOUT_ENV = "XACCOUNT_CREDPROC_SSO_LOGIN_TIMEOUT"
+DEFAULT_TIMEOUT = 600.0
+CONNECT_TIMEOUT, READ_TIMEOUT = 3, 10
+SLOW_DOWN = 5  # seconds added to the polling interval (RFC 8628 3.5)
+PAGE = (b"<!doctype html><html><head><meta charset='utf-8'><title>xaccount-credproc</title>"
+        b"</head><body><p>Signed in to IAM Identity Center. You can close this window.</p>"
+        b"</body></html>")
+
+
+def login_timeout() -> float:
+    from ...errors import ConfigError
+
+    raw = os.environ.get(TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 3600:  # also false for nan
+        raise ConfigError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 1 to 3600",
+                          f"unset it or set e.g. {TIMEOUT_ENV}=600")
+    return value
+
+
+def _client(service: str, region: str):
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    config = Config(signature_version=UNSIGNED, connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT, region_name=region,
+                    retries={"mode": "standard", "total_max_attempts": 3})
+    return botocore.session.Session().create_client(service, region_name=region, config=config)
+
+
+def _call(session: SsoSession, action: str, call, expected: tuple[str, ...] = ()):
+    """`call()`, with AWS's answers made readable. Error codes in `expected` are returned as
+    strings for the caller to act on (authorization_pending, slow_down, ...)."""
+    import botocore.exceptions as bx
+    from botocore.parsers import ResponseParserError
+
+    try:
+        return call()
+    except bx.ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "Unknown")
+        if code in expected:
+            return code
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "Unknown" or code.isdigit():
+            raise AwsError(f"IAM Identity Center answered {action} with HTTP {status}, not an "
+                           "API response: a proxy or captive portal in between?",
+                           "sign in to the network, or check HTTPS_PROXY and "
+                           "AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO") from None
+        if code in ("InvalidClientException", "UnauthorizedClientException"):
+            raise LoginNeeded(f"IAM Identity Center refused the client registration of "
+                              f"{session.label} ({code})",
+                              f"sign in again: run {session.login_command}") from None
+        if code in ("InvalidGrantException", "ExpiredTokenException", "UnauthorizedException"):
+            raise LoginNeeded(f"the IAM Identity Center login of {session.label} has expired "
+                              f"or was revoked ({code})",
+                              f"sign in again: run {session.login_command}") from None
+        raise AwsError(f"IAM Identity Center refused {action} for {session.label}: {code}",
+                       "check the session's sso_start_url and sso_region") from None
+    except ResponseParserError:
+        raise AwsError(f"IAM Identity Center answered {action} with something that is not an "
+                       "API response: a proxy or captive portal in between?",
+                       "check HTTPS_PROXY and AWS_ENDPOINT_URL_SSO_OIDC") from None
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
+            bx.ConnectionClosedError) as e:
+        raise AwsError(f"cannot reach IAM Identity Center in {session.region} for {action} "
+                       f"({type(e).__name__})", "check the network, proxy settings, "
+                       "sso_region and AWS_ENDPOINT_URL_SSO_OIDC") from None
+
+
+def _expect(session: SsoSession, action: str, answer, *fields: str) -> dict:
+    """`answer`, which must have `fields` (a 200 page of HTML parses as an empty answer)."""
+    if not isinstance(answer, dict) or any(not answer.get(f) for f in fields):
+        raise AwsError(f"IAM Identity Center answered {action} without "
+                       f"{' and '.join(f for f in fields if not (answer or {}).get(f))}: a "
+                       "proxy or captive portal in between?",
+                       "sign in to the network, or check HTTPS_PROXY and "
+                       "AWS_ENDPOINT_URL_SSO_OIDC")
+    return answer
+
+
+def _registration(session: SsoSession, oidc, grants: list[str] | None) -> dict:
+    """A client registration: the one in the token file while it lasts and was made for this
+    kind of login by us (a refresh only needs one that lasts), else a new one."""
+    document = TokenFile(session).read() or {}
+    kind = document.get("xaccountCredprocGrants")
+    if (document.get("clientId") and document.get("clientSecret")
+            and TokenFile.seconds_left(document, "registrationExpiresAt") > 3600
+            and (grants is None or kind == grants)):
+        return {"clientId": document["clientId"], "clientSecret": document["clientSecret"],
+                "registrationExpiresAt": document["registrationExpiresAt"]}
+    params: dict = {"clientName": CLIENT_NAME, "clientType": "public"}
+    if session.scopes:
+        params["scopes"] = session.scopes
+    if grants:
+        params["grantTypes"] = grants
+    if grants == PKCE_GRANTS:
+        params.update(redirectUris=[REDIRECT_URI], issuerUrl=session.start_url)
+    answer = _expect(session, "RegisterClient", _call(
+        session, "RegisterClient", lambda: oidc.register_client(**params)),
+        "clientId", "clientSecret", "clientSecretExpiresAt")
+    debug.log(f"registered an OIDC client for {session.label}")
+    return {"clientId": answer["clientId"], "clientSecret": answer["clientSecret"],
+            "registrationExpiresAt": timestamp(answer["clientSecretExpiresAt"])}
+
+
+def _save(session: SsoSession, registration: dict, answer: dict,
+          grants: list[str] | None) -> dict:
+    document = {"startUrl": session.start_url, "region": session.region,
+                "accessToken": answer["accessToken"],
+                "expiresAt": timestamp(time.time() + int(answer["expiresIn"])),
+                **registration}
+    if answer.get("refreshToken"):
+        document["refreshToken"] = answer["refreshToken"]
+    if grants:
+        document["xaccountCredprocGrants"] = grants
+    TokenFile(session).write(document)
+    return document
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _open(url: str, browser: bool) -> bool:
+    """Open `url` in the user's browser when there is one, without waiting for it (a browser
+    started afresh may run until it is closed): $BROWSER, else the desktop's opener; never a
+    text browser in this terminal (webbrowser's last resort). Whether it was started."""
+    if not browser:
+        return False
+    if os.environ.get("BROWSER") or sys.platform in ("darwin", "win32"):
+        import threading
+        import webbrowser
+
+        started: list[bool] = []
+
+        def run() -> None:
+            try:
+                started.append(bool(webbrowser.open(url, new=2)))
+            except webbrowser.Error:
+                started.append(False)
+
+        thread = threading.Thread(target=run, daemon=True, name="browser")
+        thread.start()
+        thread.join(2)
+        return started != [False]
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    import shutil
+    import subprocess
+
+    opener = shutil.which("xdg-open")
+    if opener is None:
+        return False
+    try:
+        subprocess.Popen([opener, url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    return True
+
+
+def device_login(session: SsoSession, browser: bool = True) -> dict:
+    timeout = login_timeout()
+    oidc = _client("sso-oidc", session.region)
+    registration = _registration(session, oidc, DEVICE_GRANTS)
+    client = {"clientId": registration["clientId"], "clientSecret": registration["clientSecret"]}
+    auth = _expect(session, "StartDeviceAuthorization", _call(
+        session, "StartDeviceAuthorization", lambda: oidc.start_device_authorization(
+            startUrl=session.start_url, **client)), "deviceCode", "userCode", "verificationUri")
+    url = auth.get("verificationUriComplete") or auth["verificationUri"]
+    opened = _open(url, browser)
+    _say(f"{'Opened' if opened else 'Open'} {auth['verificationUri']} and confirm the code "
+         f"{auth['userCode']} (or open {url})")
+    interval = max(1, int(auth.get("interval") or 5))
+    deadline = time.monotonic() + min(timeout, float(auth.get("expiresIn") or 600))
+    while True:
+        if time.monotonic() + interval > deadline:
+            raise LoginNeeded(f"the device login of {session.label} was not approved within "
+                              f"{timeout:g}s", "run it again and approve the code in "
+                              "the browser in time")
+        time.sleep(interval)
+        answer = _call(session, "CreateToken", lambda: oidc.create_token(
+            grantType=DEVICE_GRANTS[0], deviceCode=auth["deviceCode"], **client),
+            expected=("AuthorizationPendingException", "SlowDownException",
+                      "ExpiredTokenException"))
+        if answer == "AuthorizationPendingException":
+            continue
+        if answer == "SlowDownException":
+            interval += SLOW_DOWN
+            continue
+        if answer == "ExpiredTokenException":
+            raise LoginNeeded(f"the device code of {session.label} expired before it was "
+                              "approved", "run the login again and approve the code in time")
+        return _save(session, registration, _expect(session, "CreateToken", answer,
+                                                    "accessToken", "expiresIn"), DEVICE_GRANTS)
+
+
+def browser_login(session: SsoSession, browser: bool = True) -> dict:
+    from .callback import Callback
+
+    timeout = login_timeout()
+    oidc = _client("sso-oidc", session.region)
+    registration = _registration(session, oidc, PKCE_GRANTS)
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    state = secrets.token_urlsafe(32)
+    from urllib.parse import urlencode
+
+    with Callback(CALLBACK_PATH, state, PAGE) as callback:
+        redirect = f"http://127.0.0.1:{callback.port}{CALLBACK_PATH}"
+        query = {"response_type": "code", "client_id": registration["clientId"],
+                 "redirect_uri": redirect, "state": state, "code_challenge_method": "S256",
+                 "code_challenge": challenge}
+        if session.scopes:
+            query["scopes"] = " ".join(session.scopes)
+        url = f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{urlencode(query)}"
+        if _open(url, browser):
+            _say(f"Opened the sign-in page of {session.label} in your browser; waiting for it "
+                 f"(at most {timeout:g}s). If it did not open, open: {url}")
+        else:
+            _say(f"Open this URL in a browser on this computer to sign in to {session.label} "
+                 f"(waiting at most {timeout:g}s): {url}")
+        code = callback.wait(timeout)
+        if code is None:
+            raise LoginNeeded(f"the browser did not come back to {redirect} within "
+                              f"{timeout:g}s", "run the login again, or use "
+                              "--use-device-code where the browser is on another computer")
+    answer = _expect(session, "CreateToken", _call(session, "CreateToken", lambda: oidc.create_token(
+        grantType="authorization_code", code=code, redirectUri=redirect, codeVerifier=verifier,
+        clientId=registration["clientId"], clientSecret=registration["clientSecret"])),
+        "accessToken", "expiresIn")
+    return _save(session, registration, answer, PKCE_GRANTS)
+
+
+def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
+                warnings: list[str] | None = None) -> dict:
+    """The session's token with more than `margin` left: as it is, or renewed with its refresh
+    token under the session's lock. Raises LoginNeeded when only a person can help."""
+    document = token_file.read()
+    if TokenFile.seconds_left(document) > margin:
+        return document  # type: ignore[return-value]
+    from ..locking import held
+
+    def renewed() -> dict:
+        again = token_file.read()  # under the lock: another process may have just renewed it
+        if TokenFile.seconds_left(again) > margin:
+            return again  # type: ignore[return-value]
+        return refresh(token_file, again)
+
+    with held(token_file.lock_name,
+              f"the IAM Identity Center token of {token_file.session.label}", warnings) as lock:
+        return lock.fetch(renewed)
+
+
+def refresh(token_file: TokenFile, document: dict | None) -> dict:
+    """The token renewed with its refresh token (no person); LoginNeeded when that cannot be."""
+    session = token_file.session
+    if not document or not document.get("refreshToken") or not document.get("clientId"):
+        raise LoginNeeded(f"the IAM Identity Center login of {session.label} has expired "
+                          "or is missing", f"sign in: run {session.login_command}")
+    if (parse_timestamp(document.get("registrationExpiresAt")) or 0) <= time.time():
+        raise LoginNeeded(f"the client registration of {session.label} has expired",
+                          f"sign in again: run {session.login_command}")
+    oidc = _client("sso-oidc", session.region)
+    answer = _expect(session, "CreateToken", _call(session, "CreateToken", lambda: oidc.create_token(
+        grantType="refresh_token", refreshToken=document["refreshToken"],
+        clientId=document["clientId"], clientSecret=document["clientSecret"])),
+        "accessToken", "expiresIn")
+    debug.log(f"renewed the IAM Identity Center token of {session.label}")
+    registration = {k: document[k] for k in ("clientId", "clientSecret",
+                                               "registrationExpiresAt")}
+    if not answer.get("refreshToken"):
+        answer = {**answer, "refreshToken": document["refreshToken"]}
+    return _save(session, registration, answer, document.get("xaccountCredprocGrants"))
+
+
+def logout(session: SsoSession) -> bool:
+    """Log the session out at IAM Identity Center and remove its token; whether there was one."""
+    token_file = TokenFile(session)
+    document = token_file.read()
+    if document and document.get("accessToken") and TokenFile.seconds_left(document) > 0:
+        portal = _client("sso", session.region)
+        try:
+            _call(session, "Logout",
+                  lambda: portal.logout(accessToken=document["accessToken"]))
+        except UserError as e:  # the token is removed all the same
+            debug.log(f"Logout failed: {e}")
+    return token_file.remove()
