@@ -261,8 +261,9 @@ def test_an_expired_or_missing_sso_login_is_one_line_naming_aws_sso_login(world,
     assert time.monotonic() - started < 30
     assert result.returncode == 3 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    # The session's token is renewed first when it can be; this one has no refresh token.
-    assert ("the IAM Identity Center login of sso-session 'corp' has expired or is missing; sign "
-            "in: run 'xaccount-credproc sso login --sso-session corp' (or 'aws sso login "
-            "--sso-session corp')") in result.stderr
+    # The session's token is renewed first when it can be (this one has no refresh token),
+    # then a person asked to sign in again, if there is one to ask.
+    assert ("the IAM Identity Center login of sso-session 'corp' has expired or is missing, and "
+            "there is no terminal or browser here to sign in with; run 'xaccount-credproc sso "
+            "login --sso-session corp' (or 'aws sso login --sso-session corp')") in result.stderr
     assert world.sts.calls_of("AssumeRole") == []

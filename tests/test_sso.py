@@ -235,10 +235,11 @@ def test_a_revoked_refresh_token_is_one_line_naming_the_login(world, sso):
     expire_in_file(world, -60)
     result = world.run("credential-process", "--profile", "spoke1")
     line = failure_line(result, code=3, secrets=tuple(secrets_of(world)))
+    # Nobody to sign in again here (no terminal, no browser): the cause and the command.
     assert line == ("xaccount-credproc: the IAM Identity Center login of sso-session 'corp' has "
-                    "expired or was revoked (InvalidGrantException); sign in again: run "
-                    "'xaccount-credproc sso login --sso-session corp' (or 'aws sso login "
-                    "--sso-session corp')")
+                    "expired or was revoked (InvalidGrantException), and there is no terminal "
+                    "or browser here to sign in with; run 'xaccount-credproc sso login "
+                    "--sso-session corp' (or 'aws sso login --sso-session corp')")
     assert world.sts.calls_of("AssumeRole") == []
 
 
@@ -309,3 +310,118 @@ def test_the_token_file_is_never_left_half_written_or_readable_by_others(world, 
     leftovers = [p.name for p in token_path(world).parent.iterdir() if p.suffix == ".tmp"]
     assert leftovers == []
     assert stat.S_IMODE(token_path(world).stat().st_mode) == 0o600
+
+
+# -- when the token cannot be renewed: a person signs in again ---------------------------------
+
+
+def stand_in_browser(world, delay: float = 0.0):
+    """A program that does what a browser does with the authorize URL: follows its redirect
+    back to the loopback listener (after `delay` seconds, as a person takes time)."""
+    browser = world.root / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport sys, time, urllib.request\n"
+                       f"time.sleep({delay})\n"
+                       "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n")
+    browser.chmod(0o755)
+    return str(browser)
+
+
+def revoked(world, sso):
+    """Signed in once; the refresh token since revoked and the access token expired."""
+    device_login(world, sso)
+    sso_chain(world)
+    sso.refresh_tokens.clear()
+    sso.expire_access_tokens()
+    expire_in_file(world, -60)
+
+
+def test_on_a_terminal_credential_process_signs_in_again_with_a_device_code(world, sso):
+    from tests.harness.terminal import Terminal
+
+    revoked(world, sso)
+    env = {k: v for k, v in world.env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                           "BROWSER")}
+    terminal = Terminal([str(HELPER), "credential-process", "--profile", "spoke1"], env)
+    screen = terminal.expect(r"confirm the code (\d{4}-\d{4})")
+    import re
+
+    code = re.findall(r"confirm the code (\d{4}-\d{4})", screen)[-1]
+    sso.approve(code)
+    result = terminal.finish()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert [r["grant"] for r in sso.calls("CreateToken")][-2:] == [
+        "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+    assert code not in result.stderr  # shown on the terminal, not in what botocore keeps
+
+
+def test_without_a_terminal_the_browser_login_opens_once_for_8_parallel_callers(world, sso):
+    revoked(world, sso)
+    env = {**world.env, "BROWSER": stand_in_browser(world, delay=1.0)}
+    runs = [subprocess.Popen([str(HELPER), "credential-process", "--profile", "spoke1"],
+                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+            for _ in range(8)]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert json.loads(out)["AccessKeyId"].startswith("ASIA")
+    grants = [r["grant"] for r in sso.calls("CreateToken")]
+    assert grants.count("authorization_code") == 1, grants
+    assert len(sso.calls("Authorize")) == 1
+
+
+def test_with_nobody_to_ask_it_is_one_line_naming_the_login(world, sso):
+    revoked(world, sso)
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""}
+    result = world.run("credential-process", "--profile", "spoke1", env=env)
+    failure_line(result, "the IAM Identity Center login of sso-session 'corp' has expired or "
+                         "was revoked (InvalidGrantException), and there is no terminal or "
+                         "browser here to sign in with; run 'xaccount-credproc sso login "
+                         "--sso-session corp'", code=3)
+    assert world.sts.calls_of("AssumeRole") == []
+
+
+def test_the_server_answers_sso_login_required_at_once_then_serves_after_the_login(world, sso):
+    from tests.harness.cred_server import CredServer, get
+
+    revoked(world, sso)
+    server = CredServer(world, env={"BROWSER": stand_in_browser(world, delay=3.0)}).start()
+    try:
+        env = server.client_env("spoke1")
+        url, headers = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], {
+            "Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}
+        started = time.monotonic()
+        status, body = get(url, headers)
+        assert time.monotonic() - started < 1.5
+        assert (status, body["code"]) == (503, "SsoLoginRequired"), body
+        assert "complete it in the browser that opened" in body["message"]
+        deadline = time.monotonic() + 60
+        while (status, body.get("code")) != (200, None) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            status, body = get(url, headers)
+        assert status == 200, body
+        assert body["AccessKeyId"].startswith("ASIA")
+        assert [r["grant"] for r in sso.calls("CreateToken")].count("authorization_code") == 1
+    finally:
+        server.stop()
+
+
+def test_a_server_without_a_browser_names_the_command_to_run(world, sso):
+    from tests.harness.cred_server import CredServer, get
+
+    revoked(world, sso)
+    server = CredServer(world, env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""}).start()
+    try:
+        env = server.client_env("spoke1")
+        status, body = get(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                           {"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+        deadline = time.monotonic() + 10
+        while body.get("code") == "CredentialsPending" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            status, body = get(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                               {"Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+        assert (status, body["code"]) == (503, "SsoLoginRequired"), body
+        assert "'xaccount-credproc sso login --sso-session corp'" in body["message"]
+    finally:
+        server.stop()

@@ -226,11 +226,14 @@ class Resolver:
     MFA codes come from, each profile's cache and each source, shared along the chain."""
 
     def __init__(self, profile: Profile, store=None, warnings: list[str] | None = None,
-                 policy: RefreshPolicy = CREDENTIAL_PROCESS, mfa_for=None):
+                 policy: RefreshPolicy = CREDENTIAL_PROCESS, mfa_for=None, sign_in=None):
         """`store`: the profile's store (else the one its config names). `mfa_for(profile)`:
         where MFA codes come from, for this profile and every hop of its chain (the server's
-        prompt never uses the terminal)."""
+        prompt never uses the terminal). `sign_in(session, why)`: how a person signs in to IAM
+        Identity Center again when its token cannot be renewed (None: the person at this
+        terminal or desktop)."""
         self.profile = profile
+        self.sign_in = sign_in
         self.policy = policy
         self.warnings: list[str] = [] if warnings is None else warnings
         self._mfa_for = mfa_for
@@ -270,7 +273,7 @@ class Resolver:
         if key not in self._sources:
             from .providers import source_for
 
-            self._sources[key] = source_for(profile, self.warnings)
+            self._sources[key] = source_for(profile, self.warnings, self.sign_in)
         return self._sources[key]
 
     def can_cache(self, profile: Profile) -> bool:

@@ -157,14 +157,21 @@ class SsoSource(_AwsProfileSource):
     the session's lock: credentials/sso/), so no person is needed while the refresh token
     lives. Always temporary."""
 
+    def __init__(self, sts: StsSource, sign_in=None):
+        """`sign_in(session, why)`: a person signing in again when the token cannot be renewed
+        (None: the person at this terminal or desktop, credentials/sso/login.PersonSignIn)."""
+        super().__init__(sts)
+        self.sign_in = sign_in
+
     def fetch(self) -> Credentials:
         if self._credentials is None:
             session = self._sts.scoped_config().get("sso_session")
             if session:  # legacy profiles (sso_start_url alone) have no refresh token
                 from .sso import TokenFile, session_named
-                from .sso.login import fresh_token
+                from .sso.login import PersonSignIn, fresh_token
 
-                fresh_token(TokenFile(session_named(session)), warnings=self._sts.warnings)
+                fresh_token(TokenFile(session_named(session)), warnings=self._sts.warnings,
+                            sign_in=self.sign_in or PersonSignIn())
         return super().fetch()
 
     def long_term(self) -> bool:
@@ -216,15 +223,15 @@ class StoredSource:
         return True
 
 
-def source_for(profile: Profile, warnings: list[str]) -> Source:
+def source_for(profile: Profile, warnings: list[str], sign_in=None) -> Source:
     """The source a profile's chain starts from: a stored source by its config, else the AWS
-    profile, SSO when it names an Identity Center login."""
+    profile, SSO when it names an Identity Center login (`sign_in`: see SsoSource)."""
     if profile.chain[0].stored_source is not None:
         return StoredSource(profile, warnings)
     sts = StsSource(profile.root_source, profile.region, profile.name, warnings)
     aws_profile = sts.scoped_config()
     if aws_profile.get("sso_session") or aws_profile.get("sso_start_url"):
-        return SsoSource(sts)
+        return SsoSource(sts, sign_in)
     return LongTermKeys(sts)
 
 

@@ -119,7 +119,8 @@ class Service:
         started = loop.time()
         while True:
             # Someone is being asked for a code: say so soon, rather than wait for them.
-            wait = MFA_WAIT if job.waiting_for_mfa and not job.background else REQUEST_WAIT
+            asking = job.waiting_for_mfa or job.waiting_for_login is not None
+            wait = MFA_WAIT if asking and not job.background else REQUEST_WAIT
             remaining = started + wait - loop.time()
             if remaining <= 0:
                 return self.supply.pending(name, job)

@@ -16,6 +16,7 @@ import threading
 import time
 
 from .. import debug
+from ..credentials.sso import LoginNeeded
 from ..errors import AwsError, ConfigError, MfaError, ProfileNotFound, UserError
 from . import REFRESH_AT, SERVE_MIN
 
@@ -53,6 +54,7 @@ class Job:
     def __init__(self, background: bool):
         self.background = background
         self.waiting_for_mfa = False
+        self.waiting_for_login = None  # the SsoSession whose browser login the job waits for
         self.done = False
         self._listeners: list = []
         self._lock = threading.Lock()
@@ -121,6 +123,31 @@ class JobMfa:
             return self._inner().code(rejected=rejected, avoid=avoid)
         finally:
             self.job.waiting_for_mfa = False
+
+
+class JobSignIn:
+    """An IAM Identity Center login for a job whose token cannot be renewed: a background job
+    declines; a client's job opens the browser login once, where a browser can be opened,
+    while requests are answered SsoLoginRequired."""
+
+    def __init__(self, job: Job, log):
+        self.job, self.log = job, log
+
+    def __call__(self, session, why):
+        from ..credentials.sso.login import browser_available, browser_login
+
+        if self.job.background:
+            raise HumanNeeded(f"{session.label} needs a login")
+        if not browser_available():
+            raise LoginNeeded(f"{why.what}, and the server has no browser to open",
+                              f"run {session.login_command}, then retry")
+        self.job.waiting_for_login = session
+        self.job.changed()
+        try:
+            return browser_login(session, browser=True, say=lambda line: self.log(
+                line.split(": http")[0]))  # the URL is for a person, not the log
+        finally:
+            self.job.waiting_for_login = None
 
 
 def in_a_terminal(name: str) -> str:
@@ -232,6 +259,11 @@ class Supply:
         """The answer for a request that waited REQUEST_WAIT for `job`."""
         if job.waiting_for_mfa and not job.background:
             return mfa_required(name, asking=True)
+        if job.waiting_for_login is not None and not job.background:
+            session = job.waiting_for_login
+            return error(503, "SsoLoginRequired", f"profile '{name}' needs an IAM Identity "
+                         f"Center login of {session.label}: complete it in the browser that "
+                         f"opened, or run {session.login_command}; then retry", name)
         return error(503, "CredentialsPending",
                      f"profile '{name}': credentials are being fetched (another "
                      "xaccount-credproc may be waiting for an MFA code); retry in a moment", name)
@@ -263,7 +295,7 @@ class Supply:
 
         policy = self.policy.for_renewal() if job.background else self.policy
         return Resolver(profile, warnings=[], policy=policy,
-                        mfa_for=lambda hop: JobMfa(job, hop))
+                        mfa_for=lambda hop: JobMfa(job, hop), sign_in=JobSignIn(job, self.log))
 
     def _run(self, slot: Slot, job: Job) -> None:
         name = slot.profile.name
@@ -283,6 +315,8 @@ class Supply:
             pass
         except MfaError as e:
             answer = mfa_required(name, reason=str(e))
+        except LoginNeeded as e:
+            answer = error(503, "SsoLoginRequired", _naming(name, str(e)), name)
         except ConfigError as e:
             answer = error(500, "ConfigError", _naming(name, str(e)), name)
         except AwsError as e:

@@ -15,6 +15,7 @@ could run this helper) happens on the way.
 """
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -160,6 +161,12 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def browser_available() -> bool:
+    """Whether a browser can be opened here ($BROWSER, a desktop session, macOS, Windows)."""
+    return bool(os.environ.get("BROWSER") or os.environ.get("DISPLAY")
+                or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"))
+
+
 def _open(url: str, browser: bool) -> bool:
     """Open `url` in the user's browser when there is one, without waiting for it (a browser
     started afresh may run until it is closed): $BROWSER, else the desktop's opener; never a
@@ -198,7 +205,7 @@ def _open(url: str, browser: bool) -> bool:
     return True
 
 
-def device_login(session: SsoSession, browser: bool = True) -> dict:
+def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
     timeout = login_timeout()
     oidc = _client("sso-oidc", session.region)
     registration = _registration(session, oidc, DEVICE_GRANTS)
@@ -208,7 +215,7 @@ def device_login(session: SsoSession, browser: bool = True) -> dict:
             startUrl=session.start_url, **client)), "deviceCode", "userCode", "verificationUri")
     url = auth.get("verificationUriComplete") or auth["verificationUri"]
     opened = _open(url, browser)
-    _say(f"{'Opened' if opened else 'Open'} {auth['verificationUri']} and confirm the code "
+    say(f"{'Opened' if opened else 'Open'} {auth['verificationUri']} and confirm the code "
          f"{auth['userCode']} (or open {url})")
     interval = max(1, int(auth.get("interval") or 5))
     deadline = time.monotonic() + min(timeout, float(auth.get("expiresIn") or 600))
@@ -234,7 +241,7 @@ def device_login(session: SsoSession, browser: bool = True) -> dict:
                                                     "accessToken", "expiresIn"), DEVICE_GRANTS)
 
 
-def browser_login(session: SsoSession, browser: bool = True) -> dict:
+def browser_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
     from .callback import Callback
 
     timeout = login_timeout()
@@ -255,10 +262,10 @@ def browser_login(session: SsoSession, browser: bool = True) -> dict:
             query["scopes"] = " ".join(session.scopes)
         url = f"{oidc.meta.endpoint_url.rstrip('/')}/authorize?{urlencode(query)}"
         if _open(url, browser):
-            _say(f"Opened the sign-in page of {session.label} in your browser; waiting for it "
+            say(f"Opened the sign-in page of {session.label} in your browser; waiting for it "
                  f"(at most {timeout:g}s). If it did not open, open: {url}")
         else:
-            _say(f"Open this URL in a browser on this computer to sign in to {session.label} "
+            say(f"Open this URL in a browser on this computer to sign in to {session.label} "
                  f"(waiting at most {timeout:g}s): {url}")
         code = callback.wait(timeout)
         if code is None:
@@ -272,10 +279,49 @@ def browser_login(session: SsoSession, browser: bool = True) -> dict:
     return _save(session, registration, answer, PKCE_GRANTS)
 
 
+class PersonSignIn:
+    """Signing in again when the token cannot be renewed (the refresh token expired or was
+    revoked, or there never was a login), started by `credential-process` itself: once for N
+    callers (it runs under the session's token lock, as an MFA prompt under its key's lock).
+    With a browser at hand (a desktop, $BROWSER) the browser login, out of band for an IDE or a
+    terminal alike; else, on a terminal, the device code shown there; else nobody to ask."""
+
+    def __init__(self, tty_path: str = "/dev/tty"):
+        self.tty_path = tty_path
+
+    def __call__(self, session: SsoSession, why: LoginNeeded) -> dict:
+        """A new login for `session`, whose token could not be renewed (`why`)."""
+        from ...prompt.notify import notify
+        from ...prompt.terminal import open_terminal
+
+        fd = open_terminal(self.tty_path)
+        desktop = browser_available()
+        if fd is None and not desktop:
+            raise LoginNeeded(f"{why.what}, and there is no terminal or browser here to sign "
+                              "in with", f"run {session.login_command}")
+
+        def say(line: str) -> None:
+            debug.log(line)
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.write(fd, f"xaccount-credproc: {line}\r\n".encode())
+            else:
+                notify("Sign in to IAM Identity Center", line)
+
+        try:
+            if desktop:
+                return browser_login(session, browser=True, say=say)
+            return device_login(session, browser=False, say=say)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+
 def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
-                warnings: list[str] | None = None) -> dict:
+                warnings: list[str] | None = None, sign_in=None) -> dict:
     """The session's token with more than `margin` left: as it is, or renewed with its refresh
-    token under the session's lock. Raises LoginNeeded when only a person can help."""
+    token under the session's lock, or, when that cannot be, from `sign_in(session, why)` (a
+    person signing in again; None: nobody to ask). Raises LoginNeeded when only a person can help."""
     document = token_file.read()
     if TokenFile.seconds_left(document) > margin:
         return document  # type: ignore[return-value]
@@ -285,7 +331,13 @@ def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
         again = token_file.read()  # under the lock: another process may have just renewed it
         if TokenFile.seconds_left(again) > margin:
             return again  # type: ignore[return-value]
-        return refresh(token_file, again)
+        try:
+            return refresh(token_file, again)
+        except LoginNeeded as e:
+            if sign_in is None:
+                raise
+            debug.log(f"{e.what}: signing in again")
+            return sign_in(token_file.session, e)
 
     with held(token_file.lock_name,
               f"the IAM Identity Center token of {token_file.session.label}", warnings) as lock:
