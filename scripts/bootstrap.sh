@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need, on a fresh Debian/Ubuntu machine, without
 # asking anything: Debian packages (dbus, gnome-keyring, awscli v2, golang-go and the Go AWS SDK,
-# Xvfb, zenity, xdotool and xwd, Podman with runc, a Python >= 3.11 with venv) and a
+# Xvfb, zenity, xdotool and xwd, Podman with runc, Chromium, a Python >= 3.11 with venv) and a
 # project virtualenv in .venv with the package (editable) and its dev extras. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +63,8 @@ command -v fish >/dev/null || packages+=(fish)
 command -v man >/dev/null || packages+=(man-db)
 command -v groff >/dev/null || packages+=(groff-base)
 command -v pipx >/dev/null || packages+=(pipx)
+# IAM Identity Center's browser sign-in (tests/test_sso.py): headless Chromium as the browser.
+command -v chromium >/dev/null || packages+=(chromium)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

@@ -128,6 +128,30 @@ def test_a_browser_login_with_pkce_comes_back_to_the_loopback_listener(world, ss
     assert signed_in_as(world) == SSO_ROLE
 
 
+def test_a_real_browser_completes_the_pkce_login(world, sso):
+    """Headless Chromium (Debian's) as $BROWSER: it loads the authorize page, follows it back
+    to the loopback listener and shows the page that says the window can be closed."""
+    import shutil
+
+    from tests.harness import unavailable
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        unavailable("chromium is not installed: run scripts/bootstrap.sh")
+    page = world.root / "page.html"
+    browser = world.root / "chromium-browser"
+    browser.write_text(f"#!/bin/sh\nexec {chromium} --headless=new --no-sandbox --disable-gpu "
+                       f"--user-data-dir={world.root / 'chromium-profile'} "
+                       f'--dump-dom "$1" > {page} 2>/dev/null\n')
+    browser.chmod(0o755)
+    result = world.run("sso", "login", "--sso-session", "corp", env={"BROWSER": str(browser)},
+                       timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "You can close this window" in page.read_text()
+    assert [r["grant"] for r in sso.calls("CreateToken")] == ["authorization_code"]
+    assert signed_in_as(world) == SSO_ROLE
+
+
 def test_no_browser_prints_the_url_and_the_login_ends_when_it_is_opened(world, sso):
     process = subprocess.Popen([str(HELPER), "sso", "login", "--sso-session", "corp",
                                 "--no-browser"], env=world.env, stdin=subprocess.DEVNULL,
@@ -425,3 +449,21 @@ def test_a_server_without_a_browser_names_the_command_to_run(world, sso):
         assert "'xaccount-credproc sso login --sso-session corp'" in body["message"]
     finally:
         server.stop()
+
+
+def test_list_and_doctor_show_each_session_and_its_login_never_the_token(world, sso):
+    sso_chain(world)
+    before = world.run("doctor")
+    assert ("warn  IAM Identity Center sso-session 'corp': not signed in; a person will be asked "
+            "to sign in on next use; or run 'xaccount-credproc sso login --sso-session corp'"
+            ) in before.stdout, before.stdout
+    device_login(world, sso)
+    listed = world.run("list")
+    assert listed.returncode == 0, listed.stderr
+    assert "IAM Identity Center sessions:\n  corp  https://corp.awsapps.com/start  signed in " \
+           "until " in listed.stdout
+    doctor = world.run("doctor")
+    assert "ok    IAM Identity Center sso-session 'corp': signed in until " in doctor.stdout
+    assert "renewed without a person until " in doctor.stdout
+    for secret in secrets_of(world):
+        assert secret not in listed.stdout + listed.stderr + doctor.stdout + doctor.stderr

@@ -61,7 +61,23 @@ def run(args) -> int:
     if attributed:
         print("\nWho is behind the role (SourceIdentity and session tags on AssumeRole):")
         print("\n".join(attributed))
+    print("\n".join(_sso_sessions()))
     from ..server.client import summary
 
     print("\n".join(summary()))
     return 0
+
+
+def _sso_sessions() -> list[str]:
+    """The IAM Identity Center sessions of the AWS config and their logins (never a token)."""
+    from ..credentials import sso
+    from ..errors import UserError
+
+    try:
+        sessions = sso.all_sessions()
+    except UserError as e:
+        return [f"\nIAM Identity Center sessions: {e.what}"]
+    if not sessions:
+        return []
+    return ["\nIAM Identity Center sessions:"] + [
+        f"  {s.name}  {s.start_url}  {sso.state(s)[0]}" for s in sessions]

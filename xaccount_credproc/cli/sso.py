@@ -66,24 +66,11 @@ def _logout(args) -> int:
 
 def _status(args) -> int:
     from ..credentials import sso
-    from ._common import duration
 
     sessions = sso.all_sessions()
     if not sessions:
         print("no [sso-session NAME] in the AWS config")
         return 0
     for session in sessions:
-        document = session.token_file().read()
-        left = sso.TokenFile.seconds_left(document)
-        if document is None:
-            state = "not signed in"
-        elif left > 0:
-            state = f"signed in until {document.get('expiresAt')} ({duration(left)} left)"
-        else:
-            state = f"expired at {document.get('expiresAt')}"
-        if document and document.get("refreshToken") and \
-                sso.TokenFile.seconds_left(document, "registrationExpiresAt") > 0:
-            state += "; renewed without a person until " + str(
-                document.get("registrationExpiresAt"))
-        print(f"{session.name}  {session.start_url}  {state}")
+        print(f"{session.name}  {session.start_url}  {sso.state(session)[0]}")
     return 0

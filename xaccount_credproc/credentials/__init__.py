@@ -9,7 +9,8 @@ source, errors made readable), `locking` (the per-key cross-process locks), `mfa
 use per MFA code), `stored/` (IAM users' long-term keys this tool keeps, and the vault's
 unlocking: one owner), `execenv` (credentials as
 `exec`'s environment), `console` (console sign-in and switch-role URLs), `organizations`
-(the accounts of an AWS Organization, for `init --from-organization`).
+(the accounts of an AWS Organization, for `init --from-organization`), `sso/` (IAM Identity
+Center: sessions, the token file shared with the AWS CLI, sign-in and renewal).
 
 `Credentials` lives here, in the package itself, because a cache hit needs it: no module more to
 import on every `aws` command.

@@ -2,7 +2,7 @@
 
 One module per subject: aws_files (the AWS config and credentials files), keystore (the keyring
 round trip and the kernel quota), prompts (where an MFA code would be asked), identity (each
-source and chain at STS). Each returns a list of check.Check lines.
+source and chain at STS), sso (each IAM Identity Center session's login). Each returns a list of check.Check lines.
 """
 
 from ..config import loader
@@ -11,7 +11,7 @@ from .check import FAIL, OK, Check
 
 
 def run(config_path: str) -> list[Check]:
-    from . import aws_files, identity, keystore, prompts
+    from . import aws_files, identity, keystore, prompts, sso
 
     try:
         loaded = loader.load(config_path, lenient=True)
@@ -31,6 +31,7 @@ def run(config_path: str) -> list[Check]:
     checks += prompts.attributions(profiles)
     checks += prompts.mfa_prompts(profiles)
     checks += identity.sources(profiles)
+    checks += sso.sessions()
     checks.append(server_check())
     return checks
 

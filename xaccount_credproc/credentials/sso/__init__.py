@@ -186,3 +186,23 @@ class TokenFile:
     def seconds_left(document: dict | None, field: str = "expiresAt") -> float:
         when = parse_timestamp((document or {}).get(field))
         return -1.0 if when is None else when - time.time()
+
+
+def state(session: SsoSession) -> tuple[str, bool, bool]:
+    """(a line saying whether and until when `session` is signed in, whether it is signed in
+    now, whether it can be renewed without a person): never the token."""
+    document = TokenFile(session).read()
+    left = TokenFile.seconds_left(document)
+    renewable = bool(document and document.get("refreshToken")
+                     and TokenFile.seconds_left(document, "registrationExpiresAt") > 0)
+    if document is None:
+        text = "not signed in"
+    elif left > 0:
+        hours, minutes = divmod(int(left // 60), 60)
+        text = f"signed in until {document.get('expiresAt')} ({hours}h{minutes:02d}m left)"
+    else:
+        text = f"expired at {document.get('expiresAt')}"
+    if renewable:
+        text += ("; renewed without a person until "
+                 f"{(document or {}).get('registrationExpiresAt')}")
+    return text, left > 0, renewable
