@@ -467,3 +467,139 @@ def test_list_and_doctor_show_each_session_and_its_login_never_the_token(world, 
     assert "renewed without a person until " in doctor.stdout
     for secret in secrets_of(world):
         assert secret not in listed.stdout + listed.stderr + doctor.stdout + doctor.stderr
+
+
+# -- Identity Center roles as profiles of the TOML config ---------------------------------------
+
+SSO_TOML = """\
+[defaults]
+region = "eu-west-1"
+
+[sso-sessions.corp]
+sso_start_url = "https://corp.awsapps.com/start"
+sso_region = "eu-west-1"
+sso_registration_scopes = ["sso:account:access"]
+
+[profiles.corp-dev]
+sso_session = "corp"
+sso_account_id = "111111111111"
+sso_role_name = "Developer"
+
+[profiles.corp-ro]
+sso_session = "corp"
+sso_account_id = "111111111111"
+sso_role_name = "ReadOnly"
+"""
+
+
+def sso_profiles(world, extra: str = "", aws_config: str | None = None):
+    world.write_toml(SSO_TOML + extra)
+    if aws_config is not None:
+        world.aws_config.write_text(aws_config)
+    result = world.run("init")
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_an_identity_center_role_is_a_profile_served_from_the_cache(world, sso):
+    sso_profiles(world, aws_config="")
+    text = world.aws_config.read_text()
+    assert "[sso-session corp]\n# managed by xaccount-credproc" in text
+    assert "sso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n" in text
+    device_login(world, sso)  # the session init wrote is the one `sso login` reads
+    assert signed_in_as(world, profile="corp-dev") == SSO_ROLE
+    assert signed_in_as(world, profile="corp-dev") == SSO_ROLE  # a cache hit
+    assert signed_in_as(world, profile="corp-ro").split("/")[1] == \
+        "AWSReservedSSO_ReadOnly_0123456789abcdef"
+    assert [r["role_name"] for r in sso.calls("GetRoleCredentials")] == ["Developer", "ReadOnly"]
+    listed = world.run("list")
+    assert "corp-dev" in listed.stdout and "sso-session:corp → corp-dev" in listed.stdout
+
+
+def test_8_parallel_callers_make_one_portal_call(world, sso):
+    sso_profiles(world)
+    device_login(world, sso)
+    runs = [subprocess.Popen([str(HELPER), "credential-process", "--profile", "corp-dev"],
+                             env=world.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+            for _ in range(8)]
+    keys = set()
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        document = json.loads(out)
+        assert document["AccountId"] == "111111111111"
+        keys.add(document["AccessKeyId"])
+    assert len(keys) == 1
+    assert len(sso.calls("GetRoleCredentials")) == 1
+
+
+def test_an_identity_center_role_is_the_first_hop_of_a_chain(world, sso):
+    hub = "arn:aws:iam::222222222222:role/Hub"
+    world.sts.add_role(hub, trusts=(HUB_TRUSTS,))
+    sso_profiles(world, extra=f'\n[profiles.hub]\nsource_profile = "corp-dev"\n'
+                              f'role_arn = "{hub}"\n')
+    device_login(world, sso)
+    assert world.identity("hub") == "arn:aws:sts::222222222222:assumed-role/Hub/alice"
+    signed = [world.sts.caller_arn(c.caller) for c in world.sts.calls_of("AssumeRole")]
+    assert signed == [SSO_ROLE]
+    assert len(sso.calls("GetRoleCredentials")) == 1
+
+
+def test_the_session_may_be_the_aws_configs_own(world, sso):
+    toml = SSO_TOML.replace('[sso-sessions.corp]\nsso_start_url = "https://corp.awsapps.com/'
+                            'start"\nsso_region = "eu-west-1"\nsso_registration_scopes = '
+                            '["sso:account:access"]\n', "")
+    world.write_toml(toml)
+    assert world.run("init").returncode == 0
+    assert world.aws_config.read_text().count("[sso-session corp]") == 1  # the fixture's own
+    device_login(world, sso)
+    assert signed_in_as(world, profile="corp-dev") == SSO_ROLE
+
+
+def test_a_role_no_longer_assigned_is_one_line(world, sso):
+    sso_profiles(world)
+    device_login(world, sso)
+    sso.assignments["111111111111"] = ("corp-dev", ["Developer"])  # ReadOnly taken away
+    result = world.run("credential-process", "--profile", "corp-ro")
+    failure_line(result, "profile 'corp-ro': role ReadOnly of account 111111111111 is not (or no "
+                         "longer) assigned to you in sso-session 'corp'", code=3,
+                 secrets=tuple(secrets_of(world)))
+    doctor = world.run("doctor")
+    assert ("FAIL  IAM Identity Center role ReadOnly of account 111111111111 (profile "
+            "'corp-ro'): profile 'corp-ro': role ReadOnly") in doctor.stdout
+
+
+def test_a_hand_written_session_that_differs_is_left_alone_and_named(world, sso):
+    world.write_toml(SSO_TOML.replace("eu-west-1\"\nsso_registration", "us-east-1\"\n"
+                                      "sso_registration"))
+    before = world.aws_config.read_text()
+    result = world.run("init")
+    assert "the hand-written [sso-session corp]" in result.stderr and "sso_region" in \
+        result.stderr
+    assert "[sso-session corp]\nsso_start_url" in world.aws_config.read_text()
+    assert world.aws_config.read_text().startswith(before)
+
+
+@pytest.mark.parametrize(("table", "words"), [
+    ('[profiles.bad]\nsso_session = "corp"\nsso_account_id = "111111111111"\n'
+     'sso_role_name = "Developer"\nrole_arn = "arn:aws:iam::111111111111:role/X"\n',
+     "profile 'bad': is an IAM Identity Center role (sso_account_id, sso_role_name), so role_arn "
+     "does not apply"),
+    ('[profiles.bad]\nsso_account_id = "111111111111"\nsso_role_name = "Developer"\n',
+     "profile 'bad': has sso_account_id, sso_role_name but no sso_session"),
+    ('[profiles.bad]\nsso_session = "corp"\nsso_account_id = 111111111111\n'
+     'sso_role_name = "Developer"\n', "'sso_account_id' must be a string"),
+])
+def test_a_wrong_identity_center_profile_is_one_line(world, sso, table, words):
+    world.write_toml(SSO_TOML + "\n" + table)
+    result = world.run("credential-process", "--profile", "bad")
+    failure_line(result, words, code=2)
+
+
+def test_a_start_url_that_is_not_https_in_the_toml_is_refused_at_load(world, sso):
+    world.write_toml(SSO_TOML.replace("https://corp", "http://corp"))
+    result = world.run("credential-process", "--profile", "corp-dev")
+    failure_line(result, "sso_start_url 'http://corp.awsapps.com/start' is not an https URL",
+                 code=2)
+    assert sso.requests == []

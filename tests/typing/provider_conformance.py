@@ -4,6 +4,7 @@ a Source, and the resolver gives the providers what they ask of it."""
 from xaccount_credproc.credentials.provider import Cached, Resolver
 from xaccount_credproc.credentials.providers import (
     ChainResolver,
+    IdentityCenterRole,
     LongTermKeys,
     MfaSession,
     Provider,
@@ -20,9 +21,9 @@ def every_provider_is_a_provider(cached: Cached, hop: RoleHop, session: MfaSessi
     return [cached, hop, session, keys, sso, stored]
 
 
-def every_source_is_a_source(keys: LongTermKeys, sso: SsoSource,
-                             stored: StoredSource) -> list[Source]:
-    return [keys, sso, stored]
+def every_source_is_a_source(keys: LongTermKeys, sso: SsoSource, stored: StoredSource,
+                             center: IdentityCenterRole) -> list[Source]:
+    return [keys, sso, stored, center]
 
 
 def the_resolver_composes_chains(resolver: Resolver) -> ChainResolver:

@@ -35,7 +35,11 @@ FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_se
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
           "keyring_backend", "via", "stored_source", "vault", "source_identity", "tags",
-          "transitive_tags")
+          "transitive_tags", "sso")
+# An IAM Identity Center role profile's `sso`: its session (the TOML's [sso-sessions.NAME]
+# settings, or None where the AWS config's [sso-session NAME] is to be read), account and role.
+SSO_FIELDS = {"session": (str,), "account_id": (str,), "role_name": (str,),
+              "start_url": (str, type(None)), "region": (str, type(None)), "scopes": (list,)}
 
 # The exact type (or types) of each field, for data read back from a file (snapshot.py).
 FIELD_TYPES = {
@@ -50,6 +54,7 @@ FIELD_TYPES = {
     "stored_source": (str, type(None)),
     "vault": (dict, type(None)),  # Config.vault_settings(), for a stored source's keys
     "source_identity": (str, type(None)), "tags": (dict,), "transitive_tags": (list,),
+    "sso": (dict, type(None)),
 }
 
 
@@ -69,7 +74,7 @@ class Profile:
                  keyring_backend: str = "auto", via: "Profile | None" = None,
                  stored_source: str | None = None, vault: dict | None = None,
                  source_identity: str | None = None, tags: dict | None = None,
-                 transitive_tags: list | None = None):
+                 transitive_tags: list | None = None, sso: dict | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -97,6 +102,9 @@ class Profile:
         self.source_identity = source_identity
         self.tags = {} if tags is None else tags
         self.transitive_tags = [] if transitive_tags is None else transitive_tags
+        # An IAM Identity Center role (SSO_FIELDS): its credentials come from the portal, and
+        # role_arn is the role's nominal ARN (account and name), for display.
+        self.sso = sso
 
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in FIELDS}
@@ -162,6 +170,11 @@ def from_fields(fields, depth: int = 0) -> "Profile | None":
         return None
     if not all(type(k) is str and type(v) is str for k, v in fields["tags"].items()) or \
             not all(type(k) is str for k in fields["transitive_tags"]):
+        return None
+    sso = fields["sso"]
+    if sso is not None and not (set(sso) == set(SSO_FIELDS) and all(
+            type(sso[k]) in SSO_FIELDS[k] for k in SSO_FIELDS)
+            and all(type(scope) is str for scope in sso["scopes"])):
         return None
     vault = fields["vault"]
     if vault is not None and not (

@@ -20,7 +20,9 @@ MARKER = ("# managed by xaccount-credproc: edit its TOML config and run "
           "'xaccount-credproc init'")
 HEADER_RE = re.compile(r"\[(?P<header>.+)\]")
 # The settings a managed stanza holds; any other line ends it (a user's own additions stay).
-OWN_KEY_RE = re.compile(r"(credential_process|region|output)\s*=")
+OWN_KEY_RE = re.compile(r"(credential_process|region|output|sso_start_url|sso_region|"
+                        r"sso_registration_scopes)\s*=")
+SESSION_PREFIX = "sso-session "
 KEY_LINE_RE = re.compile(r"[A-Za-z0-9_.-]+\s*[=:]")
 # Settings through which botocore gets a profile's credentials: a hand-written section with any
 # of them is the user's way of getting credentials, never taken over.
@@ -57,6 +59,14 @@ class Section:
             if len(parts) == 2:
                 return parts[1]
         return None
+
+    @property
+    def key(self) -> str | None:
+        """What init manages this section as: its profile name, or "sso-session NAME"."""
+        if self.header is not None and self.header.startswith(SESSION_PREFIX):
+            name = self.header[len(SESSION_PREFIX):].strip()
+            return SESSION_PREFIX + name if name else None
+        return self.profile
 
 
 LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -167,6 +177,25 @@ def render(name: str, command: list[str], region: str | None, output: str | None
     return newline.join(lines) + newline
 
 
+def render_session(name: str, start_url: str, region: str, scopes: list[str],
+                   newline: str = "\n") -> str:
+    """One managed [sso-session NAME] stanza, from the TOML's [sso-sessions.NAME]."""
+    lines = [f"[{SESSION_PREFIX}{name}]", MARKER, f"sso_start_url = {start_url}",
+             f"sso_region = {region}"]
+    if scopes:
+        lines.append(f"sso_registration_scopes = {', '.join(scopes)}")
+    return newline.join(lines) + newline
+
+
+def _settings(lines: list[str], section: Section) -> dict[str, str]:
+    out = {}
+    for line in lines[section.start + 1:section.end]:
+        if "=" in line and not line[:1].isspace() and line.strip()[:1] not in COMMENT_CHARS:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
 class Plan:
     """What init would change: the new text and a report of each profile's fate."""
 
@@ -225,7 +254,7 @@ def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = F
     seen: set[str] = set()
     result = Plan(text, text)
     for section in sections(lines):
-        name = section.profile
+        name = section.key
         if name is None:
             continue
         span = managed_span(lines, section)
@@ -240,6 +269,22 @@ def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = F
             elif prune or name in seen:
                 edits.append((*_with_separator(lines, span), ""))
                 result.pruned.append(name)
+            seen.add(name)
+        elif name in wanted and name not in seen and name.startswith(SESSION_PREFIX):
+            # The user's own [sso-session NAME] (aws configure sso wrote it): kept as it is when
+            # it says what the TOML says; else left alone and named.
+            ours = _settings(split_lines(wanted[name]), sections(split_lines(wanted[name]))[1])
+            theirs = _settings(lines, section)
+            differ = [k for k in ("sso_start_url", "sso_region") if theirs.get(k) != ours[k]]
+            if differ and not force:
+                result.conflicts.append(name)
+                result.conflict_keys[name] = differ
+            elif differ:
+                end, _ = section_keys(lines, section)
+                edits.append((section.start, end, wanted[name]))
+                result.replaced.append(name)
+            else:
+                result.unchanged.append(name)
             seen.add(name)
         elif name in wanted and name not in seen:
             own = credential_settings(lines, section)

@@ -15,6 +15,8 @@ from .rules import (
     MAX_INCLUDE_DEPTH,
     PROFILE_KEYS,
     SOURCE_KEYS,
+    SSO_SESSION_KEYS,
+    SSO_SESSION_VALIDATORS,
     TOP_LEVEL_KEYS,
     VALIDATORS,
     VAULT_KEYS,
@@ -68,7 +70,7 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     for key in sorted(unknown):
         raise ConfigError(f"{_where(path, text, (), key)}unknown key '{key}'",
                           "top-level keys are include, [defaults], [profiles.NAME], "
-                          "[sources.NAME] and [vault]")
+                          "[sources.NAME], [sso-sessions.NAME] and [vault]")
 
     include = data.get("include", [])
     if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
@@ -114,6 +116,25 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
             config.vault[key] = VAULT_VALIDATORS[key](value)
         except ConfigError as e:
             raise ConfigError(f"{_where(path, text, ('vault',), key)}{e.what}", e.fix) from None
+
+    for name, table, error in _named_tables(data, "sso-sessions", "sso-session", path, text):
+        if error is not None:
+            raise error
+        checked = {}
+        for key, value in table.items():
+            where = _where(path, text, ("sso-sessions", name), key)
+            if key not in SSO_SESSION_KEYS:
+                raise ConfigError(f"{where}unknown key '{key}' in an sso-session",
+                                  f"known keys: {', '.join(sorted(SSO_SESSION_KEYS))}")
+            try:
+                checked[key] = SSO_SESSION_VALIDATORS[key](value)
+            except ConfigError as e:
+                raise ConfigError(f"{where}{e.what}", e.fix) from None
+        for key in ("sso_start_url", "sso_region"):
+            if key not in checked:
+                raise ConfigError(f"{_where(path, text, ('sso-sessions',), name)}sso-session "
+                                  f"'{name}' has no {key}", f"set {key} in [sso-sessions.{name}]")
+        config.sso_sessions[name] = checked
 
     for name, table, error in _named_tables(data, "sources", "source", path, text):
         if error is not None:

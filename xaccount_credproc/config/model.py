@@ -12,6 +12,8 @@ from . import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Pro
 from .lines import where as _where
 from .rules import (
     MIN_SERVABLE,
+    NOT_FOR_SSO_ROLES,
+    SSO_ROLE_KEYS,
     USER_PLACEHOLDER,
     default_session_name,
     login_name,
@@ -34,6 +36,7 @@ class Config:
     # Profiles that failed validation, with their first error (loader.load(lenient=True)).
     broken: dict[str, ConfigError] = field(default_factory=dict)
     vault: dict[str, Any] = field(default_factory=dict)  # the [vault] table
+    sso_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # [sso-sessions.*]
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
     _resolving: list[str] = field(default_factory=list, repr=False)
 
@@ -54,7 +57,7 @@ class Config:
                     f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
                     "an AWS profile with its own credentials (keys, SSO, ...)")
             profile = build_profile(name, self.defaults, self.profiles[name],
-                                    self.table_location(name))
+                                    self.table_location(name), self.sso_sessions)
             if profile.source_profile in self.sources:
                 profile.stored_source = source(self, profile.source_profile).keyring_backend
                 profile.vault = self.vault_settings()
@@ -161,7 +164,9 @@ class Config:
 
 
 def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
-                  path: Path | str) -> Profile:
+                  path: Path | str, sso_sessions: dict | None = None) -> Profile:
+    if any(key in own for key in SSO_ROLE_KEYS):
+        return _sso_role_profile(name, defaults, own, path, sso_sessions or {})
     merged = dict(defaults)
     # A profile that names its role one way must not inherit the other way from [defaults].
     if "role_arn" in own:
@@ -202,6 +207,7 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
         prefix = f"/{path_part}/" if path_part else "/"
         role_arn = f"arn:{partition}:iam::{account_id}:role{prefix}{bare}"
 
+    merged.pop("sso_session", None)  # a [defaults] session applies to Identity Center roles
     merged.setdefault("source_profile", "default")
     if merged["source_profile"] == name:
         raise fail("is its own source_profile",
@@ -220,6 +226,41 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
                    f"{MIN_SERVABLE // 60} minutes before the {profile.refresh_margin}s refresh "
                    "margin", f"use duration_seconds >= {floor}")
     return profile
+
+
+def _sso_role_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
+                      path: Path | str, sessions: dict) -> Profile:
+    """An IAM Identity Center role as a profile: GetRoleCredentials with the session's token.
+    The AssumeRole settings do not apply (from [defaults] they are left out; in its own table
+    they are an error)."""
+    def fail(what: str, fix: str) -> ConfigError:
+        return ConfigError(f"{path}: profile '{name}': {what}", fix)
+
+    wrong = [key for key in NOT_FOR_SSO_ROLES if key in own]
+    if wrong:
+        raise fail(f"is an IAM Identity Center role (sso_account_id, sso_role_name), so "
+                   f"{', '.join(wrong)} do{'es' if len(wrong) == 1 else ''} not apply",
+                   "remove " + ", ".join(wrong) + ", or make it a role assumed with "
+                   "source_profile and role_arn")
+    merged = {k: v for k, v in {**defaults, **own}.items() if k not in NOT_FOR_SSO_ROLES}
+    missing = [key for key in ("sso_session", *SSO_ROLE_KEYS) if key not in merged]
+    if missing:
+        raise fail(f"has {', '.join(k for k in SSO_ROLE_KEYS if k in own)} but no "
+                   f"{', '.join(missing)}", f"set {', '.join(missing)}")
+    session = merged.pop("sso_session")
+    account, role = merged.pop("sso_account_id"), merged.pop("sso_role_name")
+    table = sessions.get(session)
+    sso = {"session": session, "account_id": account, "role_name": role,
+           "start_url": table["sso_start_url"] if table else None,
+           "region": table["sso_region"] if table else None,
+           "scopes": table.get("sso_registration_scopes", []) if table else []}
+    if merged.get("keyring_backend") == "vault":
+        raise fail('keyring_backend = "vault" is for stored sources\' long-term keys',
+                   'set keyring_backend = "vault" in [sources.NAME], not in a profile')
+    partition = partition_of_region(merged.get("region") or sso["region"])
+    return Profile(name=name, role_arn=f"arn:{partition}:iam::{account}:role/{role}",
+                   source_profile=f"sso-session:{session}", role_session_name=role, sso=sso,
+                   **merged)
 
 
 class Source:

@@ -46,8 +46,18 @@ PROFILE_KEYS = {
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
     "mfa_prompt", "keyring_backend", "source_identity", "tags", "transitive_tags",
+    "sso_session", "sso_account_id", "sso_role_name",
 }
-TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault"}
+# An IAM Identity Center role as a profile: the role credentials come from the portal
+# (GetRoleCredentials), so none of the AssumeRole keys apply to it.
+SSO_ROLE_KEYS = ("sso_account_id", "sso_role_name")
+NOT_FOR_SSO_ROLES = ("role_arn", "account_id", "role_name", "source_profile", "external_id",
+                     "mfa_serial", "mfa_process", "duration_seconds", "role_session_name",
+                     "mfa_session", "mfa_session_duration", "source_identity", "tags",
+                     "transitive_tags")
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault", "sso-sessions"}
+# [sso-sessions.NAME]: an IAM Identity Center session, as [sso-session NAME] of the AWS config.
+SSO_SESSION_KEYS = {"sso_start_url", "sso_region", "sso_registration_scopes"}
 # [vault]: the encrypted file that keeps stored sources where no desktop keyring answers.
 VAULT_KEYS = {"passphrase_process", "unlock_timeout"}
 DEFAULT_UNLOCK_TIMEOUT = 12 * 3600
@@ -350,6 +360,55 @@ def _transitive_tags(value: Any) -> list[str]:
     return list(value)
 
 
+def _sso_account_id(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError("'sso_account_id' must be a string (a number loses leading zeros)",
+                          'quote it: sso_account_id = "012345678901"')
+    value = _string(value, "sso_account_id")
+    if not ACCOUNT_ID_RE.fullmatch(value):
+        raise ConfigError(f"sso_account_id {value!r} is not a 12-digit AWS account ID",
+                          'write it as sso_account_id = "123456789012"')
+    return value
+
+
+def _sso_role_name(value: Any) -> str:
+    value = _string(value, "sso_role_name")
+    if not ROLE_NAME_RE.fullmatch(value):
+        raise ConfigError(f"sso_role_name {value!r} is not a valid permission set role name",
+                          "use 1-64 of letters, digits and +=,.@_-")
+    return value
+
+
+def _sso_session(value: Any) -> str:
+    return check_profile_name(_string(value, "sso_session"), "sso_session")
+
+
+def _sso_start_url(value: Any) -> str:
+    value = _string(value, "sso_start_url").strip()
+    if not value.startswith("https://") or len(value) <= len("https://") or \
+            any(c.isspace() for c in value):
+        shown = value[:60] + ("..." if len(value) > 60 else "")
+        raise ConfigError(f"sso_start_url '{shown}' is not an https URL",
+                          "set it to your AWS access portal URL, e.g. "
+                          "https://d-1234567890.awsapps.com/start")
+    return value
+
+
+def _sso_scopes(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError("'sso_registration_scopes' must be a list of scopes",
+                          'write sso_registration_scopes = ["sso:account:access"]')
+    return list(value)
+
+
+SSO_SESSION_VALIDATORS = {
+    "sso_start_url": _sso_start_url,
+    "sso_region": lambda value: _region(value),
+    "sso_registration_scopes": _sso_scopes,
+}
+
 VALIDATORS = {
     "role_arn": _role_arn,
     "account_id": _account_id,
@@ -373,6 +432,9 @@ VALIDATORS = {
     "source_identity": _optional(_source_identity),
     "tags": _tags,
     "transitive_tags": _transitive_tags,
+    "sso_session": _sso_session,
+    "sso_account_id": _sso_account_id,
+    "sso_role_name": _sso_role_name,
 }
 
 VAULT_VALIDATORS = {

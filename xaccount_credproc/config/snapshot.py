@@ -26,7 +26,7 @@ import time
 from .. import files
 from . import Profile, from_fields
 
-FORMAT = 8
+FORMAT = 9
 MAGIC = b"xcps7\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20

@@ -51,6 +51,10 @@ def wanted_stanzas(loaded: model.Config, command: list[str]) -> dict[str, str]:
         profile = loaded.resolve(name)
         out[name] = awsconfig.render(name, [*command, "--profile", name], profile.region,
                                      profile.output)
+    for name, table in sorted(loaded.sso_sessions.items()):
+        out[awsconfig.SESSION_PREFIX + name] = awsconfig.render_session(
+            name, table["sso_start_url"], table["sso_region"],
+            table.get("sso_registration_scopes", []))
     for name in sorted(loaded.sources):
         source = model.source(loaded, name)
         if source.aws_profile:  # the IAM user itself, through its own session
@@ -178,6 +182,11 @@ def warnings(result, prog: str) -> tuple[list[str], bool]:
 
 def _conflict(result, name: str, prog: str) -> str:
     keys = result.plan.conflict_keys.get(name)
+    if name.startswith(awsconfig.SESSION_PREFIX):
+        return (f"the hand-written [{name}] in {result.path} has another "
+                f"{' and '.join(keys or [])} than the TOML config's [sso-sessions."
+                f"{name[len(awsconfig.SESSION_PREFIX):]}], so it was left alone; make them the "
+                f"same, or replace it with '{prog} init --force'")
     if not keys:
         return (f"hand-written profile '{name}' in {result.path} has the name of a TOML profile "
                 f"and was left alone; rename one of them, or replace it with '{prog} init "

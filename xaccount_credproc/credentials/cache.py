@@ -45,6 +45,8 @@ def role_key(profile) -> str:
     if profile.source_identity or profile.tags:  # the same key as before for those without
         fields += [profile.source_identity, sorted(profile.tags.items()),
                    sorted(profile.transitive_tags)]
+    if profile.sso is not None:  # an IAM Identity Center role: its session, account and role
+        fields += [sorted(profile.sso.items())]
     return "role/" + digest(repr(fields))
 
 

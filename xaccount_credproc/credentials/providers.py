@@ -4,6 +4,8 @@ profile's chain by the resolver (provider.py), which puts each cached one behind
     LongTermKeys   an AWS profile's own credentials, as botocore resolves them (keys in
                    ~/.aws/credentials; or another tool's session, which is temporary)
     SsoSource      an AWS profile signed in through IAM Identity Center (`aws sso login`)
+    IdentityCenterRole  a role of IAM Identity Center as a profile of this tool's config
+                   (GetRoleCredentials with the session's token)
     StoredSource   an IAM user's keys that this tool keeps in the OS keyring or the vault
     MfaSession     GetSessionToken signed by a source, with one MFA code: the shared MFA session
     RoleHop        AssumeRole signed by a source, an MFA session or the hop before it
@@ -223,9 +225,78 @@ class StoredSource:
         return True
 
 
+class IdentityCenterRole:
+    """An IAM Identity Center role as a profile of this tool's config (sso_session,
+    sso_account_id, sso_role_name): GetRoleCredentials with the session's token, renewed with
+    its refresh token first when it runs short, and a person asked to sign in again only when
+    that cannot be (`sign_in`, as for SsoSource). The first hop of a chain when other profiles
+    name it as their source_profile; its STS client has no AWS profile behind it."""
+
+    def __init__(self, profile: Profile, warnings: list[str], sign_in=None):
+        assert profile.sso is not None
+        self.profile, self.warnings, self.sign_in = profile, warnings, sign_in
+        self._sts = StsSource(profile.source_profile, profile.region or profile.sso["region"],
+                              profile.name, warnings, anonymous=True)
+
+    @property
+    def sts(self) -> StsSource:
+        return self._sts
+
+    def session(self):
+        from .sso import SsoSession, session_named
+
+        sso = self.profile.sso
+        assert sso is not None
+        if sso["start_url"] is None:  # not in the TOML: the AWS config's [sso-session NAME]
+            return session_named(sso["session"])
+        return SsoSession(sso["session"], sso["start_url"], sso["region"], sso["scopes"])
+
+    def fetch(self) -> Credentials:
+        from .sso import LoginNeeded, TokenFile
+        from .sso.login import PersonSignIn, call_api, expect_fields, fresh_token, service_client
+
+        sso = self.profile.sso
+        assert sso is not None
+        session = self.session()
+        token = fresh_token(TokenFile(session), warnings=self.warnings,
+                            sign_in=self.sign_in or PersonSignIn())
+        portal = service_client("sso", session.region)
+        answer = call_api(session, "GetRoleCredentials", lambda: portal.get_role_credentials(
+            roleName=sso["role_name"], accountId=sso["account_id"],
+            accessToken=token["accessToken"]), expected=("ForbiddenException",
+                                                         "UnauthorizedException"))
+        if answer == "ForbiddenException":
+            raise AwsError(f"profile '{self.profile.name}': role {sso['role_name']} of account "
+                           f"{sso['account_id']} is not (or no longer) assigned to you in "
+                           f"{session.label}", "ask for the assignment, or remove the profile "
+                           "('xaccount-credproc sso sync --prune' removes synced ones)")
+        if answer == "UnauthorizedException":
+            raise LoginNeeded(f"IAM Identity Center no longer accepts the login of "
+                              f"{session.label} (signed out elsewhere?)",
+                              f"sign in again: run {session.login_command}")
+        role = expect_fields(session, "GetRoleCredentials", answer, "roleCredentials")
+        found = role["roleCredentials"]
+        try:
+            return Credentials(found["accessKeyId"], found["secretAccessKey"],
+                               found["sessionToken"], int(found["expiration"]) // 1000)
+        except (KeyError, TypeError, ValueError):
+            raise AwsError("IAM Identity Center answered GetRoleCredentials without "
+                           "credentials: a proxy or captive portal in between?",
+                           "check HTTPS_PROXY and AWS_ENDPOINT_URL_SSO") from None
+
+    def forget(self) -> bool:
+        return False
+
+    def long_term(self) -> bool:
+        return False
+
+
 def source_for(profile: Profile, warnings: list[str], sign_in=None) -> Source:
-    """The source a profile's chain starts from: a stored source by its config, else the AWS
-    profile, SSO when it names an Identity Center login (`sign_in`: see SsoSource)."""
+    """The source a profile's chain starts from: an IAM Identity Center role of the TOML, a
+    stored source by its config, else the AWS profile, SSO when it names an Identity Center
+    login (`sign_in`: see SsoSource)."""
+    if profile.chain[0].sso is not None:
+        return IdentityCenterRole(profile.chain[0], warnings, sign_in)
     if profile.chain[0].stored_source is not None:
         return StoredSource(profile, warnings)
     sts = StsSource(profile.root_source, profile.region, profile.name, warnings)
@@ -305,10 +376,13 @@ class RoleHop:
         return fresh
 
 
-def role_hop(resolver: ChainResolver, profile: Profile) -> RoleHop:
-    """The profile's role hop, with the signer its config and source call for."""
+def role_hop(resolver: ChainResolver, profile: Profile) -> Provider:
+    """The provider of the profile's own credentials: an IAM Identity Center role's portal
+    call, else its role hop, with the signer its config and source call for."""
     p = profile
     source = resolver.source_of(p)
+    if p.sso is not None:
+        return source
     if p.via is not None:
         # Signed by the source role's credentials, from its own entry (cache, lock, margin,
         # MFA): ten spokes behind one hub share one hub session. The MFA at this hop goes on

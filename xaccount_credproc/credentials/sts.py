@@ -38,9 +38,13 @@ class StsSource:
     """STS as seen from one source profile (and region)."""
 
     def __init__(self, source_profile: str, region: str | None, for_profile: str,
-                 warnings: list[str] | None = None, keys=None):
+                 warnings: list[str] | None = None, keys=None, anonymous: bool = False):
+        """`keys`: a stored source's keys (StoredKeys), not an AWS profile. `anonymous`: no AWS
+        profile and no keys either (an IAM Identity Center role's chain): every call is signed
+        with the credentials it is given."""
         self.source_profile = source_profile
-        self.keys = keys  # sources.StoredKeys: the stored source's keys, not an AWS profile
+        self.keys = keys
+        self.anonymous = anonymous
         self.region = region
         self.for_profile = for_profile
         self.warnings = [] if warnings is None else warnings
@@ -58,6 +62,9 @@ class StsSource:
             import botocore.exceptions
 
             os.environ[REENTRY_ENV] = self.for_profile
+            if self.anonymous:
+                self._session = boto3.Session(region_name=self.region or "us-east-1")
+                return self._session
             if self.keys is not None:
                 # No AWS profile at all: the keys from the OS keyring, in memory only.
                 self._session = boto3.Session(
@@ -157,7 +164,7 @@ class StsSource:
 
     def scoped_config(self) -> dict:
         """The source AWS profile's settings, as botocore reads them (a stored source: none)."""
-        if self.keys is not None:
+        if self.keys is not None or self.anonymous:
             return {}
         return self.session()._session.get_scoped_config()
 

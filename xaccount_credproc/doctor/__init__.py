@@ -2,7 +2,8 @@
 
 One module per subject: aws_files (the AWS config and credentials files), keystore (the keyring
 round trip and the kernel quota), prompts (where an MFA code would be asked), identity (each
-source and chain at STS), sso (each IAM Identity Center session's login). Each returns a list of check.Check lines.
+source and chain at STS), sso (each IAM Identity Center session's login). Each
+returns a list of check.Check lines.
 """
 
 from ..config import loader

@@ -12,10 +12,14 @@ def sources(profiles) -> list[Check]:
     seen = set()
     for profile in profiles:
         root = profile.root_source  # a chained profile's first hop has the real source
-        key = (root, profile.chain[0].region)
+        # An Identity Center role is its own source: each account and role is checked.
+        key = (root, profile.chain[0].region, repr(profile.chain[0].sso))
         if key in seen:
             continue
         seen.add(key)
+        if profile.chain[0].sso is not None:
+            out.append(_identity_center_role(profile.chain[0]))
+            continue
         try:
             keys = (StoredSource(profile, []).keys()
                     if profile.chain[0].stored_source is not None else None)
@@ -31,6 +35,25 @@ def sources(profiles) -> list[Check]:
         out.append(Check(OK, f"STS via source profile '{root}' "
                              f"({source.endpoint_url}): {arn}"))
     return out + _chains(profiles)
+
+
+def _identity_center_role(profile) -> Check:
+    """An IAM Identity Center role: still assigned (GetRoleCredentials), and who STS says its
+    credentials are; never a login started by doctor."""
+    from ..credentials.providers import IdentityCenterRole
+
+    def nobody(session, why):
+        raise why
+
+    role = IdentityCenterRole(profile, [], sign_in=nobody)
+    what = (f"IAM Identity Center role {profile.sso['role_name']} of account "
+            f"{profile.sso['account_id']} (profile '{profile.name}')")
+    try:
+        credentials = role.fetch()
+        arn = role.sts.caller_identity(credentials)
+    except UserError as e:
+        return Check(FAIL, f"{what}: {e.what}", e.fix)
+    return Check(OK, f"{what}: assigned; STS says {arn}")
 
 
 def _chains(profiles) -> list[Check]:
@@ -53,7 +76,9 @@ def _chains(profiles) -> list[Check]:
             if cached is None or cached.seconds_left() <= 0:
                 notes.append(f"'{hop.name}' not cached (assumed on first use)")
                 continue
-            source = StsSource(hop.root_source, hop.region, hop.name)
+            # An IAM Identity Center role's chain has no AWS profile behind it.
+            source = StsSource(hop.root_source, hop.region, hop.name,
+                               anonymous=hop.chain[0].sso is not None)
             try:
                 arn = source.caller_identity(cached)
             except UserError as e:

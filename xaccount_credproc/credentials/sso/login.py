@@ -57,7 +57,7 @@ def login_timeout() -> float:
     return value
 
 
-def _client(service: str, region: str):
+def service_client(service: str, region: str):
     import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
@@ -68,7 +68,7 @@ def _client(service: str, region: str):
     return botocore.session.Session().create_client(service, region_name=region, config=config)
 
 
-def _call(session: SsoSession, action: str, call, expected: tuple[str, ...] = ()):
+def call_api(session: SsoSession, action: str, call, expected: tuple[str, ...] = ()):
     """`call()`, with AWS's answers made readable. Error codes in `expected` are returned as
     strings for the caller to act on (authorization_pending, slow_down, ...)."""
     import botocore.exceptions as bx
@@ -107,7 +107,7 @@ def _call(session: SsoSession, action: str, call, expected: tuple[str, ...] = ()
                        "sso_region and AWS_ENDPOINT_URL_SSO_OIDC") from None
 
 
-def _expect(session: SsoSession, action: str, answer, *fields: str) -> dict:
+def expect_fields(session: SsoSession, action: str, answer, *fields: str) -> dict:
     """`answer`, which must have `fields` (a 200 page of HTML parses as an empty answer)."""
     if not isinstance(answer, dict) or any(not answer.get(f) for f in fields):
         raise AwsError(f"IAM Identity Center answered {action} without "
@@ -135,7 +135,7 @@ def _registration(session: SsoSession, oidc, grants: list[str] | None) -> dict:
         params["grantTypes"] = grants
     if grants == PKCE_GRANTS:
         params.update(redirectUris=[REDIRECT_URI], issuerUrl=session.start_url)
-    answer = _expect(session, "RegisterClient", _call(
+    answer = expect_fields(session, "RegisterClient", call_api(
         session, "RegisterClient", lambda: oidc.register_client(**params)),
         "clientId", "clientSecret", "clientSecretExpiresAt")
     debug.log(f"registered an OIDC client for {session.label}")
@@ -207,10 +207,10 @@ def _open(url: str, browser: bool) -> bool:
 
 def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
     timeout = login_timeout()
-    oidc = _client("sso-oidc", session.region)
+    oidc = service_client("sso-oidc", session.region)
     registration = _registration(session, oidc, DEVICE_GRANTS)
     client = {"clientId": registration["clientId"], "clientSecret": registration["clientSecret"]}
-    auth = _expect(session, "StartDeviceAuthorization", _call(
+    auth = expect_fields(session, "StartDeviceAuthorization", call_api(
         session, "StartDeviceAuthorization", lambda: oidc.start_device_authorization(
             startUrl=session.start_url, **client)), "deviceCode", "userCode", "verificationUri")
     url = auth.get("verificationUriComplete") or auth["verificationUri"]
@@ -225,7 +225,7 @@ def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
                               f"{timeout:g}s", "run it again and approve the code in "
                               "the browser in time")
         time.sleep(interval)
-        answer = _call(session, "CreateToken", lambda: oidc.create_token(
+        answer = call_api(session, "CreateToken", lambda: oidc.create_token(
             grantType=DEVICE_GRANTS[0], deviceCode=auth["deviceCode"], **client),
             expected=("AuthorizationPendingException", "SlowDownException",
                       "ExpiredTokenException"))
@@ -237,7 +237,7 @@ def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
         if answer == "ExpiredTokenException":
             raise LoginNeeded(f"the device code of {session.label} expired before it was "
                               "approved", "run the login again and approve the code in time")
-        return _save(session, registration, _expect(session, "CreateToken", answer,
+        return _save(session, registration, expect_fields(session, "CreateToken", answer,
                                                     "accessToken", "expiresIn"), DEVICE_GRANTS)
 
 
@@ -245,7 +245,7 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
     from .callback import Callback
 
     timeout = login_timeout()
-    oidc = _client("sso-oidc", session.region)
+    oidc = service_client("sso-oidc", session.region)
     registration = _registration(session, oidc, PKCE_GRANTS)
     verifier = secrets.token_urlsafe(64)
     challenge = base64.urlsafe_b64encode(
@@ -272,7 +272,7 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
             raise LoginNeeded(f"the browser did not come back to {redirect} within "
                               f"{timeout:g}s", "run the login again, or use "
                               "--use-device-code where the browser is on another computer")
-    answer = _expect(session, "CreateToken", _call(session, "CreateToken", lambda: oidc.create_token(
+    answer = expect_fields(session, "CreateToken", call_api(session, "CreateToken", lambda: oidc.create_token(
         grantType="authorization_code", code=code, redirectUri=redirect, codeVerifier=verifier,
         clientId=registration["clientId"], clientSecret=registration["clientSecret"])),
         "accessToken", "expiresIn")
@@ -353,8 +353,8 @@ def refresh(token_file: TokenFile, document: dict | None) -> dict:
     if (parse_timestamp(document.get("registrationExpiresAt")) or 0) <= time.time():
         raise LoginNeeded(f"the client registration of {session.label} has expired",
                           f"sign in again: run {session.login_command}")
-    oidc = _client("sso-oidc", session.region)
-    answer = _expect(session, "CreateToken", _call(session, "CreateToken", lambda: oidc.create_token(
+    oidc = service_client("sso-oidc", session.region)
+    answer = expect_fields(session, "CreateToken", call_api(session, "CreateToken", lambda: oidc.create_token(
         grantType="refresh_token", refreshToken=document["refreshToken"],
         clientId=document["clientId"], clientSecret=document["clientSecret"])),
         "accessToken", "expiresIn")
@@ -371,9 +371,9 @@ def logout(session: SsoSession) -> bool:
     token_file = TokenFile(session)
     document = token_file.read()
     if document and document.get("accessToken") and TokenFile.seconds_left(document) > 0:
-        portal = _client("sso", session.region)
+        portal = service_client("sso", session.region)
         try:
-            _call(session, "Logout",
+            call_api(session, "Logout",
                   lambda: portal.logout(accessToken=document["accessToken"]))
         except UserError as e:  # the token is removed all the same
             debug.log(f"Logout failed: {e}")
