@@ -603,3 +603,77 @@ def test_a_start_url_that_is_not_https_in_the_toml_is_refused_at_load(world, sso
     failure_line(result, "sso_start_url 'http://corp.awsapps.com/start' is not an https URL",
                  code=2)
     assert sso.requests == []
+
+
+# -- sso sync: a profile for every account and role ---------------------------------------------
+
+
+def assigned(sso):
+    sso.assignments = {"111111111111": ("corp-dev", ["Developer", "ReadOnly"]),
+                       "222222222222": ("corp prod", ["Admin"]),
+                       "333333333333": ("corp-dev", ["Developer"])}
+    sso.page_limit = 2  # every list comes in pages
+
+
+def test_sync_adds_a_profile_per_assignment_keeps_hand_made_ones_and_writes_stanzas(world, sso):
+    from tests.harness.sso_portal import THROTTLED
+
+    hand_made = ('\n[profiles.corp-prod-Admin]\nsource_profile = "dev"\n'
+                 'role_arn = "arn:aws:iam::444444444444:role/Other"\n')
+    sso_profiles(world, extra=hand_made)
+    device_login(world, sso)
+    assigned(sso)
+    before = world.toml.read_text()
+    sso.answer_next.append(THROTTLED)  # the portal's throttling, retried with backoff
+    result = world.run("sso", "sync", "--sso-session", "corp", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "sso-session 'corp': 3 accounts, 4 roles assigned; 2 profiles kept" in result.stdout
+    assert ("add 2: corp-prod-Admin-222222222222, corp-dev-Developer"
+            in result.stdout), result.stdout
+    text = world.toml.read_text()
+    assert text.startswith(before)  # hand-made profiles and comments untouched
+    assert ('[profiles.corp-prod-Admin-222222222222]\nsso_session = "corp"\n'
+            'sso_account_id = "222222222222"\nsso_role_name = "Admin"\nsso_synced = true\n') in text
+    assert "[profile corp-prod-Admin-222222222222]" in world.aws_config.read_text()
+    assert signed_in_as(world, profile="corp-prod-Admin-222222222222") == (
+        "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice")
+    again = world.run("sso", "sync", "--sso-session", "corp")
+    assert "4 profiles kept" in again.stdout and "\nadd " not in again.stdout
+
+
+def test_sync_prune_removes_exactly_the_synced_profiles_no_longer_assigned(world, sso):
+    sso_profiles(world)
+    device_login(world, sso)
+    assigned(sso)
+    assert world.run("sso", "sync", "--sso-session", "corp").returncode == 0
+    # Account 333 is gone, and ReadOnly of 111 (whose profile, corp-ro, is hand-made).
+    sso.assignments = {"111111111111": ("corp-dev", ["Developer"]),
+                       "222222222222": ("corp prod", ["Admin"])}
+    dry = world.run("sso", "sync", "--sso-session", "corp", "--prune", "--dry-run")
+    assert "would remove 1: corp-dev-Developer" in dry.stdout, dry.stdout
+    assert "[profiles.corp-dev-Developer]" in world.toml.read_text()
+    result = world.run("sso", "sync", "--sso-session", "corp", "--prune")
+    assert result.returncode == 0, result.stderr
+    assert "remove 1: corp-dev-Developer" in result.stdout
+    text, aws = world.toml.read_text(), world.aws_config.read_text()
+    assert "corp-dev-Developer" not in text + aws
+    assert "[profiles.corp-ro]" in text and "[profile corp-ro]" in aws
+
+
+def test_sync_dry_run_writes_nothing(world, sso):
+    sso_profiles(world)
+    device_login(world, sso)
+    assigned(sso)
+    before = (world.toml.read_bytes(), world.aws_config.read_bytes())
+    result = world.run("sso", "sync", "--sso-session", "corp", "--dry-run",
+                       "--template", "{session}-{account_id}-{role_name}")
+    assert result.returncode == 0, result.stderr
+    assert "would add 2: corp-222222222222-Admin, corp-333333333333-Developer" in result.stdout
+    assert (world.toml.read_bytes(), world.aws_config.read_bytes()) == before
+
+
+def test_sync_with_a_bad_template_is_one_line(world, sso):
+    sso_profiles(world)
+    result = world.run("sso", "sync", "--sso-session", "corp", "--template", "{acount}")
+    failure_line(result, "--template '{acount}' is not a usable name template", code=2)
+    assert sso.requests == []

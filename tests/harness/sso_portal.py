@@ -44,6 +44,10 @@ ISSUED: list[str] = []
 SCOPE = "sso:account:access"
 
 
+THROTTLED = (429, "application/json", b'{"message": "Rate exceeded"}',
+             {"x-amzn-ErrorType": "TooManyRequestsException"})
+
+
 def _error(status: int, kind: str, code: str | None = None, text: str = ""):
     """An error as the rest-json services send it: the type in a header, OAuth's `error`."""
     body = {"error": code or kind, "error_description": text, "message": text}
@@ -76,6 +80,7 @@ class SsoPortal(HttpEndpoint):
             "111111111111": ("corp-dev", ["Developer", "ReadOnly"])}
         self.requests: list[dict] = []
         self.answer_next: list[tuple] = []  # canned answers for the next requests (500, HTML)
+        self.page_limit = 1000  # the most items a list page holds, whatever the client asks
         super().__init__()
         self.url = self.base_url
 
@@ -286,7 +291,7 @@ class SsoPortal(HttpEndpoint):
                                                "expiration": int(expires * 1000)}})
 
     def _page(self, items: list, query) -> tuple[list, str | None]:
-        size = int(query.get("max_result") or 20)
+        size = min(int(query.get("max_result") or 20), self.page_limit)
         start = int(query.get("next_token") or 0)
         more = str(start + size) if start + size < len(items) else None
         return items[start:start + size], more

@@ -2,7 +2,8 @@
 same token file (credentials/sso/), so the AWS CLI, boto3 and every SDK share the login."""
 
 NAME = "sso"
-SUMMARY = "sign in to IAM Identity Center (login, logout, status), sharing the AWS CLI's login"
+SUMMARY = ("IAM Identity Center: sign in (login, logout, status, sharing the AWS CLI's login) "
+           "and a profile for every account and role (sync)")
 
 
 def add_arguments(parser) -> None:
@@ -22,10 +23,21 @@ def add_arguments(parser) -> None:
                        help="print the URL instead of opening a browser")
     actions.add_parser("status", help="each session: signed in or not, until when (never the "
                                       "token)")
+    synced = actions.add_parser("sync", help="a TOML profile for every account and role you are "
+                                             "assigned, then the AWS config's stanzas")
+    synced.add_argument("--sso-session", metavar="NAME", required=True,
+                        help="the session whose accounts and roles to sync")
+    synced.add_argument("--prune", action="store_true",
+                        help="remove synced profiles whose account or role is no longer assigned")
+    synced.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
+    synced.add_argument("--template", metavar="T", default="{account_name}-{role_name}",
+                        help="profile names, from {account_name}, {account_id}, {role_name} and "
+                             "{session} (default: %(default)s)")
 
 
 def run(args) -> int:
-    return {"login": _login, "logout": _logout, "status": _status}[args.action](args)
+    return {"login": _login, "logout": _logout, "status": _status,
+            "sync": _sync}[args.action](args)
 
 
 def _session(args):
@@ -74,3 +86,19 @@ def _status(args) -> int:
     for session in sessions:
         print(f"{session.name}  {session.start_url}  {sso.state(session)[0]}")
     return 0
+
+
+def _sync(args) -> int:
+    from ..credentials.sso.sync import sync
+    from ._common import config_path, init_report
+
+    plan, result = sync(config_path(args), args.sso_session, args.template, args.prune,
+                        args.dry_run)
+    verb = "would " if args.dry_run else ""
+    print(f"sso-session '{args.sso_session}': {plan.accounts} accounts, "
+          f"{len(plan.assignments)} roles assigned; {plan.unchanged} profiles kept")
+    if plan.added:
+        print(f"{verb}add {len(plan.added)}: " + ", ".join(name for name, _ in plan.added))
+    if plan.removed:
+        print(f"{verb}remove {len(plan.removed)}: " + ", ".join(plan.removed))
+    return init_report(result) if result is not None else 0

@@ -57,7 +57,7 @@ class Config:
                     f"{' -> '.join(cycle)}", "end the chain at a profile whose source_profile is "
                     "an AWS profile with its own credentials (keys, SSO, ...)")
             profile = build_profile(name, self.defaults, self.profiles[name],
-                                    self.table_location(name), self.sso_sessions)
+                                    _Location(self, name), self.sso_sessions)
             if profile.source_profile in self.sources:
                 profile.stored_source = source(self, profile.source_profile).keyring_backend
                 profile.vault = self.vault_settings()
@@ -159,12 +159,24 @@ class Config:
 
 
 
+class _Location:
+    """"FILE:LINE" of a profile's table, worked out only when an error names it: finding it
+    scans the file, and doing that for each of thousands of profiles (`sso sync`) made
+    loading quadratic."""
+
+    def __init__(self, config: Config, name: str):
+        self.config, self.name = config, name
+
+    def __str__(self) -> str:
+        return self.config.table_location(self.name)
+
+
 # ---------------------------------------------------------------------------------------------
 # Resolution: [defaults] + [profiles.NAME] -> Profile
 
 
 def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
-                  path: Path | str, sso_sessions: dict | None = None) -> Profile:
+                  path: "Path | str | _Location", sso_sessions: dict | None = None) -> Profile:
     if any(key in own for key in SSO_ROLE_KEYS):
         return _sso_role_profile(name, defaults, own, path, sso_sessions or {})
     merged = dict(defaults)
@@ -208,6 +220,7 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
         role_arn = f"arn:{partition}:iam::{account_id}:role{prefix}{bare}"
 
     merged.pop("sso_session", None)  # a [defaults] session applies to Identity Center roles
+    merged.pop("sso_synced", None)
     merged.setdefault("source_profile", "default")
     if merged["source_profile"] == name:
         raise fail("is its own source_profile",
@@ -229,7 +242,7 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
 
 
 def _sso_role_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
-                      path: Path | str, sessions: dict) -> Profile:
+                      path: "Path | str | _Location", sessions: dict) -> Profile:
     """An IAM Identity Center role as a profile: GetRoleCredentials with the session's token.
     The AssumeRole settings do not apply (from [defaults] they are left out; in its own table
     they are an error)."""
@@ -242,7 +255,8 @@ def _sso_role_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
                    f"{', '.join(wrong)} do{'es' if len(wrong) == 1 else ''} not apply",
                    "remove " + ", ".join(wrong) + ", or make it a role assumed with "
                    "source_profile and role_arn")
-    merged = {k: v for k, v in {**defaults, **own}.items() if k not in NOT_FOR_SSO_ROLES}
+    merged = {k: v for k, v in {**defaults, **own}.items()
+              if k not in NOT_FOR_SSO_ROLES and k != "sso_synced"}
     missing = [key for key in ("sso_session", *SSO_ROLE_KEYS) if key not in merged]
     if missing:
         raise fail(f"has {', '.join(k for k in SSO_ROLE_KEYS if k in own)} but no "

@@ -46,7 +46,7 @@ PROFILE_KEYS = {
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
     "mfa_prompt", "keyring_backend", "source_identity", "tags", "transitive_tags",
-    "sso_session", "sso_account_id", "sso_role_name",
+    "sso_session", "sso_account_id", "sso_role_name", "sso_synced",
 }
 # An IAM Identity Center role as a profile: the role credentials come from the portal
 # (GetRoleCredentials), so none of the AssumeRole keys apply to it.
@@ -435,6 +435,7 @@ VALIDATORS = {
     "sso_session": _sso_session,
     "sso_account_id": _sso_account_id,
     "sso_role_name": _sso_role_name,
+    "sso_synced": boolean("sso_synced"),  # written by `sso sync`: what --prune may remove
 }
 
 VAULT_VALIDATORS = {

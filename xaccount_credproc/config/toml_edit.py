@@ -156,3 +156,40 @@ def _delete_named(document, key: str, name: str) -> bool:
     if not tables:
         del document[key]
     return True
+
+
+def _toml_key(name: str) -> str:
+    import json
+    import re
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def _toml_value(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a JSON string is a TOML basic string
+
+
+def sync_profiles(path: str, added: list[tuple[str, dict]], removed: list[str]) -> None:
+    """`sso sync`'s edit, validated and written once: [profiles.NAME] tables appended (as text:
+    thousands of tables through tomlkit would take minutes) and tables removed."""
+    import tomlkit
+
+    from .sync import locked
+
+    for name, _ in added:
+        rules.check_profile_name(name)
+    with locked(path, "the TOML config"):
+        document = tomlkit.parse(_read(path))
+        for name in removed:
+            _delete_named(document, "profiles", name)
+        text = tomlkit.dumps(document)
+        if added and not text.endswith("\n"):
+            text += "\n"
+        for name, values in added:
+            body = "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+            text += f"\n[profiles.{_toml_key(name)}]\n{body}"
+        _validated_write(path, text)

@@ -57,14 +57,14 @@ def login_timeout() -> float:
     return value
 
 
-def service_client(service: str, region: str):
+def service_client(service: str, region: str, attempts: int = 3):
     import botocore.session
     from botocore import UNSIGNED
     from botocore.config import Config
 
     config = Config(signature_version=UNSIGNED, connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT, region_name=region,
-                    retries={"mode": "standard", "total_max_attempts": 3})
+                    retries={"mode": "standard", "total_max_attempts": attempts})
     return botocore.session.Session().create_client(service, region_name=region, config=config)
 
 
