@@ -149,3 +149,16 @@ def test_the_completion_command_refuses_an_unknown_shell(world):
     result = world.run("completion", "tcsh")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert HELPER.exists()
+
+
+def test_bash_completes_sso_session_names_from_the_toml_and_the_aws_config(world):
+    world.write_toml('[sso-sessions.corp]\nsso_start_url = "https://corp.awsapps.com/start"\n'
+                     'sso_region = "eu-west-1"\n')
+    world.aws_config.write_text("[sso-session other]\nsso_start_url = https://o.awsapps.com/start"
+                                "\nsso_region = eu-west-1\n")
+    names, _ = bash_tab(world, "xaccount-credproc sso login --sso-session ")
+    assert names == ["corp", "other"]
+    names, _ = bash_tab(world, "xaccount-credproc sso sync --sso-session c")
+    assert names == ["corp"]
+    names, _ = bash_tab(world, "xaccount-credproc sso ")
+    assert sorted(names) == ["login", "logout", "status", "sync"]

@@ -677,3 +677,30 @@ def test_sync_with_a_bad_template_is_one_line(world, sso):
     result = world.run("sso", "sync", "--sso-session", "corp", "--template", "{acount}")
     failure_line(result, "--template '{acount}' is not a usable name template", code=2)
     assert sso.requests == []
+
+
+def test_an_expired_client_registration_is_named_and_a_new_login_registers_again(world, sso):
+    device_login(world, sso)
+    sso_chain(world)
+    path = token_path(world)
+    document = json.loads(path.read_text())
+    document["registrationExpiresAt"] = "2020-01-01T00:00:00Z"
+    path.write_text(json.dumps(document))
+    expire_in_file(world, -60)
+    result = world.run("credential-process", "--profile", "spoke1",
+                       env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": ""})
+    failure_line(result, "the client registration of sso-session 'corp' has expired, and there "
+                         "is no terminal or browser here to sign in with", code=3)
+    device_login(world, sso)
+    assert len(sso.calls("RegisterClient")) == 2
+    assert world.identity("spoke1").endswith("/Spoke/alice")
+
+
+def test_sso_login_for_an_identity_center_profile_of_the_toml(world, sso):
+    sso_profiles(world, aws_config="")
+    approving(sso)
+    result = world.run("sso", "login", "--profile", "corp-dev", "--use-device-code",
+                       "--no-browser", timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "signed in to sso-session 'corp'" in result.stdout
+    assert signed_in_as(world, profile="corp-dev") == SSO_ROLE

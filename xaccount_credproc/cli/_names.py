@@ -1,5 +1,6 @@
 """What names a Tab offers (argcomplete completers): profile and source names from the TOML,
-client ids from the credential server's directory, read at each Tab. Never raises, never
+IAM Identity Center sessions from the TOML and the AWS config, client ids from the credential
+server's directory, read at each Tab. Never raises, never
 prints: a broken config completes nothing."""
 
 
@@ -30,3 +31,18 @@ def client_ids(prefix="", **_):
         return [c.id for c in state.saved_clients() if c.id.startswith(prefix)]
     except BaseException:
         return []
+
+
+def sso_session_names(prefix="", parsed_args=None, **_):
+    import contextlib
+
+    names: set[str] = set()
+    with contextlib.suppress(BaseException):
+        names |= set(_config(parsed_args).sso_sessions)
+    with contextlib.suppress(BaseException):
+        from ..config import aws_config_path, awsconfig
+
+        lines = awsconfig.split_lines(awsconfig.read(aws_config_path()))
+        names |= {s.key[len(awsconfig.SESSION_PREFIX):] for s in awsconfig.sections(lines)
+                  if s.key and s.key.startswith(awsconfig.SESSION_PREFIX)}
+    return sorted(n for n in names if n.startswith(prefix))

@@ -7,6 +7,8 @@ SUMMARY = ("IAM Identity Center: sign in (login, logout, status, sharing the AWS
 
 
 def add_arguments(parser) -> None:
+    from ._names import profile_names, sso_session_names
+
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     login = actions.add_parser("login", help="sign in: the browser (PKCE), or a device code")
     logout = actions.add_parser("logout", help="sign out at IAM Identity Center and remove the "
@@ -14,9 +16,12 @@ def add_arguments(parser) -> None:
     for sub in (login, logout):
         which = sub.add_mutually_exclusive_group()
         which.add_argument("--sso-session", metavar="NAME",
-                           help="an [sso-session NAME] of the AWS config")
+                           help="an [sso-session NAME] of the AWS config"
+                           ).completer = sso_session_names
         which.add_argument("--profile", metavar="NAME",
-                           help="an AWS profile that signs in with IAM Identity Center")
+                           help="a profile that signs in with IAM Identity Center (an "
+                                "Identity Center role of the TOML, or an AWS profile)"
+                           ).completer = profile_names
     login.add_argument("--use-device-code", action="store_true",
                        help="the device code flow: approve on any device (SSH, containers)")
     login.add_argument("--no-browser", action="store_true",
@@ -26,7 +31,8 @@ def add_arguments(parser) -> None:
     synced = actions.add_parser("sync", help="a TOML profile for every account and role you are "
                                              "assigned, then the AWS config's stanzas")
     synced.add_argument("--sso-session", metavar="NAME", required=True,
-                        help="the session whose accounts and roles to sync")
+                        help="the session whose accounts and roles to sync"
+                        ).completer = sso_session_names
     synced.add_argument("--prune", action="store_true",
                         help="remove synced profiles whose account or role is no longer assigned")
     synced.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
@@ -43,10 +49,16 @@ def run(args) -> int:
 def _session(args):
     from ..credentials import sso
     from ..errors import ConfigError
+    from ._common import config_path
 
     if args.sso_session:
         return sso.session_named(args.sso_session)
     if args.profile:
+        from ..config import loader
+
+        loaded = loader.load(config_path(args), lenient=True)
+        if args.profile in loaded.names() and loaded.resolve(args.profile).sso is not None:
+            return sso.session_from_profile(loaded.resolve(args.profile))
         return sso.session_of_profile(args.profile)
     sessions = sso.all_sessions()
     if len(sessions) == 1:

@@ -243,13 +243,9 @@ class IdentityCenterRole:
         return self._sts
 
     def session(self):
-        from .sso import SsoSession, session_named
+        from .sso import session_from_profile
 
-        sso = self.profile.sso
-        assert sso is not None
-        if sso["start_url"] is None:  # not in the TOML: the AWS config's [sso-session NAME]
-            return session_named(sso["session"])
-        return SsoSession(sso["session"], sso["start_url"], sso["region"], sso["scopes"])
+        return session_from_profile(self.profile)
 
     def fetch(self) -> Credentials:
         from .sso import LoginNeeded, TokenFile

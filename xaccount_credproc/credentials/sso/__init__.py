@@ -94,6 +94,15 @@ def session_named(name: str) -> SsoSession:
     return _session(name, sessions[name])
 
 
+def session_from_profile(profile) -> SsoSession:
+    """The session of an Identity Center role profile of the TOML (its `sso`): the TOML's
+    [sso-sessions.NAME] settings, else the AWS config's [sso-session NAME]."""
+    sso = profile.sso
+    if sso["start_url"] is None:
+        return session_named(sso["session"])
+    return SsoSession(sso["session"], sso["start_url"], sso["region"], sso["scopes"])
+
+
 def all_sessions() -> list[SsoSession]:
     """Every [sso-session NAME] of the AWS config, by name."""
     sessions = _aws_config().get("sso_sessions", {})

@@ -25,7 +25,7 @@ PAGE = 100
 
 
 class Plan:
-    def __init__(self):
+    def __init__(self) -> None:
         self.accounts = 0
         self.assignments: list[tuple[str, str, str]] = []  # (account id, name, role)
         self.added: list[tuple[str, dict]] = []
