@@ -704,3 +704,31 @@ def test_sso_login_for_an_identity_center_profile_of_the_toml(world, sso):
     assert result.returncode == 0, result.stderr
     assert "signed in to sso-session 'corp'" in result.stdout
     assert signed_in_as(world, profile="corp-dev") == SSO_ROLE
+
+
+def test_the_server_serves_as_soon_as_a_login_is_made_another_way(world, sso):
+    """The server's browser login is never completed; the person signs in in a terminal
+    instead: the server notices the new token within seconds, not after its wait."""
+    from tests.harness.cred_server import CredServer, get
+
+    revoked(world, sso)
+    never = world.root / "never-browser"
+    never.write_text("#!/bin/sh\nexit 0\n")
+    never.chmod(0o755)
+    server = CredServer(world, env={"BROWSER": str(never)}).start()
+    try:
+        env = server.client_env("spoke1")
+        url, headers = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], {
+            "Authorization": env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}
+        status, body = get(url, headers)
+        assert (status, body["code"]) == (503, "SsoLoginRequired"), body
+        device_login(world, sso)
+        logged_in = time.monotonic()
+        while (status, body.get("code")) != (200, None) and time.monotonic() - logged_in < 20:
+            time.sleep(0.5)
+            status, body = get(url, headers)
+        assert status == 200, body
+        assert time.monotonic() - logged_in < 10
+        assert "was signed in another way meanwhile" in server.log()
+    finally:
+        server.stop()

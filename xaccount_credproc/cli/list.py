@@ -61,7 +61,8 @@ def run(args) -> int:
     if attributed:
         print("\nWho is behind the role (SourceIdentity and session tags on AssumeRole):")
         print("\n".join(attributed))
-    print("\n".join(_sso_sessions()))
+    for line in _sso_sessions():
+        print(line)
     from ..server.client import summary
 
     print("\n".join(summary()))

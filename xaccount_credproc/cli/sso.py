@@ -55,10 +55,15 @@ def _session(args):
         return sso.session_named(args.sso_session)
     if args.profile:
         from ..config import loader
+        from ..errors import UserError
 
-        loaded = loader.load(config_path(args), lenient=True)
-        if args.profile in loaded.names() and loaded.resolve(args.profile).sso is not None:
-            return sso.session_from_profile(loaded.resolve(args.profile))
+        try:  # an Identity Center role of the TOML, if there is a TOML config naming it
+            loaded = loader.load(config_path(args), lenient=True)
+            profile = loaded.resolve(args.profile) if args.profile in loaded.names() else None
+        except UserError:
+            profile = None
+        if profile is not None and profile.sso is not None:
+            return sso.session_from_profile(profile)
         return sso.session_of_profile(args.profile)
     sessions = sso.all_sessions()
     if len(sessions) == 1:

@@ -134,7 +134,11 @@ class JobSignIn:
         self.job, self.log = job, log
 
     def __call__(self, session, why):
-        from ..credentials.sso.login import browser_available, browser_login
+        from ..credentials.sso.login import (
+            browser_available,
+            browser_login,
+            signed_in_elsewhere,
+        )
 
         if self.job.background:
             raise HumanNeeded(f"{session.label} needs a login")
@@ -145,7 +149,8 @@ class JobSignIn:
         self.job.changed()
         try:
             return browser_login(session, browser=True, say=lambda line: self.log(
-                line.split(": http")[0]))  # the URL is for a person, not the log
+                line.split(": http")[0]),  # the URL is for a person, not the log
+                elsewhere=signed_in_elsewhere(session))
         finally:
             self.job.waiting_for_login = None
 

@@ -59,10 +59,18 @@ class Callback:
                          name="sso callback").start()
         return self
 
-    def wait(self, timeout: float) -> str | None:
-        """The authorization code, once the browser is back; None after `timeout` seconds.
+    def wait(self, timeout: float, elsewhere=None) -> str | None:
+        """The authorization code, once the browser is back; None after `timeout` seconds, or
+        as soon as `elsewhere()` (asked every second) is true: the login happened another way.
         Raises LoginNeeded when the person declined."""
-        self._done.wait(timeout)
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self._done.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or elsewhere is not None and elsewhere():
+                break
+            self._done.wait(min(1.0, left))
         if self.error is not None:
             from . import LoginNeeded
 

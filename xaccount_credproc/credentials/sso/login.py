@@ -205,7 +205,20 @@ def _open(url: str, browser: bool) -> bool:
     return True
 
 
-def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
+def signed_in_elsewhere(session: SsoSession):
+    """For a login a program started on its own: the token another login (`sso login` in a
+    terminal, `aws sso login`) has written meanwhile, or None. Asked while waiting, so that
+    the wait ends as soon as a login exists, however it was made."""
+    def check() -> dict | None:
+        document = TokenFile(session).read()
+        return document if TokenFile.seconds_left(document) > REFRESH_MARGIN else None
+
+    return check
+
+
+def device_login(session: SsoSession, browser: bool = True, say=_say,
+                 elsewhere=None) -> dict:
+    """`elsewhere()`: a login made another way meanwhile (signed_in_elsewhere), or None."""
     timeout = login_timeout()
     oidc = service_client("sso-oidc", session.region)
     registration = _registration(session, oidc, DEVICE_GRANTS)
@@ -225,6 +238,9 @@ def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
                               f"{timeout:g}s", "run it again and approve the code in "
                               "the browser in time")
         time.sleep(interval)
+        done = elsewhere() if elsewhere is not None else None
+        if done is not None:
+            return done
         answer = call_api(session, "CreateToken", lambda: oidc.create_token(
             grantType=DEVICE_GRANTS[0], deviceCode=auth["deviceCode"], **client),
             expected=("AuthorizationPendingException", "SlowDownException",
@@ -241,7 +257,9 @@ def device_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
                                                     "accessToken", "expiresIn"), DEVICE_GRANTS)
 
 
-def browser_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
+def browser_login(session: SsoSession, browser: bool = True, say=_say,
+                  elsewhere=None) -> dict:
+    """`elsewhere()`: a login made another way meanwhile (signed_in_elsewhere), or None."""
     from .callback import Callback
 
     timeout = login_timeout()
@@ -267,7 +285,11 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say) -> dict:
         else:
             say(f"Open this URL in a browser on this computer to sign in to {session.label} "
                  f"(waiting at most {timeout:g}s): {url}")
-        code = callback.wait(timeout)
+        code = callback.wait(timeout, elsewhere=elsewhere)
+        done = elsewhere() if code is None and elsewhere is not None else None
+        if done is not None:
+            say(f"{session.label} was signed in another way meanwhile")
+            return done
         if code is None:
             raise LoginNeeded(f"the browser did not come back to {redirect} within "
                               f"{timeout:g}s", "run the login again, or use "
@@ -308,10 +330,11 @@ class PersonSignIn:
             else:
                 notify("Sign in to IAM Identity Center", line)
 
+        elsewhere = signed_in_elsewhere(session)
         try:
             if desktop:
-                return browser_login(session, browser=True, say=say)
-            return device_login(session, browser=False, say=say)
+                return browser_login(session, browser=True, say=say, elsewhere=elsewhere)
+            return device_login(session, browser=False, say=say, elsewhere=elsewhere)
         finally:
             if fd is not None:
                 os.close(fd)
