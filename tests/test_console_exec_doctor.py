@@ -42,12 +42,11 @@ def ready(world, aws_config: str = "") -> None:
 
 
 def browser_stub(world):
-    """A $BROWSER that records the URL it is asked to open (outside HOME)."""
-    record = world.root / "browser-opened"
-    script = world.root / "browser"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{record}"\n')
-    script.chmod(0o755)
-    return {"BROWSER": str(script)}, record
+    """A $BROWSER that records its argv and where the local hop it is given redirects."""
+    from tests.harness.browsers import recording_browser
+
+    directory, record = recording_browser(world, "browser")
+    return {"BROWSER": str(directory / "browser")}, record
 
 
 # -- console -----------------------------------------------------------------------------------
@@ -62,7 +61,12 @@ def test_console_opens_the_browser_with_a_login_url_for_the_cached_role(world, f
     assert result.stdout.strip() == ("opened the AWS console for profile 'prod-read-only' in "
                                      "your browser")
     assert result.stderr == ""
-    (opened,) = record.read_text().splitlines()
+    from tests.harness.browsers import locations, started
+
+    # The browser was given a one-shot local hop, never the sign-in URL itself.
+    ((_, hop),) = started(record)
+    assert hop.startswith("http://127.0.0.1:") and "SigninToken" not in hop
+    (opened,) = locations(record)
     url = urlsplit(opened)
     query = parse_qs(url.query)
     assert f"{url.scheme}://{url.netloc}{url.path}" == federation.url

@@ -1,8 +1,6 @@
 """`console --profile NAME`: sign in to the AWS console as the profile's role."""
 
-from ..errors import UserError
 from ._common import (
-    PROG,
     UsageError,
     add_profile_option,
     config_path,
@@ -24,6 +22,10 @@ def add_arguments(parser) -> None:
                         help="console region (default: the profile's)")
     parser.add_argument("--session-duration", metavar="SECONDS", type=seconds,
                         help="console session length, 900-43200 (not for role-chained sessions)")
+    parser.add_argument("--browser", metavar="NAME|PATH",
+                        help="chromium, chrome, brave or edge (a browser profile per AWS "
+                             "profile), firefox (a container per profile), default, or a path "
+                             "(default: the profile's browser setting)")
 
 
 def run(args) -> int:
@@ -42,6 +44,17 @@ def run(args) -> int:
                              "--session-duration for such sessions", "run it without "
                              "--session-duration: the console session lasts as long as the "
                              "role credentials")
+    browser = None
+    if not args.print:  # a browser that cannot be used is said before anything is fetched
+        from ..config.snapshot import load_profile
+        from ..credentials import browsers
+
+        configured = load_profile(config_path(args), args.profile)
+        named = args.browser or configured.browser
+        browser = browsers.choose(named, configured.browser_family if named ==
+                                  configured.browser else None)
+        if browser.family == "chromium":
+            browsers.data_dir(configured.name)  # made (or refused) before anything is fetched
     profile, credentials = role_credentials(args)
     region = args.region or profile.region or "us-east-1"
     destination = console.destination_url(args.destination, profile.partition, region)
@@ -50,11 +63,12 @@ def run(args) -> int:
     if args.print:
         print(url)
         return 0
-    import webbrowser
+    from ..credentials import browsers
 
-    if not webbrowser.open(url):
-        raise UserError("no web browser could be opened",
-                        f"use '{PROG} console --profile {args.profile} --print' and open the "
-                        "URL yourself (it signs you in: keep it private)")
-    print(f"opened the AWS console for profile '{args.profile}' in your browser")
+    assert browser is not None
+    browsers.open_console(profile.name, url, browser, profile.color)
+    where = ("your browser" if browser.family == "default" else
+             f"{browser.name}, in its own browser profile" if browser.family == "chromium"
+             else f"{browser.name}, in the container '{profile.name}'")
+    print(f"opened the AWS console for profile '{args.profile}' in {where}")
     return 0

@@ -35,7 +35,7 @@ FIELDS = ("name", "role_arn", "source_profile", "region", "external_id", "mfa_se
           "mfa_process", "duration_seconds", "role_session_name", "refresh_margin", "cache",
           "mfa_session", "mfa_session_duration", "output", "display_name", "color", "mfa_prompt",
           "keyring_backend", "via", "stored_source", "vault", "source_identity", "tags",
-          "transitive_tags", "sso")
+          "transitive_tags", "sso", "browser", "browser_family")
 # An IAM Identity Center role profile's `sso`: its session (the TOML's [sso-sessions.NAME]
 # settings, or None where the AWS config's [sso-session NAME] is to be read), account and role.
 SSO_FIELDS = {"session": (str,), "account_id": (str,), "role_name": (str,),
@@ -54,7 +54,7 @@ FIELD_TYPES = {
     "stored_source": (str, type(None)),
     "vault": (dict, type(None)),  # Config.vault_settings(), for a stored source's keys
     "source_identity": (str, type(None)), "tags": (dict,), "transitive_tags": (list,),
-    "sso": (dict, type(None)),
+    "sso": (dict, type(None)), "browser": (str, type(None)), "browser_family": (str, type(None)),
 }
 
 
@@ -74,7 +74,8 @@ class Profile:
                  keyring_backend: str = "auto", via: "Profile | None" = None,
                  stored_source: str | None = None, vault: dict | None = None,
                  source_identity: str | None = None, tags: dict | None = None,
-                 transitive_tags: list | None = None, sso: dict | None = None):
+                 transitive_tags: list | None = None, sso: dict | None = None,
+                 browser: str | None = None, browser_family: str | None = None):
         self.name = name
         self.role_arn = role_arn
         self.source_profile = source_profile
@@ -105,6 +106,9 @@ class Profile:
         # An IAM Identity Center role (SSO_FIELDS): its credentials come from the portal, and
         # role_arn is the role's nominal ARN (account and name), for display.
         self.sso = sso
+        # Where `console` opens (credentials/browsers.py): a name or a path, and a path's family.
+        self.browser = browser
+        self.browser_family = browser_family
 
     def as_dict(self) -> dict:
         out = {name: getattr(self, name) for name in FIELDS}

@@ -221,6 +221,9 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
 
     merged.pop("sso_session", None)  # a [defaults] session applies to Identity Center roles
     merged.pop("sso_synced", None)
+    if str(merged.get("browser", "")).startswith(("/", "~/")) and "browser_family" not in merged:
+        raise fail(f"browser {merged['browser']} is a path, so its family must be given",
+                   'set browser_family = "chromium" or "firefox"')
     merged.setdefault("source_profile", "default")
     if merged["source_profile"] == name:
         raise fail("is its own source_profile",

@@ -46,7 +46,7 @@ PROFILE_KEYS = {
     "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
     "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
     "mfa_prompt", "keyring_backend", "source_identity", "tags", "transitive_tags",
-    "sso_session", "sso_account_id", "sso_role_name", "sso_synced",
+    "sso_session", "sso_account_id", "sso_role_name", "sso_synced", "browser", "browser_family",
 }
 # An IAM Identity Center role as a profile: the role credentials come from the portal
 # (GetRoleCredentials), so none of the AssumeRole keys apply to it.
@@ -409,6 +409,18 @@ SSO_SESSION_VALIDATORS = {
     "sso_registration_scopes": _sso_scopes,
 }
 
+BROWSERS = ("default", "chromium", "chrome", "brave", "edge", "firefox")
+
+
+def _browser(value: Any) -> str:
+    value = _string(value, "browser")
+    if value in BROWSERS or value.startswith(("/", "~/")):
+        return value
+    raise ConfigError(f"browser {value[:40]!r} is not one xaccount-credproc knows",
+                      f"use one of {', '.join(BROWSERS)}, or a browser's absolute path with "
+                      "browser_family")
+
+
 VALIDATORS = {
     "role_arn": _role_arn,
     "account_id": _account_id,
@@ -436,6 +448,8 @@ VALIDATORS = {
     "sso_account_id": _sso_account_id,
     "sso_role_name": _sso_role_name,
     "sso_synced": boolean("sso_synced"),  # written by `sso sync`: what --prune may remove
+    "browser": _browser,
+    "browser_family": _choice("browser_family", ("chromium", "firefox")),
 }
 
 VAULT_VALIDATORS = {

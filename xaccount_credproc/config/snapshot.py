@@ -26,7 +26,7 @@ import time
 from .. import files
 from . import Profile, from_fields
 
-FORMAT = 9
+FORMAT = 10
 MAGIC = b"xcps7\n"
 TAG_SIZE = 16
 MAX_SIZE = 1 << 20

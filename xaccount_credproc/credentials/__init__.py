@@ -8,7 +8,9 @@ only on a miss), `cache` (cache keys and the entry format), `sts` (STS and IAM c
 source, errors made readable), `locking` (the per-key cross-process locks), `mfa_codes` (one
 use per MFA code), `stored/` (IAM users' long-term keys this tool keeps, and the vault's
 unlocking: one owner), `execenv` (credentials as
-`exec`'s environment), `console` (console sign-in and switch-role URLs), `organizations`
+`exec`'s environment), `console` (console sign-in and switch-role URLs), `browsers` (where a
+console sign-in opens: one browser identity per profile, the URL never on a command line),
+`organizations`
 (the accounts of an AWS Organization, for `init --from-organization`), `sso/` (IAM Identity
 Center: sessions, the token file shared with the AWS CLI, sign-in and renewal).
 

@@ -1,0 +1,212 @@
+"""A console sign-in in a browser: one browser identity per profile, and the login URL (a
+credential for 15 minutes) never on a command line, where every local user can read it in
+/proc/PID/cmdline for as long as the browser runs.
+
+- The Chromium family (chromium, chrome, brave, edge): each AWS profile gets its own persistent
+  browser profile, `--user-data-dir=<data dir>/xaccount-credproc/browsers/<profile>` (0700,
+  created once), in a new window: dev and prod stay signed in side by side.
+- Firefox: the `ext+container:` link of the "Open external links in a container" extension, one
+  container per profile, coloured with the profile's `color`.
+- `default`: the system's browser (webbrowser), as before: one sign-in at a time.
+
+Every one of them is given only a one-shot local hop, `http://127.0.0.1:PORT/<256-bit path>`,
+which answers one redirect to the login URL (no-store, no referrer) and closes: the Firefox
+link carries that hop, not the login URL. The command waits for the browser to fetch it, at
+most HOP_WAIT seconds.
+"""
+
+import os
+import secrets
+import shutil
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .. import debug
+from ..errors import ConfigError, UserError
+
+NAMES = {"chromium": ("chromium", "chromium-browser"),
+         "chrome": ("google-chrome", "google-chrome-stable"),
+         "brave": ("brave-browser", "brave"),
+         "edge": ("microsoft-edge", "microsoft-edge-stable"),
+         "firefox": ("firefox",)}
+FAMILIES = ("chromium", "firefox")
+HOP_WAIT = 60
+# Firefox containers know these colours; the profile's switch-role colours map onto them.
+CONTAINER_COLORS = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green",
+                    "blue": "blue"}
+
+
+class Browser:
+    """What opens a profile's console: a family ("chromium", "firefox", "default") and, but for
+    "default", the executable."""
+
+    def __init__(self, family: str, executable: str | None, name: str):
+        self.family, self.executable, self.name = family, executable, name
+
+
+def family_of(name: str) -> str:
+    return "firefox" if name == "firefox" else "chromium"
+
+
+def choose(name: str | None, family: str | None) -> Browser:
+    """The browser `name` (a known name, "default" or a path; None: "default") names."""
+    if not name or name == "default":
+        return Browser("default", None, "default")
+    if name in NAMES:
+        for candidate in NAMES[name]:
+            found = shutil.which(candidate)
+            if found:
+                return Browser(family_of(name), found, name)
+        raise ConfigError(f"browser '{name}' is not installed (none of "
+                          f"{', '.join(NAMES[name])} is on PATH)",
+                          "install it, or set browser to its path (with browser_family), or "
+                          'use browser = "default"')
+    if os.path.isabs(os.path.expanduser(name)):
+        path = os.path.expanduser(name)
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise ConfigError(f"browser {path} is not an executable file",
+                              "set browser to the browser's program, or to one of "
+                              f"{', '.join(NAMES)} or default")
+        if family not in FAMILIES:
+            raise ConfigError(f"browser {path} is a path, so its family must be given",
+                              'set browser_family = "chromium" or "firefox" (or --browser '
+                              "chromium, chrome, brave, edge or firefox)")
+        return Browser(family, path, path)
+    raise ConfigError(f"browser {name[:40]!r} is not one xaccount-credproc knows",
+                      f"use one of {', '.join(NAMES)} or default, or a browser's absolute path "
+                      "with browser_family")
+
+
+def data_dir(profile: str) -> str:
+    """This profile's own browser profile (Chromium family): created once, 0700, the same each
+    time."""
+    from ..files import home
+
+    if "/" in profile or "\\" in profile or profile.startswith(".") or not profile:
+        raise ConfigError(f"profile name {profile[:40]!r} cannot name a browser profile "
+                          "directory", "use a profile name of letters, digits and _.@+-")
+    if sys.platform == "darwin":
+        base = os.path.join(home(), "Library", "Application Support")
+    elif sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(home(), "AppData", "Local")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(home(), ".local", "share")
+    path = os.path.join(base, "xaccount-credproc", "browsers", profile)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            st = os.lstat(path)
+            import stat
+
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                raise ConfigError(f"{path} is not a directory of yours",
+                                  "remove it; it is made again") from None
+            if st.st_mode & 0o077:
+                os.chmod(path, 0o700)
+    except OSError as e:
+        raise UserError(f"cannot create the browser profile directory {path} ({e.strerror})",
+                        f"check the permissions of {os.path.dirname(path)} (or set "
+                        "XDG_DATA_HOME)") from None
+    return path
+
+
+class Hop:
+    """A one-shot local redirect to the login URL: one GET of its unguessable path is answered
+    302 to the URL, then nothing more."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.path = "/" + secrets.token_urlsafe(32)
+        self.used = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self.url = ""
+
+    def __enter__(self) -> "Hop":
+        hop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            timeout = 5
+
+            def log_message(self, *args):  # the path is a secret until used
+                pass
+
+            def do_GET(self):
+                if self.path != hop.path or hop.used.is_set():
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                hop.used.set()
+                self.send_response(302)
+                self.send_header("Location", hop.target)
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        except OSError as e:
+            raise UserError(f"cannot listen on 127.0.0.1 for the browser ({e.strerror})",
+                            "use 'console --print' and open the URL yourself") from None
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}{self.path}"
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                         name="console hop").start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def container_link(profile: str, url: str, color: str | None) -> str:
+    from urllib.parse import quote, urlencode
+
+    query = {"name": profile, "url": url,
+             "color": CONTAINER_COLORS.get((color or "").lower(), "blue"), "icon": "fingerprint"}
+    return "ext+container:" + urlencode(query, quote_via=quote)
+
+
+def open_console(profile: str, login_url: str, browser: Browser, color: str | None,
+                 wait: float = HOP_WAIT) -> None:
+    """Open `login_url` for `profile` in `browser`, through a one-shot hop; returns once the
+    browser has followed it. Raises UserError when no browser could be started or none came."""
+    import subprocess
+
+    with Hop(login_url) as hop:
+        if browser.family == "default":
+            import webbrowser
+
+            started: list[bool] = []
+            thread = threading.Thread(target=lambda: started.append(
+                bool(webbrowser.open(hop.url, new=1))), daemon=True)
+            thread.start()
+            thread.join(5)
+            if started == [False]:
+                raise UserError("no web browser could be opened", "use 'xaccount-credproc "
+                                f"console --profile {profile} --print' and open the URL "
+                                "yourself (it signs you in: keep it private)")
+        else:
+            assert browser.executable is not None
+            if browser.family == "chromium":
+                argv = [browser.executable, f"--user-data-dir={data_dir(profile)}",
+                        "--new-window", hop.url]
+            else:
+                argv = [browser.executable, container_link(profile, hop.url, color)]
+                debug.log("Firefox container link: it carries only the one-shot local address, "
+                          "not the sign-in URL")
+            try:
+                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+            except OSError as e:
+                raise UserError(f"cannot start {browser.executable} ({e.strerror})",
+                                "check the browser setting") from None
+        if not hop.used.wait(wait):
+            raise UserError(f"the browser did not open the sign-in page within {wait:g}s",
+                            "check that it started; or use 'console --print' and open the URL "
+                            "yourself")

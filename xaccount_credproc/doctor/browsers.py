@@ -1,0 +1,23 @@
+"""doctor: the browser each profile's console opens in is there (credentials/browsers.py)."""
+
+from .check import FAIL, OK, Check
+
+
+def configured(profiles) -> list[Check]:
+    from ..credentials import browsers
+    from ..errors import UserError
+
+    seen: dict[tuple, Check] = {}
+    for profile in profiles:
+        if not profile.browser or profile.browser == "default":
+            continue
+        key = (profile.browser, profile.browser_family)
+        if key not in seen:
+            try:
+                browser = browsers.choose(profile.browser, profile.browser_family)
+                seen[key] = Check(OK, f"console browser {profile.browser}: "
+                                      f"{browser.executable} ({browser.family})")
+            except UserError as e:
+                seen[key] = Check(FAIL, f"console browser of profile '{profile.name}': "
+                                        f"{e.what}", e.fix)
+    return list(seen.values())
