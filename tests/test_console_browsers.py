@@ -199,3 +199,17 @@ def test_print_still_prints_the_url(world, federation):
                        env=env_with(world, federation))
     assert result.returncode == 0, result.stderr
     assert "SigninToken=" in result.stdout  # for the person who asked for it
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "a\\b", ""])
+def test_a_profile_name_that_is_not_safe_for_a_path_names_no_directory(name, tmp_path,
+                                                                       monkeypatch):
+    """Profile names are validated at load (letters, digits and _.@+-, not starting with
+    punctuation); the browser directory refuses anything else all the same."""
+    from xaccount_credproc.credentials import browsers
+    from xaccount_credproc.errors import ConfigError
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with pytest.raises(ConfigError, match="cannot name a browser profile directory"):
+        browsers.data_dir(name)
+    assert list(tmp_path.iterdir()) == []
