@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -120,11 +121,13 @@ def test_a_real_chromium_keeps_two_profiles_signed_in_side_by_side(world, federa
     wrapper_dir = world.root / "real-browser"
     wrapper_dir.mkdir()
     log = world.root / "chromium-pages"
+    finished = world.root / "chromium-finished"
     # Headless, with the arguments console gives (its own --user-data-dir, --new-window, the
-    # hop); the page it ends on is written down.
+    # hop); the page it ends on is written down, then that it finished (console returns once
+    # the hop is followed, not when the browser exits).
     (wrapper_dir / "chromium").write_text(
         f'#!/bin/sh\n{chromium} --headless=new --no-sandbox --disable-gpu '
-        f'--password-store=basic --dump-dom "$@" >> {log} 2>/dev/null\n')
+        f'--password-store=basic --dump-dom "$@" >> {log} 2>/dev/null\necho >> {finished}\n')
     (wrapper_dir / "chromium").chmod(0o755)
     env = env_with(world, federation, wrapper_dir)
 
@@ -136,10 +139,19 @@ def test_a_real_chromium_keeps_two_profiles_signed_in_side_by_side(world, federa
             capture_output=True, text=True, timeout=120).stdout
         return page.split("signed in as ")[1].split("<")[0]
 
-    for profile in ("prod-read-only", "auditor"):
+    def browser_runs_finished(count: int) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if finished.exists() and finished.read_text().count("\n") >= count:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the browser did not finish its run {count}")
+
+    for number, profile in enumerate(("prod-read-only", "auditor"), 1):
         result = world.run("console", "--profile", profile, "--browser", "chromium", env=env,
                            timeout=120)
         assert result.returncode == 0, result.stderr
+        browser_runs_finished(number)
     assert log.read_text().count("signed in as arn:aws:sts::") == 2
     assert signed_in_as("prod-read-only").startswith(
         "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/")
@@ -148,6 +160,7 @@ def test_a_real_chromium_keeps_two_profiles_signed_in_side_by_side(world, federa
     result = world.run("console", "--profile", "prod-read-only", "--browser", "chromium",
                        env=env, timeout=120)
     assert result.returncode == 0, result.stderr
+    browser_runs_finished(3)
     assert signed_in_as("prod-read-only").startswith("arn:aws:sts::222222222222:")
     assert signed_in_as("auditor").startswith("arn:aws:sts::444444444444:")
 

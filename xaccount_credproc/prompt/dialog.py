@@ -104,8 +104,20 @@ def ask(driver, title: str, text: str, timeout: int) -> str:
     try:
         # The dialog's own timeout comes first; ours is the bound if it ignores it.
         result = run_bounded(argv, timeout + 5)
-        return driver.answer(result.returncode, result.stdout.decode("utf-8", "replace"),
-                             result.stderr.decode("utf-8", "replace"))
+        try:
+            return driver.answer(result.returncode, result.stdout.decode("utf-8", "replace"),
+                                 result.stderr.decode("utf-8", "replace"))
+        except Unavailable as e:
+            # A busy X server can refuse one connection and take the next: when the display
+            # still accepts connections, the dialog is shown once more before giving up.
+            if "display" not in str(e) or display_reachable() is not True:
+                raise
+            import time
+
+            time.sleep(0.5)
+            result = run_bounded(argv, timeout + 5)
+            return driver.answer(result.returncode, result.stdout.decode("utf-8", "replace"),
+                                 result.stderr.decode("utf-8", "replace"))
     except Cancelled:
         # zenity exits 1 with nothing on stderr for Cancel and when its X server dies under it:
         # a display that no longer answers was lost, not a person's Cancel.
