@@ -187,14 +187,14 @@ def _role_arn(value: Any) -> str:
     return value
 
 
-def _account_id(value: Any) -> str:
+def _account_id(value: Any, key: str = "account_id") -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError("'account_id' must be a string (a number loses leading zeros)",
-                          'quote it: account_id = "012345678901"')
-    value = _string(value, "account_id")
+        raise ConfigError(f"'{key}' must be a string (a number loses leading zeros)",
+                          f'quote it: {key} = "012345678901"')
+    value = _string(value, key)
     if not ACCOUNT_ID_RE.fullmatch(value):
-        raise ConfigError(f"account_id {value!r} is not a 12-digit AWS account ID",
-                          'write it as account_id = "123456789012"')
+        raise ConfigError(f"{key} {value!r} is not a 12-digit AWS account ID",
+                          f'write it as {key} = "123456789012"')
     return value
 
 
@@ -360,17 +360,6 @@ def _transitive_tags(value: Any) -> list[str]:
     return list(value)
 
 
-def _sso_account_id(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError("'sso_account_id' must be a string (a number loses leading zeros)",
-                          'quote it: sso_account_id = "012345678901"')
-    value = _string(value, "sso_account_id")
-    if not ACCOUNT_ID_RE.fullmatch(value):
-        raise ConfigError(f"sso_account_id {value!r} is not a 12-digit AWS account ID",
-                          'write it as sso_account_id = "123456789012"')
-    return value
-
-
 def _sso_role_name(value: Any) -> str:
     value = _string(value, "sso_role_name")
     if not ROLE_NAME_RE.fullmatch(value):
@@ -445,7 +434,7 @@ VALIDATORS = {
     "tags": _tags,
     "transitive_tags": _transitive_tags,
     "sso_session": _sso_session,
-    "sso_account_id": _sso_account_id,
+    "sso_account_id": lambda value: _account_id(value, "sso_account_id"),
     "sso_role_name": _sso_role_name,
     "sso_synced": boolean("sso_synced"),  # written by `sso sync`: what --prune may remove
     "browser": _browser,
