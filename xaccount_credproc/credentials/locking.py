@@ -23,20 +23,26 @@ DEFAULT_TIMEOUT = 300.0
 MAX_TIMEOUT = 3600.0
 
 
-def lock_timeout() -> float:
-    """The bound on waiting for a parallel fetch: finite, so `aws` can never hang on it."""
-    raw = os.environ.get(TIMEOUT_ENV)
+def seconds_from_env(name: str, default: float, low: float, high: float,
+                     example: float) -> float:
+    """A bound in seconds from environment variable `name` (`default` when unset). A value
+    outside [low, high], or not a number, is a usage error (exit 2), as every other setting's."""
+    raw = os.environ.get(name)
     if raw is None:
-        return DEFAULT_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
-    if not 0 <= value <= MAX_TIMEOUT:  # also false for nan
-        # A bad setting is a usage error (exit 2), as every other setting's.
-        raise ConfigError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 0 to "
-                          f"{MAX_TIMEOUT:g}", f"unset it or set e.g. {TIMEOUT_ENV}=300")
+    if not low <= value <= high:  # also false for nan
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds from {low:g} to {high:g}",
+                          f"unset it or set e.g. {name}={example:g}")
     return value
+
+
+def lock_timeout() -> float:
+    """The bound on waiting for a parallel fetch: finite, so `aws` can never hang on it."""
+    return seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, 0, MAX_TIMEOUT, 300)
 
 
 # How long a holder's failure is handed to the callers that waited for it, instead of each of

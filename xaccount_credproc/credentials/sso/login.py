@@ -42,19 +42,9 @@ PAGE = (b"<!doctype html><html><head><meta charset='utf-8'><title>xaccount-credp
 
 
 def login_timeout() -> float:
-    from ...errors import ConfigError
+    from ..locking import seconds_from_env
 
-    raw = os.environ.get(TIMEOUT_ENV)
-    if raw is None:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 1 <= value <= 3600:  # also false for nan
-        raise ConfigError(f"{TIMEOUT_ENV}={raw!r} is not a number of seconds from 1 to 3600",
-                          f"unset it or set e.g. {TIMEOUT_ENV}=600")
-    return value
+    return seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, 1, 3600, 600)
 
 
 def service_client(service: str, region: str, attempts: int = 3):
