@@ -139,21 +139,36 @@ def test_fast_path_reads_exactly_what_keyring_wrote(keyring_env):
 
 def test_fast_path_steps_aside_when_keyring_is_configured_otherwise(keyring_env, monkeypatch,
                                                                     tmp_path):
-    from xaccount_credproc.backends import KeyringStore, keyring_uses_secret_service
+    """keyring_backend = "auto" reads the Secret Service itself only where keyring would use it;
+    configured otherwise (PYTHON_KEYRING_BACKEND, keyringrc.cfg), keyring's choice answers."""
+    from xaccount_credproc.backends import (
+        AutoStore,
+        keyring_uses_secret_service,
+        secret_service,
+        store_named,
+    )
 
     keyring_env.set_password("xaccount-credproc", "role/one", "v")
-    store = KeyringStore()
+    asked = []
+    fast_read = secret_service.fast_read
+    monkeypatch.setattr(secret_service, "fast_read",
+                        lambda *args: asked.append(args) or fast_read(*args))
     assert keyring_uses_secret_service()
-    assert store._secret_service_get(["role/one"], forced=False) == ["v"]
+    assert isinstance(store_named("auto"), AutoStore)
+    assert store_named("auto").get_many(["role/one"]) == ["v"] and len(asked) == 1
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    keyring_env.core.init_backend()
     assert not keyring_uses_secret_service()
-    assert store._secret_service_get(["role/one"], forced=False) is None
+    assert store_named("auto").get_many(["role/one"]) == [None]  # keyring's null backend said
+    assert len(asked) == 1
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     (tmp_path / "python_keyring").mkdir()
     (tmp_path / "python_keyring" / "keyringrc.cfg").write_text("[backend]\n")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    keyring_env.core.init_backend()
     assert not keyring_uses_secret_service()
-    assert store._secret_service_get(["role/one"], forced=False) is None
+    assert store_named("auto").get_many(["role/one"]) == ["v"]  # through keyring itself
+    assert len(asked) == 1
 
 
 def test_fast_path_gives_up_without_a_bus(keyring_env, monkeypatch, tmp_path):

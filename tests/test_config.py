@@ -216,7 +216,7 @@ def test_config_path_precedence(tmp_path, monkeypatch):
 
 
 def test_the_european_sovereign_cloud_is_a_partition_of_its_own(tmp_path):
-    from xaccount_credproc.credentials import console
+    from xaccount_credproc.console import signin as console
 
     cfg = load(tmp_path, """
 [profiles.sovereign]

@@ -219,7 +219,7 @@ def test_a_profile_name_that_is_not_safe_for_a_path_names_no_directory(name, tmp
                                                                        monkeypatch):
     """Profile names are validated at load (letters, digits and _.@+-, not starting with
     punctuation); the browser directory refuses anything else all the same."""
-    from xaccount_credproc.credentials import browsers
+    from xaccount_credproc.console import browsers
     from xaccount_credproc.errors import ConfigError
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

@@ -20,7 +20,8 @@ from tests.harness.world import (
     MFA_CODE,
     ROLE_ARN,
 )
-from xaccount_credproc.credentials import Credentials, console
+from xaccount_credproc.console import signin as console
+from xaccount_credproc.credentials import Credentials
 from xaccount_credproc.errors import ConfigError
 
 ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
@@ -245,15 +246,32 @@ def test_exec_passes_the_exit_status_through(world, code):
     assert result.returncode == code
 
 
+def default_sigint() -> None:
+    """The disposition this test is about: a background job of a non-interactive shell (a CI
+    runner, `(scripts/test.sh &)`) starts with SIGINT ignored, which exec rightly passes on, as
+    env and nohup do; here the child starts with the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_exec_passes_signals_through(world):
     ready(world)
-    result = world.run("exec", "--profile", "prod-read-only", "--", "sh", "-c", "kill -INT $$")
+    result = world.run("exec", "--profile", "prod-read-only", "--", "sh", "-c", "kill -INT $$",
+                       preexec_fn=default_sigint)
     assert result.returncode == -signal.SIGINT
     shell = subprocess.run(
         ["sh", "-c", f'"{HELPER}" exec --profile prod-read-only -- sh -c "kill -INT \\$\\$"; '
                      'echo "status $?"'], env=world.env, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, start_new_session=True, timeout=60)
+        stdin=subprocess.DEVNULL, start_new_session=True, timeout=60, preexec_fn=default_sigint)
     assert shell.stdout.strip() == "status 130"
+
+
+def test_exec_passes_an_ignored_signal_on_as_ignored(world):
+    """Started with SIGINT ignored (nohup, a background job), the command keeps it ignored."""
+    ready(world)
+    result = world.run("exec", "--profile", "prod-read-only", "--", "sh", "-c",
+                       "kill -INT $$; echo survived",
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert result.returncode == 0 and result.stdout.strip() == "survived", result.stderr
 
 
 def test_exec_env_prints_exports_for_eval(world):

@@ -415,13 +415,13 @@ def test_when_aws_answers_the_one_hour_rule_anyway_the_message_names_the_signer(
     says which one signed (here the MFA session), not that the source has role credentials."""
     from botocore.exceptions import ClientError
 
-    from xaccount_credproc.credentials.sts import StsSource
+    from xaccount_credproc.credentials.source_session import SourceSession
     from xaccount_credproc.errors import ConfigError
 
     error = ClientError({"Error": {"Code": "ValidationError", "Message": (
         "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
         "role chaining.")}}, "AssumeRole")
-    source = StsSource("dev", "eu-west-1", "staging-admin")
+    source = SourceSession("dev", "eu-west-1", "staging-admin")
     made = source._client_error("AssumeRole", error, role_arn=ROLE_ARN,
                                 signer="the cached MFA session", duration=7200)
     assert isinstance(made, ConfigError)

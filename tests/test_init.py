@@ -325,15 +325,16 @@ def test_from_organization_adds_a_profile_per_active_account(world):
     # moto lists the management account as well.
     assert summary.startswith("organization: 26 active accounts, 26 new profiles")
     text = world.toml.read_text()
-    assert '[profiles.team-00-prod-readonly]' in text
+    # One naming function for every discovery (discovery/naming.py): case kept, a name that
+    # differs from a taken one only in case is taken too.
+    assert '[profiles.Team-00-Prod-ReadOnly]' in text
     assert f'account_id = "{ids["Team 00 Prod"]}"' in text
-    assert "[profiles.sandbox-readonly]" in text
-    collided = "sandbox-readonly-" + ids["sandbox"]
-    other = "sandbox-readonly-" + ids["Sandbox"]
-    assert f"[profiles.{collided}]" in text or f"[profiles.{other}]" in text
-    assert "old-readonly" not in text
+    pairs = [("Sandbox", "sandbox"), ("sandbox", "Sandbox")]
+    assert any(f"[profiles.{a}-ReadOnly]" in text and f"[profiles.{b}-ReadOnly-{ids[b]}]" in text
+               for a, b in pairs), text
+    assert "Old-ReadOnly" not in text
     aws_text = world.aws_config.read_text()
-    assert "[profile team-22-prod-readonly]" in aws_text  # more than one page of accounts
+    assert "[profile Team-22-Prod-ReadOnly]" in aws_text  # more than one page of accounts
     # A second run keeps the existing entries and adds nothing.
     again = run_ok(world, "init", "--from-organization", "--role-name", "ReadOnly",
                    env={"AWS_ENDPOINT_URL": world.sts.url})
@@ -346,10 +347,11 @@ def test_from_organization_name_template_and_errors(world):
     ids = organization(world, ["Data Lake"])
     run_ok(world, "init", "--from-organization", "--role-name", "Admin", "--name-template",
            "{account_id}-{role}", env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert f"[profiles.{ids['Data Lake']}-admin]" in world.toml.read_text()
+    assert f"[profiles.{ids['Data Lake']}-Admin]" in world.toml.read_text()
     result = world.run("init", "--from-organization", "--role-name", "Admin", "--name-template",
                        "{nope}", env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert result.returncode == 2 and "--name-template '{nope}' is not valid" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "--name-template '{nope}' is not a usable name template" in result.stderr
     result = world.run("init", "--from-organization")
     assert result.returncode == 2 and "needs --role-name ROLE" in result.stderr
     result = world.run("init", "--role-name", "Admin")

@@ -19,7 +19,8 @@ from tests.harness.world import (
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "xaccount_credproc"
 GOLDEN = ROOT / "tests" / "golden" / "release-0.1.0"
-FAMILIES = {"cli", "config", "credentials", "backends", "prompt", "sources", "doctor", "server"}
+FAMILIES = {"cli", "config", "credentials", "backends", "prompt", "sources", "doctor", "server",
+            "console", "discovery", "web"}
 MAX_LOOSE = 6
 MAX_CLI_LINES = 150
 
@@ -97,8 +98,8 @@ def test_the_graph_sees_lazy_imports():
     graph = import_graph()
     # Imported inside functions only: the walk must find them, or the cycle check means nothing.
     assert "xaccount_credproc.config.loader" in graph["xaccount_credproc.config.snapshot"]
-    assert "xaccount_credproc.prompt.mfa" in graph["xaccount_credproc.credentials.provider"]
-    assert "xaccount_credproc.credentials.sts" in graph["xaccount_credproc.sources.add"]
+    assert "xaccount_credproc.prompt.mfa" in graph["xaccount_credproc.credentials.resolver"]
+    assert "xaccount_credproc.credentials.source_session" in graph["xaccount_credproc.sources.add"]
 
 
 def test_no_module_imports_one_that_imports_it_back():
@@ -113,11 +114,14 @@ def test_a_planted_cycle_would_be_found():
 # Which families each family may use: the families depend one way (ARCHITECTURE.md).
 MAY_USE = {
     "cli": FAMILIES - {"cli"},
-    "doctor": {"config", "credentials", "backends", "prompt", "server"},
-    "server": {"config", "credentials", "prompt"},
+    "doctor": {"config", "credentials", "backends", "prompt", "server", "console"},
+    "server": {"config", "credentials", "prompt", "web"},
     "sources": {"config", "credentials", "backends", "prompt"},
-    "credentials": {"config", "backends", "prompt"},
+    "console": {"config", "credentials", "web"},
+    "discovery": {"config", "credentials"},
+    "credentials": {"config", "backends", "prompt", "web"},
     "prompt": {"backends"},
+    "web": set(),
     "backends": set(),  # where files live and how they are written: files.py, not config
     "config": set(),
 }
@@ -283,19 +287,119 @@ def test_one_atomic_writer():
 
 
 def test_one_refresh_policy_and_one_cache_path():
-    """When credentials are fresh enough is RefreshPolicy's to say (credentials/provider.py),
-    for `credential-process` and the server alike; entries are read and fetched only through
-    `Cached` (the server, the commands and the providers never read the cache and call STS
-    themselves)."""
-    fetch = PACKAGE / "credentials"
+    """When credentials are fresh enough is RefreshPolicy's to say (credentials/resolver.py),
+    for `credential-process`, `list` and the server alike; entries are read and fetched only
+    through `Cached` (the server, the commands and the providers never read the cache and call
+    STS themselves)."""
     server = sorted((PACKAGE / "server").glob("*.py"))
     assert [p.name for p in server if "seconds_left(" in p.read_text()] == []
     assert [p.name for p in server if "RefreshPolicy(" in p.read_text()] == ["supply.py"]
-    providers = (fetch / "providers.py").read_text()
-    imported = import_graph()["xaccount_credproc.credentials.providers"]
-    assert not imported & {"xaccount_credproc.credentials.cache",
-                           "xaccount_credproc.credentials.locking"}, imported
-    for kind in ("LongTermKeys", "SsoSource", "StoredSource", "MfaSession", "RoleHop"):
-        assert f"class {kind}" in providers
-        body = providers.split(f"class {kind}")[1].split("\nclass ")[0]
+    assert "refresh_margin" not in (PACKAGE / "cli" / "list.py").read_text()
+    graph = import_graph()
+    providers = PACKAGE / "credentials" / "providers"
+    for path in providers.glob("*.py"):
+        name = "xaccount_credproc.credentials.providers" + (
+            "" if path.stem == "__init__" else f".{path.stem}")
+        assert not graph[name] & {"xaccount_credproc.credentials.cache",
+                                  "xaccount_credproc.credentials.locking"}, name
+    text = "".join(p.read_text() for p in providers.glob("*.py"))
+    for kind in ("LongTermKeys", "SsoSource", "StoredSource", "MfaSession", "RoleHop",
+                 "IdentityCenterRole"):
+        assert f"class {kind}" in text
+        body = text.split(f"class {kind}")[1].split("\nclass ")[0]
         assert "def fetch(self) -> Credentials" in body or kind in ("LongTermKeys", "SsoSource")
+
+
+def test_one_read_lock_read_again_fetch():
+    """Anything shared between processes (a cache entry, a sign-in's token, the vault's key)
+    is read, locked, read again and fetched in one place: credentials.fetched_once. Nothing
+    else takes a lock and then reads again."""
+    users = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                   if "held(" in path.read_text())
+    # mfa_codes holds a device while a code is in flight: a turn, not a read and a fetch.
+    assert users == ["credentials/__init__.py", "credentials/locking.py",
+                     "credentials/mfa_codes.py"], users
+    calls = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                   if "fetched_once(" in path.read_text())
+    assert calls == ["credentials/__init__.py", "credentials/resolver.py",
+                     "credentials/sso/login.py", "credentials/stored/unlock.py"], calls
+
+
+def test_credentials_gets_credentials_and_nothing_else():
+    """credentials/ gets credentials: it neither writes the config files (discovery and init
+    do), nor opens a console (console/), nor listens for a browser itself (web/)."""
+    graph = import_graph()
+    offenders = sorted(f"{name} -> {target}" for name, targets in graph.items()
+                       if family(name) == "credentials" for target in targets
+                       if target in ("xaccount_credproc.config.toml_edit",
+                                     "xaccount_credproc.config.stanzas",
+                                     "xaccount_credproc.config.awsconfig"))
+    assert offenders == []
+    for path in (PACKAGE / "credentials").rglob("*.py"):
+        text = path.read_text()
+        assert "http.server" not in text and "webbrowser" not in text, path
+
+
+def test_one_loopback_listener():
+    """The console's hop and every sign-in's callback are one listener (web/loopback.py)."""
+    listeners = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                       if "http.server" in path.read_text())
+    assert listeners == ["web/loopback.py"]
+
+
+def test_one_naming_function():
+    """Every discovered profile is named by discovery/naming.py, with one option for it."""
+    fills = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                   if "account_name" in path.read_text() and ".format(" in path.read_text())
+    assert fills == ["discovery/naming.py"], fills
+    options = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                     if '"--name-template"' in path.read_text()
+                     or '"--template"' in path.read_text())
+    assert options == ["cli/parser.py", "discovery/naming.py"], options  # the option, its name
+
+
+def test_stores_by_class():
+    """One class per store behind SecretStore, each named in the conformance file; a store's
+    name is compared only in the backends' factory; no store answers for another's kind."""
+    conformance = (ROOT / "tests" / "typing" / "store_conformance.py").read_text()
+    for path in list((PACKAGE / "backends").glob("*.py")) + [
+            PACKAGE / "credentials" / "stored" / "stores.py"]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(item, ast.FunctionDef) and item.name == "get_many"
+                    for item in node.body):
+                assert node.name.endswith("Store"), node.name
+                assert node.name in conformance, node.name
+    import re
+
+    compared = re.compile(r"(==|!=|\bin)\s*\(?[^)\n]*\"(kernel|secret-service|auto)\"")
+    offenders = [f"{path.relative_to(ROOT)}:{number}" for path in PACKAGE.rglob("*.py")
+                 if path != PACKAGE / "backends" / "__init__.py"
+                 and path.parent != PACKAGE / "config"
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if compared.search(line) and "keyring_backend" in line]
+    assert offenders == []
+    store = (PACKAGE / "backends" / "store.py").read_text()
+    for member in ("kernel", "replaceable", "chunk_size", "takes_expiry"):
+        assert f"def {member}" not in store and f"    {member}:" not in store
+
+
+def test_no_two_modules_in_a_folder_differ_by_an_s():
+    offenders = []
+    for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]:
+        names = {p.stem for p in folder.glob("*.py")} | {
+            p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+        offenders += [f"{folder.name}/{n}" for n in names if n + "s" in names]
+    assert offenders == []
+
+
+def test_test_modules_are_by_feature_and_not_too_long():
+    """Tests are grouped by the feature they test; property suites (robustness, the secret
+    scan, local trust, the layout, types) cut across. None is a catch-all; none over 800
+    lines."""
+    modules = sorted((ROOT / "tests").glob("test_*.py"))
+    long = {p.name: n for p in modules if (n := len(p.read_text().splitlines())) > 800}
+    assert long == {}
+    assert not [p.name for p in modules
+                if any(word in p.stem for word in ("small", "misc", "defects", "other"))]

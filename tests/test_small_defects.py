@@ -122,8 +122,8 @@ def test_a_name_with_terminal_escapes_is_shown_escaped(world, command):
 
 def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     """The real botocore against a socket that accepts and never answers."""
+    from xaccount_credproc.credentials.source_session import READ_TIMEOUT, SourceSession
     from xaccount_credproc.credentials.stored.keys import StoredKeys
-    from xaccount_credproc.credentials.sts import READ_TIMEOUT, StsSource
     from xaccount_credproc.errors import AwsError
     from xaccount_credproc.reentry import REENTRY_ENV
 
@@ -136,10 +136,10 @@ def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", url)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    # StsSource marks this process as resolving a source (REENTRY_ENV): undone after the test,
+    # SourceSession marks this process as resolving a source (REENTRY_ENV): undone after the test,
     # or every later test's helper run from this process would see a loop.
     monkeypatch.setenv(REENTRY_ENV, "")
-    source = StsSource("ops", "eu-west-1", "ops",
+    source = SourceSession("ops", "eu-west-1", "ops",
                        keys=StoredKeys(ALICE_KEY, ALICE_SECRET, "arn:aws:iam::1:user/a"))
     started = time.monotonic()
     with pytest.raises(AwsError) as failed:

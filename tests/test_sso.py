@@ -674,8 +674,11 @@ def test_sync_dry_run_writes_nothing(world, sso):
 
 def test_sync_with_a_bad_template_is_one_line(world, sso):
     sso_profiles(world)
+    result = world.run("sso", "sync", "--sso-session", "corp", "--name-template", "{acount}")
+    failure_line(result, "--name-template '{acount}' is not a usable name template", code=2)
+    # --template, as sso sync called it before, is still taken.
     result = world.run("sso", "sync", "--sso-session", "corp", "--template", "{acount}")
-    failure_line(result, "--template '{acount}' is not a usable name template", code=2)
+    failure_line(result, "--name-template '{acount}' is not a usable name template", code=2)
     assert sso.requests == []
 
 

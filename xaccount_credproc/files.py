@@ -123,7 +123,7 @@ def locks_dir() -> tuple[str, UntrustedCacheDir | None]:
     or None). The cache dir's locks/ first; where that cannot be written (a read-only mount,
     chattr +i, another user's directory), a private locks/ under runtime_dir(). Raises the cache
     dir's UntrustedCacheDir when neither can be used."""
-    first = None
+    first: UntrustedCacheDir | None = None
     for make in (lambda: private_cache_dir("locks"), lambda: private_runtime_dir("locks")):
         try:
             directory = make()
@@ -131,6 +131,7 @@ def locks_dir() -> tuple[str, UntrustedCacheDir | None]:
             return directory, first
         except UntrustedCacheDir as e:
             first = first or e
+    assert first is not None
     raise first
 
 
@@ -183,7 +184,8 @@ def make_private(directory: str) -> None:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         # A symlink (a cache moved to another disk) or not a directory: check, never chmod.
-        trusted_dir(directory) or _missing(directory)
+        if not trusted_dir(directory):
+            _missing(directory)
         return
     try:
         st = os.fstat(fd)

@@ -89,7 +89,8 @@ def is_helper(argv: list[str], exe: str | None = None) -> bool:
 def _ancestors(limit: int) -> list[tuple[str | None, list[str]]]:
     """(executable or None, argv) of each ancestor, nearest first."""
     if os.path.isdir("/proc/self"):
-        out, pid = [], os.getppid()
+        out: list[tuple[str | None, list[str]]] = []
+        pid = os.getppid()
         for _ in range(limit):
             if pid <= 1:
                 break
@@ -114,16 +115,17 @@ def _ancestors(limit: int) -> list[tuple[str | None, list[str]]]:
                                  text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    table = {}
+    table: dict[int, tuple[int, list[str]]] = {}
     for line in listing.splitlines():
         parts = line.split(None, 2)
         if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
             table[int(parts[0])] = (int(parts[1]), (parts[2] if len(parts) > 2 else "").split())
-    out, pid = [], os.getppid()
-    while pid in table and pid > 1 and len(out) < limit:
-        pid, argv = table[pid][0], table[pid][1]
-        out.append((None, argv))
-    return out
+    found: list[tuple[str | None, list[str]]] = []
+    pid = os.getppid()
+    while pid in table and pid > 1 and len(found) < limit:
+        pid, words = table[pid]
+        found.append((None, words))
+    return found
 
 
 def check_not_nested(profile_name: str) -> None:

@@ -1,19 +1,18 @@
 """A SecretStore in memory, for unit tests of the cache format."""
 
+from xaccount_credproc.backends.store import Traits
+
 
 class MemoryStore:
     """An in-memory SecretStore (backends/store.py), for unit speed only; mypy checks that it
     implements the interface (tests/typing/store_conformance.py)."""
 
-    takes_expiry = False
-    chunk_size: int | None = None
-    kernel = False
-
-    def __init__(self):
+    def __init__(self, chunk_size: int | None = None):
         self.items: dict[str, str] = {}
+        self.chunk_size = chunk_size
 
-    def replaceable(self) -> bool:
-        return False
+    def traits(self) -> Traits:
+        return Traits(chunk_size=self.chunk_size)
 
     def describe(self) -> str:
         return "memory"

@@ -1,7 +1,6 @@
 """Checked by mypy (tests/test_types.py), never run: every provider is a Provider, every source
 a Source, and the resolver gives the providers what they ask of it."""
 
-from xaccount_credproc.credentials.provider import Cached, Resolver
 from xaccount_credproc.credentials.providers import (
     ChainResolver,
     IdentityCenterRole,
@@ -13,6 +12,7 @@ from xaccount_credproc.credentials.providers import (
     SsoSource,
     StoredSource,
 )
+from xaccount_credproc.credentials.resolver import Cached, Resolver
 
 
 def every_provider_is_a_provider(cached: Cached, hop: RoleHop, session: MfaSession,

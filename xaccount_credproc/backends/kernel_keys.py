@@ -1,4 +1,5 @@
-"""One service's entries in the Linux kernel keyring: writing, eviction, listing, the quota.
+"""The Linux kernel keyring as a store (`KernelKeyringStore`), and one service's entries in it:
+writing, eviction, listing, the quota (`KernelKeys`).
 
 (The read side, which a cache hit needs, is keyctl.py.) A key is made in this thread's keyring
 first, given its permissions and its timeout, and only then linked into @u: a reader never sees
@@ -47,6 +48,8 @@ from .keyctl import (
 )
 
 MIN_RUN = 16  # base64 characters worth packing (see keyctl.py for the format)
+# A kernel key holds up to 32767 bytes: one chunk per entry (Windows needs many, see cache.py).
+KERNEL_CHUNK = 16000
 
 
 def _run(value: str, start: int, alphabet: str) -> int:
@@ -103,6 +106,68 @@ def encode(value: str, expires: int | None) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise KernelKeyringError("the value is too large for a kernel key")
     return payload
+
+
+def kernel_error(error: KernelKeyringError):
+    """A StoreError for an error of the kernel keyring (keyctl's classes)."""
+    from ..errors import StoreError
+    from .store import KEYRING_FIX
+
+    if isinstance(error, QuotaFull):
+        return StoreError(str(error), "free some (keyctl show @u) or raise the quota (sysctl "
+                          "kernel.keys.maxbytes=100000 kernel.keys.maxkeys=1000), " + KEYRING_FIX)
+    if isinstance(error, Refused):
+        return StoreError(str(error), "allow add_key and keyctl (e.g. a seccomp profile that "
+                          "permits them), start a Secret Service, " + KEYRING_FIX)
+    return StoreError(str(error), f"check the kernel keyring ('keyctl show @u'), {KEYRING_FIX}")
+
+
+class KernelKeyringStore:
+    """keyring_backend = "kernel" (or keyring's choice where no Secret Service answers): the
+    user keyring, written directly, entries dropped by the kernel at their expiry. A
+    SecretStore (store.py); its errors are StoreErrors."""
+
+    def __init__(self, service: str):
+        self.keys = KernelKeys(service)
+        self._checked = False
+
+    def where(self) -> str:
+        return "the kernel keyring (until reboot)"
+
+    def traits(self):
+        from .store import Traits
+
+        return Traits(chunk_size=KERNEL_CHUNK, expires=True, volatile=True)
+
+    def describe(self) -> str:
+        self._check()
+        return "kernel keyring (the user keyring, @u)"
+
+    def _check(self) -> None:
+        if not self._checked:
+            why_not = available()
+            if why_not is not None:
+                raise kernel_error(Refused(why_not))
+            self._checked = True
+
+    def get_many(self, names: list[str]) -> list[str | None]:
+        try:
+            return [read_value(self.keys.service, name) for name in names]
+        except KernelKeyringError as e:
+            raise kernel_error(e) from None
+
+    def set(self, name: str, value: str, expires: int | None = None) -> None:
+        self._check()
+        try:
+            self.keys.set(name, value, expires)
+        except KernelKeyringError as e:
+            raise kernel_error(e) from None
+
+    def delete(self, name: str) -> bool:
+        try:
+            return self.keys.delete(name)
+        except KernelKeyringError as e:
+            raise kernel_error(e) from None
 
 
 class Entry:

@@ -1,4 +1,5 @@
-"""Read-only fast path to the Secret Service (Linux) for cache hits.
+"""The Secret Service (Linux: gnome-keyring, KWallet, KeePassXC) as a store: `SecretServiceStore`,
+and `fast_read`, its read-only fast path for cache hits.
 
 `import keyring` plus its backend discovery costs about 260 ms, ten times a bare interpreter
 start, on every `aws` command; even jeepney (keyring's own D-Bus library) costs 30 ms to import.
@@ -7,18 +8,94 @@ with the attributes {"service", "username"}, its secret being the UTF-8 text. Th
 exactly that item with a minimal D-Bus client of its own (backends/dbus.py: a Unix socket and
 `struct`) and gives up, returning None so the caller asks keyring itself, on anything unexpected:
 another backend configured for keyring, no session bus, a locked item, a D-Bus error. It never
-writes: all writes go through keyring.
+writes: all writes go through keyring's SecretService backend (keyring_library.py).
 
 The "plain" transfer algorithm is used: the secret crosses the user's own session-bus socket,
 which other users cannot open (the same trust keyring places in that bus for everything else).
 """
 
-from .dbus import BUS_NAME, Bus, Unusable
+import os
+
+from ..errors import StoreError
+from .dbus import BUS_NAME, Bus, NoAnswer, Unusable
+
+TYPING = False  # True for mypy (pyproject.toml)
+if TYPING:
+    from .store import Traits
 
 SECRETS = "org.freedesktop.secrets"
 SERVICE_PATH = "/org/freedesktop/secrets"
 DEFAULT_COLLECTION = "/org/freedesktop/secrets/aliases/default"
 TIMEOUT = 2.0
+
+
+class SecretServiceStore:
+    """keyring_backend = "secret-service": only the Secret Service, whatever keyring would
+    choose. A SecretStore (store.py)."""
+
+    def __init__(self, service: str, timeout: float):
+        self.service, self.timeout = service, timeout
+        self._library = None  # keyring_library.KeyringLibraryStore, for everything but a hit
+        self._stuck: StoreError | None = None
+
+    def where(self) -> str:
+        return "the OS keyring"
+
+    def traits(self) -> "Traits":
+        from .store import DURABLE  # not on the hit path
+
+        return DURABLE
+
+    def describe(self) -> str:
+        return self._keyring().describe()
+
+    def _keyring(self):
+        if self._stuck is not None:
+            raise self._stuck
+        if self._library is None:
+            from . import keyring_library
+
+            bounds = keyring_library.Bounds(self.timeout)
+            self._library = keyring_library.KeyringLibraryStore(
+                keyring_library.secret_service_backend(bounds), self.service, bounds)
+            from .. import debug
+
+            debug.log("store: the Secret Service (forced)")
+        return self._library
+
+    def get_many(self, names: list[str]) -> list[str | None]:
+        if self._stuck is not None:
+            raise self._stuck
+        try:
+            values = fast_read(self.service, names)
+        except StoreError as e:
+            self._stuck = e
+            raise
+        if values is not None and None not in values:
+            return values
+        return self._keyring().get_many(names)
+
+    def set(self, name: str, value: str, expires: int | None = None) -> None:
+        self._keyring().set(name, value, expires)
+
+    def delete(self, name: str) -> bool:
+        return self._keyring().delete(name)
+
+
+def fast_read(service: str, usernames: list[str]) -> list[str | None] | None:
+    """`read`, or None without a session bus (SSH, WSL2, servers: not even the D-Bus client is
+    loaded then). Raises StoreError when the bus did not answer in time or broke the protocol."""
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return None
+    try:
+        return read(service, usernames)
+    except Unusable as e:
+        what = (f"did not answer within {TIMEOUT:g}s" if isinstance(e, NoAnswer)
+                else "sent a malformed D-Bus reply")
+        from .store import KEYRING_FIX
+
+        raise StoreError(f"the Secret Service {what}", "its daemon (gnome-keyring, KWallet) "
+                         f"may be hung or broken: restart it, {KEYRING_FIX}") from None
 
 
 def read(service: str, usernames: list[str]) -> list[str | None] | None:

@@ -26,7 +26,8 @@ import os
 import secrets
 
 from .. import files
-from . import StoreError
+from ..errors import StoreError
+from .store import DURABLE, Traits
 
 FORMAT = "xaccount-credproc vault"
 VERSION = 1
@@ -264,16 +265,12 @@ class VaultStore:
     """The vault as a SecretStore (backends/store.py). `key_for(vault)` returns the key that
     opens `vault`, asking for the passphrase if it must."""
 
-    takes_expiry = False
-    kernel = False
-    chunk_size = None
-
     def __init__(self, key_for, path: str | None = None):
         self.path = path or default_path()
         self._key_for = key_for
 
-    def replaceable(self) -> bool:
-        return False
+    def traits(self) -> Traits:
+        return DURABLE
 
     def exists(self) -> bool:
         return load(self.path) is not None

@@ -28,6 +28,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def quiet_library_warnings() -> None:
+    """The libraries this tool imports on a miss may warn (a deprecation in Debian's pyOpenSSL
+    when botocore imports it): not the user's business, and the AWS CLI shows all of stderr
+    as the helper's error. Shown with --debug. The warnings module costs half a millisecond to
+    import, so a hit never imports it: where nothing has yet, the filter is left for it in
+    sys.warnoptions, which it reads when it is first imported."""
+    if "warnings" in sys.modules:
+        import warnings
+
+        warnings.simplefilter("ignore")
+    else:
+        sys.warnoptions.append("ignore")
+
+
 def _main(argv: list[str]) -> int:
     if "_ARGCOMPLETE" in os.environ:  # a Tab in a shell with our completion script
         from ._tab import complete
@@ -48,6 +62,8 @@ def _main(argv: list[str]) -> int:
             return e.code if isinstance(e.code, int) else 0
     if args.debug:
         debug.enabled = True
+    if not debug.enabled:
+        quiet_library_warnings()
     try:
         return run(args)
     except UserError as e:

@@ -1,6 +1,7 @@
 """What every command shares: the program name, errors, warnings, the config path, the one
 path to a profile's role credentials (credential-process, console and exec), and what several
-commands print or parse alike (init's report, for init and add/remove --init; whole seconds).
+commands print alike (init's report, for init and add/remove --init; the options several
+commands take are in parser.py).
 Commands never import each other: what two of them share lives here or in the core."""
 
 import sys
@@ -43,7 +44,7 @@ def role_credentials(args):
     """(profile, credentials) from the cache, or fetched (with MFA) under the same lock. With
     `--source NAME` (credential-process only): a stored source's IAM user's own session."""
     from ..config.snapshot import load_profile
-    from ..credentials.provider import Resolver
+    from ..credentials.resolver import Resolver
     from ..reentry import check_not_reentered
 
     source = getattr(args, "source", None)
@@ -88,36 +89,26 @@ def fail(message: str) -> None:
 def store_for(profile, stores: dict):
     """The keyring store for `profile`: one per keyring_backend setting, shared through
     `stores` by the profiles that use it."""
-    from ..backends import KeyringStore
+    from ..backends import store_named
 
     if profile.keyring_backend not in stores:
-        stores[profile.keyring_backend] = KeyringStore(backend=profile.keyring_backend)
+        stores[profile.keyring_backend] = store_named(profile.keyring_backend)
     return stores[profile.keyring_backend]
 
 
-# -- shared by commands: init's report (init, add --init, remove --init), whole seconds ---------
-
-
-def seconds(value: str) -> int:
-    """An argparse type: a whole number of seconds."""
-    import argparse
-
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
+# -- shared by commands: init's report (init, add --init, remove --init) -------------------------
 
 
 def init_report(result) -> int:
     """What init did, one line; the exit status of its warnings."""
-    from ..config.sync import summary
+    from ..config.stanzas import summary
 
     print(summary(result))
     return init_warnings(result)
 
 
 def init_warnings(result) -> int:
-    from ..config.sync import warnings
+    from ..config.stanzas import warnings
 
     said, conflicts = warnings(result, PROG)
     warn(said)
@@ -134,12 +125,12 @@ def then_init(args, path: str, flags: str = "") -> int:
 
 
 def init_now(path: str, **options):
-    """sync.init, with every broken profile listed (one line each) before the summary."""
-    from ..config import sync
+    """stanzas.init, with every broken profile listed (one line each) before the summary."""
+    from ..config import stanzas
 
     try:
-        return sync.init(path, **options)
-    except sync.BrokenProfiles as e:
+        return stanzas.init(path, **options)
+    except stanzas.BrokenProfiles as e:
         for error in e.errors:
             fail(str(error))
         raise

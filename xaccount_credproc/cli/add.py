@@ -1,6 +1,7 @@
 """`add NAME`: add a profile to the TOML config (creating the file from a template)."""
 
-from ._common import PROG, UsageError, config_path, seconds, then_init
+from ._common import PROG, UsageError, config_path, then_init
+from .parser import seconds
 
 NAME = "add"
 SUMMARY = "add a profile to the TOML config (creating it from a template)"

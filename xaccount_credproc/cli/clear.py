@@ -15,22 +15,22 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..backends import KeyringStore, StoreError
+    from ..backends import NOT_CACHED, StoreError
     from ..config import loader
-    from ..credentials.provider import Resolver
+    from ..credentials.resolver import Resolver
 
     if bool(args.name) == bool(args.all):
         raise UsageError("name one profile or use --all", "e.g. 'xaccount-credproc clear prod'")
     loaded = loader.load(config_path(args), lenient=True)
     names = loaded.names() if args.all else [loaded.resolve(args.name).name]
-    stores: dict[str, KeyringStore] = {}
+    stores: dict = {}
     removed = 0
     try:
         for name in names:
             profile = loaded.resolve(name)
             removed += Resolver(profile, store=store_for(profile, stores)).clear()
     except StoreError as e:
-        warn([str(e)])
+        warn([e.so(NOT_CACHED)])
         return 1
     from ..server.state import tell_cleared
 

@@ -1,12 +1,7 @@
 """`console --profile NAME`: sign in to the AWS console as the profile's role."""
 
-from ._common import (
-    UsageError,
-    add_profile_option,
-    config_path,
-    role_credentials,
-    seconds,
-)
+from ._common import UsageError, add_profile_option, config_path, role_credentials
+from .parser import seconds
 
 NAME = "console"
 SUMMARY = "sign in to the AWS console as a profile's role (opens a browser)"
@@ -29,7 +24,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..credentials import console
+    from ..console import signin
 
     if args.session_duration is not None and not 900 <= args.session_duration <= 43200:
         raise UsageError(f"--session-duration {args.session_duration} is out of range",
@@ -47,26 +42,26 @@ def run(args) -> int:
     browser = None
     if not args.print:  # a browser that cannot be used is said before anything is fetched
         from ..config.snapshot import load_profile
-        from ..credentials import browsers
+        from ..console import browsers
 
         configured = load_profile(config_path(args), args.profile)
-        named = args.browser or configured.browser
-        browser = browsers.choose(named, configured.browser_family if named ==
-                                  configured.browser else None)
+        named = args.browser or configured.console.browser
+        browser = browsers.choose(named, configured.console.browser_family if named ==
+                                  configured.console.browser else None)
         if browser.family == "chromium":
             browsers.data_dir(configured.name)  # made (or refused) before anything is fetched
     profile, credentials = role_credentials(args)
     region = args.region or profile.region or "us-east-1"
-    destination = console.destination_url(args.destination, profile.partition, region)
-    url = console.signin_url(credentials, profile.partition, destination,
+    destination = signin.destination_url(args.destination, profile.partition, region)
+    url = signin.signin_url(credentials, profile.partition, destination,
                              args.session_duration)
     if args.print:
         print(url)
         return 0
-    from ..credentials import browsers
+    from ..console import browsers
 
     assert browser is not None
-    browsers.open_console(profile.name, url, browser, profile.color)
+    browsers.open_console(profile.name, url, browser, profile.console.color)
     where = ("your browser" if browser.family == "default" else
              f"{browser.name}, in its own browser profile" if browser.family == "chromium"
              else f"{browser.name}, in the container '{profile.name}'")

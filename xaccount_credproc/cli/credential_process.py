@@ -33,7 +33,8 @@ def parse_exactly(argv: list[str]):
     """The arguments of `[--config PATH] [--debug] credential-process --profile NAME [...]`
     without argparse (whose import costs more than a whole cache hit), or None for anything
     else: help, a typo or an unknown option go to argparse, which explains them."""
-    values = {"config": None, "debug": False, "profile": None, "source": None}
+    values: dict[str, str | bool | None] = {"config": None, "debug": False, "profile": None,
+                                            "source": None}
     seen_command = False
     index = 0
     while index < len(argv):

@@ -3,6 +3,7 @@ an AWS Organization)."""
 
 
 from ._common import PROG, UsageError, config_path, init_now, init_report, init_warnings
+from .parser import add_name_template
 
 NAME = "init"
 SUMMARY = "write the AWS config's profile stanzas for every TOML profile"
@@ -22,9 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source-profile", metavar="PROFILE",
                         help="with --from-organization: the profile that lists the accounts and "
                              "assumes the roles")
-    parser.add_argument("--name-template", metavar="TEMPLATE",
-                        help="with --from-organization: profile names, from {account_name} "
-                             "{account_id} {role} (default {account_name}-{role})")
+    add_name_template(parser, "with --from-organization: ")
 
 
 def run(args) -> int:
@@ -45,7 +44,7 @@ def run(args) -> int:
 
 def _discover_organization(args, path: str) -> None:
     from ..config import toml_edit
-    from ..credentials import organizations
+    from ..discovery import organizations
 
     if not args.role_name:
         raise UsageError("--from-organization needs --role-name ROLE",

@@ -13,14 +13,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import time
 
-    from ..backends import KeyringStore, StoreError
+    from ..backends import NOT_CACHED, StoreError
     from ..config import loader
-    from ..credentials.provider import Resolver
     from ..credentials.providers import attribution, mfa_use
+    from ..credentials.resolver import CREDENTIAL_PROCESS, Resolver
 
     loaded = loader.load(config_path(args), lenient=True)
     warn([f"profile '{name}' is not listed: {e}" for name, e in sorted(loaded.broken.items())])
-    stores: dict[str, KeyringStore] = {}
+    stores: dict = {}
     rows = [("PROFILE", "ROLE", "CACHED", "TIME LEFT", "MFA", "CHAIN")]
     own_code: list[str] = []
     attributed: list[str] = []
@@ -30,17 +30,13 @@ def run(args) -> int:
         try:
             role, session = Resolver(profile, store=store_for(profile, stores)).cached()
         except StoreError as e:
-            warn([str(e)])
+            warn([e.so(NOT_CACHED)])
             return 1
         if profile.cache == "none":
             state, left = "off", "-"
-        elif role is None:
-            state, left = "no", "-"
         else:
-            seconds = role.seconds_left(now)
-            state = ("yes" if seconds > profile.refresh_margin
-                     else "expired" if seconds <= 0 else "refresh due")
-            left = duration(seconds)
+            state = CREDENTIAL_PROCESS.state(role, profile, now)
+            left = duration(role.seconds_left(now)) if role is not None else "-"
         use, why = mfa_use(profile)
         if use == "shared":  # the MFA session's time left, or that none is cached
             mfa = "session:" + (duration(session.seconds_left(now)) if session else "none")

@@ -1,5 +1,6 @@
 """The argparse side of the command line: one parser for parsing, shell completion (_tab.py) and
-the man page (generated from it at build time by scripts/manpage_parser.py). Never on the
+the man page (generated from it at build time by scripts/manpage_parser.py), and the options
+and argument types several commands share (whole seconds, --name-template). Never on the
 credential_process path (see cli/__init__.py)."""
 
 from ._common import COMMANDS, PROG, UsageError
@@ -13,6 +14,30 @@ def without_secrets(message: str) -> str:
     message = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b", r"\1… (hidden)", message)
     message = re.sub(r"[A-Za-z0-9/+=_-]{30,}", "(hidden)", message)
     return re.sub(r"(?<![\w.-])\d{6}(?![\w.-])", "(hidden)", message)
+
+
+def seconds(value: str) -> int:
+    """An argparse type: a whole number of seconds."""
+    import argparse
+
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds") from None
+
+
+def add_name_template(parser, when: str = "") -> None:
+    """--name-template, the one option of every discovery (init --from-organization, sso sync);
+    --template is what sso sync called it before, kept as a hidden alias."""
+    import argparse
+
+    from ..discovery.naming import OPTION
+
+    parser.add_argument(OPTION, metavar="TEMPLATE",
+                        help=f"{when}profile names, from {{account_name}}, {{account_id}}, "
+                             "{role_name} and, for sso sync, {session} (default "
+                             "{account_name}-{role_name})")
+    parser.add_argument("--template", dest="name_template", help=argparse.SUPPRESS)
 
 
 def parse(argv: list[str]):

@@ -8,6 +8,7 @@ SUMMARY = ("IAM Identity Center: sign in (login, logout, status, sharing the AWS
 
 def add_arguments(parser) -> None:
     from ._names import profile_names, sso_session_names
+    from .parser import add_name_template
 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     login = actions.add_parser("login", help="sign in: the browser (PKCE), or a device code")
@@ -36,9 +37,7 @@ def add_arguments(parser) -> None:
     synced.add_argument("--prune", action="store_true",
                         help="remove synced profiles whose account or role is no longer assigned")
     synced.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
-    synced.add_argument("--template", metavar="T", default="{account_name}-{role_name}",
-                        help="profile names, from {account_name}, {account_id}, {role_name} and "
-                             "{session} (default: %(default)s)")
+    add_name_template(synced)
 
 
 def run(args) -> int:
@@ -106,10 +105,12 @@ def _status(args) -> int:
 
 
 def _sync(args) -> int:
-    from ..credentials.sso.sync import sync
+    from ..discovery.identity_center import sync
+    from ..discovery.naming import DEFAULT_TEMPLATE
     from ._common import config_path, init_report
 
-    plan, result = sync(config_path(args), args.sso_session, args.template, args.prune,
+    plan, result = sync(config_path(args), args.sso_session,
+                        args.name_template or DEFAULT_TEMPLATE, args.prune,
                         args.dry_run)
     verb = "would " if args.dry_run else ""
     print(f"sso-session '{args.sso_session}': {plan.accounts} accounts, "

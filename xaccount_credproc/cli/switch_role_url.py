@@ -16,13 +16,13 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..config import loader
-    from ..credentials import console
+    from ..console import signin
 
     profile = loader.load(config_path(args), lenient=True).resolve(args.profile)
     role = profile.role_arn.split(":role/", 1)[1]
-    url = console.switch_role_url(profile.partition, profile.account_id, role,
-                                  args.display_name or profile.display_name or profile.name,
-                                  args.color or profile.color)
+    url = signin.switch_role_url(profile.partition, profile.account_id, role,
+                                  args.display_name or profile.console.display_name or profile.name,
+                                  args.color or profile.console.color)
     if profile.external_id:
         warn([f"profile '{profile.name}' uses an ExternalId, which the console's switch role "
               "cannot send: the link works only if the role's trust policy does not require it; "

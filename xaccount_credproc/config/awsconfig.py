@@ -240,7 +240,7 @@ def credential_settings(lines: list[str], section: Section) -> list[str]:
 
 
 def plan(text: str, wanted: dict[str, str], force: bool = False, prune: bool = False,
-         adopt: set[str] = frozenset()) -> Plan:
+         adopt: "set[str] | frozenset[str]" = frozenset()) -> Plan:
     """Apply `wanted` (profile name -> rendered stanza) to the config `text`. A hand-written
     section of a name in `adopt` without credential settings is taken over: the stanza goes in
     its place and its other settings stay after it."""

@@ -13,15 +13,11 @@ from .model import Config
 from .rules import (
     MAX_CONFIG_SIZE,
     MAX_INCLUDE_DEPTH,
-    PROFILE_KEYS,
-    SOURCE_KEYS,
-    SSO_SESSION_KEYS,
+    SOURCE_VALIDATORS,
     SSO_SESSION_VALIDATORS,
     TOP_LEVEL_KEYS,
     VALIDATORS,
-    VAULT_KEYS,
     VAULT_VALIDATORS,
-    boolean,
     check_profile_name,
 )
 
@@ -108,28 +104,14 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     if not isinstance(vault, dict):
         raise ConfigError(f"{_where(path, text, (), 'vault')}'vault' must be a table",
                           "write it as [vault]")
-    for key, value in vault.items():
-        if key not in VAULT_KEYS:
-            raise ConfigError(f"{_where(path, text, ('vault',), key)}unknown key '{key}' in "
-                              "[vault]", f"known keys: {', '.join(sorted(VAULT_KEYS))}")
-        try:
-            config.vault[key] = VAULT_VALIDATORS[key](value)
-        except ConfigError as e:
-            raise ConfigError(f"{_where(path, text, ('vault',), key)}{e.what}", e.fix) from None
+    config.vault.update(_check_table(vault, path, text, ("vault",), VAULT_VALIDATORS,
+                                     "in [vault]"))
 
     for name, table, error in _named_tables(data, "sso-sessions", "sso-session", path, text):
         if error is not None:
             raise error
-        checked = {}
-        for key, value in table.items():
-            where = _where(path, text, ("sso-sessions", name), key)
-            if key not in SSO_SESSION_KEYS:
-                raise ConfigError(f"{where}unknown key '{key}' in an sso-session",
-                                  f"known keys: {', '.join(sorted(SSO_SESSION_KEYS))}")
-            try:
-                checked[key] = SSO_SESSION_VALIDATORS[key](value)
-            except ConfigError as e:
-                raise ConfigError(f"{where}{e.what}", e.fix) from None
+        checked = _check_table(table, path, text, ("sso-sessions", name),
+                               SSO_SESSION_VALIDATORS, "in an sso-session")
         for key in ("sso_start_url", "sso_region"):
             if key not in checked:
                 raise ConfigError(f"{_where(path, text, ('sso-sessions',), name)}sso-session "
@@ -139,18 +121,8 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     for name, table, error in _named_tables(data, "sources", "source", path, text):
         if error is not None:
             raise error
-        for key in table:
-            if key not in SOURCE_KEYS:
-                raise ConfigError(f"{_where(path, text, ('sources', name), key)}unknown key "
-                                  f"'{key}' in a source", f"known keys: {', '.join(sorted(SOURCE_KEYS))}")
-        checked = _check_table({k: v for k, v in table.items() if k != "aws_profile"}, path,
-                               text, ("sources", name))
-        if "aws_profile" in table:
-            try:
-                checked["aws_profile"] = boolean("aws_profile")(table["aws_profile"])
-            except ConfigError as e:
-                raise ConfigError(f"{_where(path, text, ('sources', name), 'aws_profile')}"
-                                  f"{e.what}", e.fix) from None
+        checked = _check_table(table, path, text, ("sources", name), SOURCE_VALIDATORS,
+                               "in a source")
         config.sources.setdefault(name, {}).update(checked)
         config.origins[("sources", name)] = (path, text)
 
@@ -211,17 +183,19 @@ def _read_toml(path: Path, stack: tuple[Path, ...]) -> tuple[dict[str, Any], str
         raise ConfigError(f"{path}: invalid TOML: {e}", "fix the syntax at that line") from None
 
 
-def _check_table(table: dict[str, Any], path: Path, text: str,
-                 table_path: tuple[str, ...]) -> dict[str, Any]:
-    """Type-check and validate each key of one [defaults] or [profiles.NAME] table."""
+def _check_table(table: dict[str, Any], path: Path, text: str, table_path: tuple[str, ...],
+                 validators: dict[str, Any] = VALIDATORS, where: str = "") -> dict[str, Any]:
+    """Type-check and validate each key of one table ([defaults], [profiles.NAME], ...) with
+    the validators of its kind (rules.py, from the table of settings)."""
     out = {}
     for key, value in table.items():
         # Where a key is costs a scan of the file: only worked out for an error.
-        if key not in PROFILE_KEYS:
-            raise ConfigError(f"{_where(path, text, table_path, key)}unknown key '{key}'",
-                              f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
+        if key not in validators:
+            raise ConfigError(f"{_where(path, text, table_path, key)}unknown key '{key}'"
+                              + (f" {where}" if where else ""),
+                              f"known keys: {', '.join(sorted(validators))}")
         try:
-            out[key] = VALIDATORS[key](value)
+            out[key] = validators[key](value)
         except ConfigError as e:
             raise ConfigError(f"{_where(path, text, table_path, key)}{e.what}", e.fix) from None
     return out

@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from . import CHAINED_MAX_DURATION, DEFAULT_MFA_SESSION_DURATION, MAX_CHAIN, Profile
+from . import (
+    CHAINED_MAX_DURATION,
+    MAX_CHAIN,
+    Console,
+    IdentityCenter,
+    Profile,
+    StoredSourceSettings,
+    VaultSettings,
+)
 from .lines import where as _where
 from .rules import (
     MIN_SERVABLE,
     NOT_FOR_SSO_ROLES,
+    SOURCE_INHERITS,
     SSO_ROLE_KEYS,
     USER_PLACEHOLDER,
     default_session_name,
@@ -79,6 +88,7 @@ class Config:
                 f"{self.where(name, 'source_profile')}profile '{name}' is reached through "
                 f"{len(hops)} roles ({profile.chain_text()}), more than {MAX_CHAIN}",
                 "assume the role from a profile nearer the start of the chain")
+        assert profile.via is not None  # a chained profile
         if profile.duration_seconds > CHAINED_MAX_DURATION:
             raise ConfigError(
                 f"{self.where(name, 'duration_seconds')}profile '{name}': duration_seconds "
@@ -122,15 +132,11 @@ class Config:
                                         else stored.keyring_backend),
                        stored_source=stored.keyring_backend, vault=self.vault_settings())
 
-    def vault_settings(self) -> dict[str, Any]:
+    def vault_settings(self) -> VaultSettings:
         """What reading a stored source from the vault needs: the [vault] table's settings,
         and the sources that may move into the vault from the kernel keyring on its unlock."""
-        from .rules import DEFAULT_UNLOCK_TIMEOUT
-
-        return {"passphrase_process": self.vault.get("passphrase_process"),
-                "unlock_timeout": self.vault.get("unlock_timeout", DEFAULT_UNLOCK_TIMEOUT),
-                "auto_sources": sorted(n for n in self.sources
-                                       if source(self, n).keyring_backend == "auto")}
+        return VaultSettings(**self.vault, auto_sources=sorted(
+            n for n in self.sources if source(self, n).keyring_backend == "auto"))
 
     def table_location(self, name: str) -> str:
         """"FILE:LINE" of the [profiles.NAME] table (the config's path if it cannot be told)."""
@@ -234,7 +240,7 @@ def build_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
                    "credentials are cached in the Secret Service or the kernel keyring",
                    'set keyring_backend = "vault" in [sources.NAME], not in a profile or '
                    "[defaults]")
-    profile = Profile(name=name, role_arn=role_arn, **merged)
+    profile = Profile(name=name, role_arn=role_arn, console=_console(merged), **merged)
 
     floor = profile.refresh_margin + MIN_SERVABLE
     if profile.duration_seconds < floor:
@@ -267,45 +273,37 @@ def _sso_role_profile(name: str, defaults: dict[str, Any], own: dict[str, Any],
     session = merged.pop("sso_session")
     account, role = merged.pop("sso_account_id"), merged.pop("sso_role_name")
     table = sessions.get(session)
-    sso = {"session": session, "account_id": account, "role_name": role,
-           "start_url": table["sso_start_url"] if table else None,
-           "region": table["sso_region"] if table else None,
-           "scopes": table.get("sso_registration_scopes", []) if table else []}
+    sso = IdentityCenter(session=session, account_id=account, role_name=role,
+                         start_url=table["sso_start_url"] if table else None,
+                         region=table["sso_region"] if table else None,
+                         scopes=table.get("sso_registration_scopes", []) if table else [])
     if merged.get("keyring_backend") == "vault":
         raise fail('keyring_backend = "vault" is for stored sources\' long-term keys',
                    'set keyring_backend = "vault" in [sources.NAME], not in a profile')
-    partition = partition_of_region(merged.get("region") or sso["region"])
+    partition = partition_of_region(merged.get("region") or sso.region)
     return Profile(name=name, role_arn=f"arn:{partition}:iam::{account}:role/{role}",
                    source_profile=f"sso-session:{session}", role_session_name=role, sso=sso,
-                   **merged)
+                   console=_console(merged), **merged)
 
 
-class Source:
-    """A stored source: an IAM user whose long-term keys are in the OS keyring, by name."""
-
-    def __init__(self, name: str, defaults: dict[str, Any], own: dict[str, Any]):
-        # From [defaults] as profiles get them: the same device then yields one MFA session for
-        # the user itself and every role behind it.
-        inherited = {k: defaults[k] for k in ("mfa_serial", "mfa_process", "mfa_prompt",
-                                              "keyring_backend", "region",
-                                              "mfa_session_duration") if k in defaults}
-        values = {**inherited, **own}
-        self.name = name
-        self.mfa_serial: str | None = values.get("mfa_serial")
-        self.mfa_process: str | None = values.get("mfa_process")
-        self.mfa_prompt: str = values.get("mfa_prompt", "auto")
-        self.region: str | None = values.get("region")
-        self.aws_profile: bool = values.get("aws_profile", False)
-        self.output: str | None = own.get("output")  # of [profile NAME], which init writes
-        self.mfa_session_duration: int = values.get("mfa_session_duration",
-                                                    DEFAULT_MFA_SESSION_DURATION)
-        self.keyring_backend: str = values.get("keyring_backend", "auto")
+def _console(merged: dict[str, Any]) -> Console:
+    """The console settings among a profile's merged keys (taken out of them)."""
+    return Console(**{key: merged.pop(key) for key in Console.SETTINGS if key in merged})
 
 
-def source(config: Config, name: str) -> Source:
+def source(config: Config, name: str) -> StoredSourceSettings:
     if name not in config.sources:
         known = ", ".join(sorted(config.sources)) or "none"
         raise ConfigError(f"there is no stored source '{name}' in {config.path} (stored "
                           f"sources: {known})", f"add it with 'xaccount-credproc source add "
                           f"{name}' or 'source import {name}'")
-    return Source(name, config.defaults, config.sources[name])
+    return stored_source(name, config.defaults, config.sources[name])
+
+
+def stored_source(name: str, defaults: dict[str, Any], own: dict[str, Any]) -> StoredSourceSettings:
+    """A stored source's settings: its own table, and what it takes from [defaults] as profiles
+    do (the same device then yields one MFA session for the user itself and every role behind
+    it)."""
+    inherited = {k: defaults[k] for k in SOURCE_INHERITS if k in defaults}
+    values = {k: v for k, v in {**inherited, **own}.items() if v is not None}
+    return StoredSourceSettings(name=name, **values)

@@ -4,9 +4,21 @@ keep or raises ConfigError(what, fix); the loader adds the file and line.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
+from . import (
+    DEFAULT_UNLOCK_TIMEOUT,  # noqa: F401 - where the vault's users look for it
+    KEYRING_BACKENDS,  # noqa: F401 - named in messages and README
+    MAX_DURATION,  # noqa: F401
+    Profile,
+    Setting,
+    SsoSessionSettings,
+    StoredSourceSettings,
+    VaultSettings,
+    keys,
+)
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
               "aws-eusc")
@@ -28,43 +40,13 @@ ACCOUNT_ID_RE = re.compile(r"\d{12}", _A)
 # us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1 (the European Sovereign Cloud).
 REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}", _A)
 
-MAX_DURATION = 43200
-STS_MIN_DURATION = 900
 # botocore refreshes at 15 minutes left; serving less makes SDKs call us on nearly every request.
 BOTOCORE_REFRESH_WINDOW = 900
-MIN_REFRESH_MARGIN = 960
 # A fetched credential must stay servable for at least this long, or caching is pointless.
 MIN_SERVABLE = 600
-CACHE_MODES = ("keyring", "none")
-MFA_PROMPTS = ("auto", "terminal", "dialog")
-KEYRING_BACKENDS = ("auto", "secret-service", "kernel", "vault")  # "vault": sources only
 MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
-
-PROFILE_KEYS = {
-    "role_arn", "account_id", "role_name", "external_id", "mfa_serial", "mfa_process",
-    "source_profile", "region", "duration_seconds", "role_session_name", "refresh_margin",
-    "cache", "mfa_session", "mfa_session_duration", "output", "display_name", "color",
-    "mfa_prompt", "keyring_backend", "source_identity", "tags", "transitive_tags",
-    "sso_session", "sso_account_id", "sso_role_name", "sso_synced", "browser", "browser_family",
-}
-# An IAM Identity Center role as a profile: the role credentials come from the portal
-# (GetRoleCredentials), so none of the AssumeRole keys apply to it.
-SSO_ROLE_KEYS = ("sso_account_id", "sso_role_name")
-NOT_FOR_SSO_ROLES = ("role_arn", "account_id", "role_name", "source_profile", "external_id",
-                     "mfa_serial", "mfa_process", "duration_seconds", "role_session_name",
-                     "mfa_session", "mfa_session_duration", "source_identity", "tags",
-                     "transitive_tags")
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault", "sso-sessions"}
-# [sso-sessions.NAME]: an IAM Identity Center session, as [sso-session NAME] of the AWS config.
-SSO_SESSION_KEYS = {"sso_start_url", "sso_region", "sso_registration_scopes"}
-# [vault]: the encrypted file that keeps stored sources where no desktop keyring answers.
-VAULT_KEYS = {"passphrase_process", "unlock_timeout"}
-DEFAULT_UNLOCK_TIMEOUT = 12 * 3600
-# [sources.NAME]: an IAM user whose long-term keys live in the OS keyring (`source add`).
-SOURCE_KEYS = {"mfa_serial", "mfa_process", "mfa_prompt", "region", "output", "aws_profile",
-               "mfa_session_duration", "keyring_backend"}
-
 
 
 def partition_of_region(region: str | None) -> str:
@@ -137,7 +119,9 @@ def check_profile_name(name: str, what: str = "profile name") -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Per-key validation: each returns the value to keep or raises ConfigError(what, fix).
+# The rules a value may have to meet, by name (a Setting's `check`): each takes the value, its
+# key (for the message) and the setting's `args`, and returns the value to keep or raises
+# ConfigError(what, fix).
 
 
 def _string(value: Any, key: str) -> str:
@@ -154,14 +138,11 @@ def _integer(value: Any, key: str) -> int:
     return value
 
 
-def boolean(key: str):
-    def validate(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"'{key}' must be true or false, not {_type_name(value)}",
-                              f"write it unquoted: {key} = true")
-        return value
-
-    return validate
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{key}' must be true or false, not {_type_name(value)}",
+                          f"write it unquoted: {key} = true")
+    return value
 
 
 def _type_name(value: Any) -> str:
@@ -169,25 +150,16 @@ def _type_name(value: Any) -> str:
             list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
 
 
-def _optional(check):
-    """Keys that [defaults] may set and a profile may clear again with an empty string."""
-
-    def validate(value: Any) -> str | None:
-        return None if value == "" else check(value)
-
-    return validate
-
-
-def _role_arn(value: Any) -> str:
-    value = _string(value, "role_arn")
+def _role_arn(value: Any, key: str) -> str:
+    value = _string(value, key)
     match = ROLE_ARN_RE.fullmatch(value)
     if not match or match["partition"] not in PARTITIONS:
-        raise ConfigError(f"role_arn {value!r} is not an IAM role ARN",
+        raise ConfigError(f"{key} {value!r} is not an IAM role ARN",
                           "expected arn:aws:iam::123456789012:role/NAME")
     return value
 
 
-def _account_id(value: Any, key: str = "account_id") -> str:
+def _account_id(value: Any, key: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ConfigError(f"'{key}' must be a string (a number loses leading zeros)",
                           f'quote it: {key} = "012345678901"')
@@ -198,33 +170,34 @@ def _account_id(value: Any, key: str = "account_id") -> str:
     return value
 
 
-def _role_name(value: Any) -> str:
-    value = _string(value, "role_name")
+def _role_name(value: Any, key: str) -> str:
+    value = _string(value, key)
     path, _, name = value.rpartition("/")
     if not ROLE_NAME_RE.fullmatch(name) or (path and not ROLE_PATH_RE.fullmatch(f"/{path}/")):
-        raise ConfigError(f"role_name {value!r} is not a valid IAM role name",
+        raise ConfigError(f"{key} {value!r} is not a valid IAM role name",
                           "use 1-64 of letters, digits and +=,.@_- (optionally after a path/)")
     return value
 
 
-def _external_id(value: Any) -> str:
-    value = _string(value, "external_id")
+def _external_id(value: Any, key: str) -> str:
+    value = _string(value, key)
     if not EXTERNAL_ID_RE.fullmatch(value):
-        raise ConfigError("external_id is not valid for STS",
+        raise ConfigError(f"{key} is not valid for STS",
                           "use 2-1224 of letters, digits and +=,.@:/_-")
     return value
 
 
-def _mfa_serial(value: Any) -> str:
-    value = _string(value, "mfa_serial")
+def _mfa_serial(value: Any, key: str) -> str:
+    value = _string(value, key)
     ok = MFA_ARN_RE.fullmatch(value) if value.startswith("arn:") else MFA_SERIAL_RE.fullmatch(value)
     if not ok:
-        raise ConfigError(f"mfa_serial {value!r} is not an MFA device ARN or serial number",
+        raise ConfigError(f"{key} {value!r} is not an MFA device ARN or serial number",
                           "expected arn:aws:iam::123456789012:mfa/NAME")
     return value
 
 
-def _mfa_process(value: Any, key: str = "mfa_process", prints: str = "the code") -> str:
+def _command(value: Any, key: str, prints: str) -> str:
+    """A command line for a program that prints `prints` (mfa_process, passphrase_process)."""
     import shlex
 
     value = _string(value, key)
@@ -238,58 +211,46 @@ def _mfa_process(value: Any, key: str = "mfa_process", prints: str = "the code")
     return value
 
 
+def _profile_name(value: Any, key: str) -> str:
+    return check_profile_name(_string(value, key), key)
 
 
-def _source_profile(value: Any) -> str:
-    return check_profile_name(_string(value, "source_profile"), "source_profile")
-
-
-def _region(value: Any) -> str:
-    value = _string(value, "region")
+def _region(value: Any, key: str) -> str:
+    value = _string(value, key)
     if not REGION_RE.fullmatch(value):
         raise ConfigError(f"region {value!r} is not an AWS region name",
-                          'write it like region = "eu-west-1"')
+                          f'write it like {key} = "eu-west-1"')
     return value
 
 
-def _bounded(key: str, low: int, high: int):
-    def validate(value: Any) -> int:
-        value = _integer(value, key)
-        if not low <= value <= high:
-            raise ConfigError(f"{key} {value} is out of range", f"use {low} to {high} seconds")
-        return value
-
-    return validate
+def _seconds(value: Any, key: str, low: int, high: int) -> int:
+    value = _integer(value, key)
+    if not low <= value <= high:
+        raise ConfigError(f"{key} {value} is out of range", f"use {low} to {high} seconds")
+    return value
 
 
-def _session_name(value: Any) -> str:
-    value = _string(value, "role_session_name")
+def _session_name(value: Any, key: str) -> str:
+    value = _string(value, key)
     if not SESSION_NAME_RE.fullmatch(value):
-        raise ConfigError(f"role_session_name {value!r} is not valid for STS",
+        raise ConfigError(f"{key} {value!r} is not valid for STS",
                           "use 2-64 of letters, digits and +=,.@_-")
     return value
 
 
-def _choice(key: str, choices: tuple[str, ...]):
-    def validate(value: Any) -> str:
-        value = _string(value, key)
-        if value not in choices:
-            raise ConfigError(f"{key} {value!r} is not one of {', '.join(choices)}",
-                              f'write {key} = "{choices[0]}"')
-        return value
-
-    return validate
+def _choice(value: Any, key: str, *choices: str) -> str:
+    value = _string(value, key)
+    if value not in choices:
+        raise ConfigError(f"{key} {value!r} is not one of {', '.join(choices)}",
+                          f'write {key} = "{choices[0]}"')
+    return value
 
 
-def _output(value: Any) -> str:
-    return _choice("output", ("json", "text", "table", "yaml", "yaml-stream"))(value)
-
-
-def _display_name(value: Any) -> str:
-    value = _string(value, "display_name")
+def _display_name(value: Any, key: str) -> str:
+    value = _string(value, key)
     if not 1 <= len(value) <= 64 or any(ord(c) < 0x20 for c in value):
-        raise ConfigError("display_name must be 1-64 printable characters",
-                          'write e.g. display_name = "Prod (read-only)"')
+        raise ConfigError(f"{key} must be 1-64 printable characters",
+                          f'write e.g. {key} = "Prod (read-only)"')
     return value
 
 
@@ -307,143 +268,140 @@ def color_hex(color: str) -> str:
     return value.upper()
 
 
-def _color(value: Any) -> str:
-    color_hex(_string(value, "color"))
+def _color(value: Any, key: str) -> str:
+    color_hex(_string(value, key))
     return value
 
 
-def _source_identity(value: Any) -> str:
+def _source_identity(value: Any, key: str) -> str:
     """A SourceIdentity, or "{user}" (made the login name when the profile is built)."""
-    value = _string(value, "source_identity")
+    value = _string(value, key)
     if value == USER_PLACEHOLDER:
         return value
     if not SOURCE_IDENTITY_RE.fullmatch(value) or value.lower().startswith("aws:"):
-        raise ConfigError(f"source_identity {value!r} is not valid for STS",
+        raise ConfigError(f"{key} {value!r} is not valid for STS",
                           'use 2-64 of letters, digits and +=,.@_- (not starting with "aws:"), '
                           'or "{user}" for your login name')
     return value
 
 
-def _tags(value: Any) -> dict[str, str]:
+def _tags(value: Any, key: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"'tags' must be a table of tag names and values, not "
+        raise ConfigError(f"'{key}' must be a table of tag names and values, not "
                           f"{_type_name(value)}", 'write tags = { team = "blue" }')
     if len(value) > MAX_TAGS:
-        raise ConfigError(f"tags has {len(value)} tags, more than STS's {MAX_TAGS}",
+        raise ConfigError(f"{key} has {len(value)} tags, more than STS's {MAX_TAGS}",
                           f"keep at most {MAX_TAGS}")
     seen: set[str] = set()
-    for key, tag in value.items():
+    for name, tag in value.items():
         if not isinstance(tag, str):
-            raise ConfigError(f"tag {key!r} must be a string, not {_type_name(tag)}",
-                              f'quote it: {key} = "..."')
-        if not TAG_KEY_RE.fullmatch(key) or key.lower().startswith("aws:"):
-            raise ConfigError(f"tag name {key[:40]!r} is not valid for STS",
+            raise ConfigError(f"tag {name!r} must be a string, not {_type_name(tag)}",
+                              f'quote it: {name} = "..."')
+        if not TAG_KEY_RE.fullmatch(name) or name.lower().startswith("aws:"):
+            raise ConfigError(f"tag name {name[:40]!r} is not valid for STS",
                               "use 1-128 letters, digits, spaces and _.:/=+-@ (not starting "
                               'with "aws:")')
         if not TAG_VALUE_RE.fullmatch(tag):
-            raise ConfigError(f"the value of tag {key!r} is not valid for STS",
+            raise ConfigError(f"the value of tag {name!r} is not valid for STS",
                               "use 0-256 letters, digits, spaces and _.:/=+-@")
-        if key.lower() in seen:
-            raise ConfigError(f"tag {key!r} is there twice (STS ignores case in tag names)",
+        if name.lower() in seen:
+            raise ConfigError(f"tag {name!r} is there twice (STS ignores case in tag names)",
                               "keep one of them")
-        seen.add(key.lower())
+        seen.add(name.lower())
     return dict(value)
 
 
-def _transitive_tags(value: Any) -> list[str]:
+def _transitive_tags(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
-        raise ConfigError("'transitive_tags' must be a list of tag names",
-                          'write transitive_tags = ["team"]')
+        raise ConfigError(f"'{key}' must be a list of tag names", f'write {key} = ["team"]')
     if len(value) > MAX_TAGS:
-        raise ConfigError(f"transitive_tags names {len(value)} tags, more than STS's "
-                          f"{MAX_TAGS}", f"keep at most {MAX_TAGS}")
+        raise ConfigError(f"{key} names {len(value)} tags, more than STS's {MAX_TAGS}",
+                          f"keep at most {MAX_TAGS}")
     return list(value)
 
 
-def _sso_role_name(value: Any) -> str:
-    value = _string(value, "sso_role_name")
+def _sso_role_name(value: Any, key: str) -> str:
+    value = _string(value, key)
     if not ROLE_NAME_RE.fullmatch(value):
-        raise ConfigError(f"sso_role_name {value!r} is not a valid permission set role name",
+        raise ConfigError(f"{key} {value!r} is not a valid permission set role name",
                           "use 1-64 of letters, digits and +=,.@_-")
     return value
 
 
-def _sso_session(value: Any) -> str:
-    return check_profile_name(_string(value, "sso_session"), "sso_session")
-
-
-def _sso_start_url(value: Any) -> str:
-    value = _string(value, "sso_start_url").strip()
+def _sso_start_url(value: Any, key: str) -> str:
+    value = _string(value, key).strip()
     if not value.startswith("https://") or len(value) <= len("https://") or \
             any(c.isspace() for c in value):
         shown = value[:60] + ("..." if len(value) > 60 else "")
-        raise ConfigError(f"sso_start_url '{shown}' is not an https URL",
+        raise ConfigError(f"{key} '{shown}' is not an https URL",
                           "set it to your AWS access portal URL, e.g. "
                           "https://d-1234567890.awsapps.com/start")
     return value
 
 
-def _sso_scopes(value: Any) -> list[str]:
+def _sso_scopes(value: Any, key: str) -> list[str]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError("'sso_registration_scopes' must be a list of scopes",
-                          'write sso_registration_scopes = ["sso:account:access"]')
+        raise ConfigError(f"'{key}' must be a list of scopes",
+                          f'write {key} = ["sso:account:access"]')
     return list(value)
 
-
-SSO_SESSION_VALIDATORS = {
-    "sso_start_url": _sso_start_url,
-    "sso_region": lambda value: _region(value),
-    "sso_registration_scopes": _sso_scopes,
-}
 
 BROWSERS = ("default", "chromium", "chrome", "brave", "edge", "firefox")
 
 
-def _browser(value: Any) -> str:
-    value = _string(value, "browser")
+def _browser(value: Any, key: str) -> str:
+    value = _string(value, key)
     if value in BROWSERS or value.startswith(("/", "~/")):
         return value
-    raise ConfigError(f"browser {value[:40]!r} is not one xaccount-credproc knows",
+    raise ConfigError(f"{key} {value[:40]!r} is not one xaccount-credproc knows",
                       f"use one of {', '.join(BROWSERS)}, or a browser's absolute path with "
                       "browser_family")
 
 
-VALIDATORS = {
-    "role_arn": _role_arn,
-    "account_id": _account_id,
-    "role_name": _role_name,
-    "external_id": _optional(_external_id),
-    "mfa_serial": _optional(_mfa_serial),
-    "mfa_process": _optional(_mfa_process),
-    "source_profile": _source_profile,
-    "region": _region,
-    "duration_seconds": _bounded("duration_seconds", STS_MIN_DURATION, MAX_DURATION),
-    "role_session_name": _session_name,
-    "refresh_margin": _bounded("refresh_margin", MIN_REFRESH_MARGIN, MAX_DURATION),
-    "cache": _choice("cache", CACHE_MODES),
-    "mfa_session": boolean("mfa_session"),
-    "mfa_session_duration": _bounded("mfa_session_duration", STS_MIN_DURATION, 129600),
-    "output": _output,
-    "display_name": _display_name,
-    "color": _color,
-    "mfa_prompt": _choice("mfa_prompt", MFA_PROMPTS),
-    "keyring_backend": _choice("keyring_backend", KEYRING_BACKENDS),
-    "source_identity": _optional(_source_identity),
-    "tags": _tags,
-    "transitive_tags": _transitive_tags,
-    "sso_session": _sso_session,
-    "sso_account_id": lambda value: _account_id(value, "sso_account_id"),
-    "sso_role_name": _sso_role_name,
-    "sso_synced": boolean("sso_synced"),  # written by `sso sync`: what --prune may remove
-    "browser": _browser,
-    "browser_family": _choice("browser_family", ("chromium", "firefox")),
+CHECKS: dict[str, Callable[..., Any]] = {
+    "account_id": _account_id, "boolean": _boolean, "browser": _browser, "choice": _choice,
+    "color": _color, "command": _command, "display_name": _display_name,
+    "external_id": _external_id, "mfa_serial": _mfa_serial, "profile_name": _profile_name,
+    "region": _region, "role_arn": _role_arn, "role_name": _role_name, "seconds": _seconds,
+    "session_name": _session_name, "source_identity": _source_identity,
+    "sso_role_name": _sso_role_name, "sso_scopes": _sso_scopes,
+    "sso_start_url": _sso_start_url, "tags": _tags, "transitive_tags": _transitive_tags,
 }
 
-VAULT_VALIDATORS = {
-    "passphrase_process": lambda value: _mfa_process(value, "passphrase_process",
-                                                     "the passphrase"),
-    "unlock_timeout": _bounded("unlock_timeout", 60, 7 * 24 * 3600),
-}
 
+def validator(row: Setting):
+    """The function that checks a value of `row` (its rule, its key, its args); a `clearable`
+    setting also takes "", which clears what [defaults] set."""
+    assert row.check is not None, row
+    check, key, args = CHECKS[row.check], row.name, row.args
+
+    def validate(value: Any):
+        if row.clearable and value == "":
+            return None
+        return check(value, key, *args)
+
+    return validate
+
+
+def _validators(record_class) -> dict[str, Any]:
+    return {name: validator(row) for name, row in keys(record_class).items()}
+
+
+# Each table's keys and their validators, from the one table of settings (config/__init__).
+VALIDATORS = _validators(Profile)  # [defaults] and [profiles.NAME]
+PROFILE_KEYS = set(VALIDATORS)
+SOURCE_VALIDATORS = _validators(StoredSourceSettings)  # [sources.NAME]
+SOURCE_KEYS = set(SOURCE_VALIDATORS)
+SSO_SESSION_VALIDATORS = _validators(SsoSessionSettings)  # [sso-sessions.NAME]
+SSO_SESSION_KEYS = set(SSO_SESSION_VALIDATORS)
+VAULT_VALIDATORS = _validators(VaultSettings)  # [vault]
+VAULT_KEYS = set(VAULT_VALIDATORS)
+# An IAM Identity Center role as a profile: the role credentials come from the portal
+# (GetRoleCredentials), so none of the AssumeRole keys apply to it.
+SSO_ROLE_KEYS = ("sso_account_id", "sso_role_name")
+NOT_FOR_SSO_ROLES = tuple(name for name, row in keys(Profile).items() if row.assume_role)
+# What a stored source takes from [defaults], as profiles do.
+SOURCE_INHERITS = tuple(name for name, row in keys(StoredSourceSettings).items()
+                        if row.inherited)

@@ -6,6 +6,7 @@ beside the config, so includes resolve) before it replaces the config atomically
 
 import contextlib
 import os
+from pathlib import Path
 
 from .. import files
 from ..errors import ConfigError
@@ -25,7 +26,7 @@ TEMPLATE = """\
 
 def _read(path: str) -> str:
     try:
-        return loader.read_text(path)
+        return loader.read_text(Path(path))
     except FileNotFoundError:
         return TEMPLATE
     except (OSError, UnicodeDecodeError) as e:
@@ -66,7 +67,7 @@ def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
     """Add [profiles.NAME] tables in one validated edit; an existing name is refused."""
     import tomlkit
 
-    from .sync import locked
+    from .stanzas import locked
 
     for name, _ in entries:
         rules.check_profile_name(name)
@@ -90,7 +91,7 @@ def add_profiles(path: str, entries: list[tuple[str, dict]]) -> None:
 def remove_profile(path: str, name: str) -> None:
     import tomlkit
 
-    from .sync import locked
+    from .stanzas import locked
 
     with locked(path, "the TOML config"):
         loaded = loader.load(path)
@@ -109,7 +110,7 @@ def set_source(path: str, name: str, values: dict) -> None:
     """Add [sources.NAME] (or set keys in it), in one validated edit."""
     import tomlkit
 
-    from .sync import locked
+    from .stanzas import locked
 
     rules.check_profile_name(name, "source name")
     with locked(path, "the TOML config"):
@@ -128,7 +129,7 @@ def set_source(path: str, name: str, values: dict) -> None:
 def remove_source(path: str, name: str) -> None:
     import tomlkit
 
-    from .sync import locked
+    from .stanzas import locked
 
     with locked(path, "the TOML config"):
         document = tomlkit.parse(_read(path))
@@ -178,7 +179,7 @@ def sync_profiles(path: str, added: list[tuple[str, dict]], removed: list[str]) 
     thousands of tables through tomlkit would take minutes) and tables removed."""
     import tomlkit
 
-    from .sync import locked
+    from .stanzas import locked
 
     for name, _ in added:
         rules.check_profile_name(name)

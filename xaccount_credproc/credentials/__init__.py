@@ -15,10 +15,20 @@ console sign-in opens: one browser identity per profile, the URL never on a comm
 Center: sessions, the token file shared with the AWS CLI, sign-in and renewal).
 
 `Credentials` lives here, in the package itself, because a cache hit needs it: no module more to
-import on every `aws` command.
+import on every `aws` command; and `fetched_once`, the one way anything shared between
+processes is read and renewed (a cache entry, an IAM Identity Center token, the vault's key),
+for the same reason: read it; when that is not good enough, take its lock, read it again (a
+parallel caller may have just renewed it), and only then fetch.
 """
 
 import time
+
+TYPING = False  # True for mypy (pyproject.toml)
+if TYPING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    Shared = TypeVar("Shared")
 
 
 def json_string(text: str) -> str:
@@ -77,3 +87,25 @@ class Credentials:
             session_token=response_credentials.get("SessionToken"),
             expiration=int(response_credentials["Expiration"].timestamp()),
         )
+
+
+def fetched_once(name: str, what: str, read: "Callable[[], Shared | None]",
+                 fetch: "Callable[[], Shared]", warnings: list[str] | None = None,
+                 before_lock: "Callable[[], None] | None" = None) -> "Shared":
+    """`read()`'s answer while it has one; else, holding the lock of `name` (`what` names it in
+    messages), `read()` again (a parallel caller may have just fetched) and only then `fetch()`,
+    once for every caller waiting on the lock; a failure of the holder is handed to them
+    (credentials/locking.py). `before_lock()` runs before the lock is taken (a loop back into
+    this helper would wait for the lock it holds). On a hit, nothing more is imported."""
+    found = read()
+    if found is not None:
+        return found
+    if before_lock is not None:
+        before_lock()
+    from . import locking
+
+    with locking.held(name, what, warnings) as lock:
+        found = read()
+        if found is not None:
+            return found
+        return lock.fetch(fetch)

@@ -46,7 +46,7 @@ def role_key(profile) -> str:
         fields += [profile.source_identity, sorted(profile.tags.items()),
                    sorted(profile.transitive_tags)]
     if profile.sso is not None:  # an IAM Identity Center role: its session, account and role
-        fields += [sorted(profile.sso.items())]
+        fields += [sorted(profile.sso.as_dict().items())]
     return "role/" + digest(repr(fields))
 
 
@@ -154,9 +154,10 @@ class CredentialCache:
 
     def put(self, name: str, credentials: Credentials) -> None:
         old = parse_header(self.store.get_many([name])[0])
-        chunks = encode(name, credentials, self.store.chunk_size or CHUNK)
+        traits = self.store.traits()
+        chunks = encode(name, credentials, traits.chunk_size or CHUNK)
         # A store that can drop entries by itself (the kernel keyring) is told when.
-        expiry = {"expires": int(credentials.expiration)} if self.store.takes_expiry else {}
+        expiry = {"expires": int(credentials.expiration)} if traits.expires else {}
         # Later chunks first, the header last: a reader never sees a header before its pieces.
         for index in range(len(chunks) - 1, -1, -1):
             self.store.set(chunk_name(name, index), chunks[index], **expiry)

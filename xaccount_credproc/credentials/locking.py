@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 
 from .. import debug, files
+from ..bounds import seconds_from_env
 from ..errors import AwsError, ConfigError, UserError
 
 TIMEOUT_ENV = "XACCOUNT_CREDPROC_LOCK_TIMEOUT"
@@ -21,23 +22,6 @@ DEFAULT_TIMEOUT = 300.0
 
 
 MAX_TIMEOUT = 3600.0
-
-
-def seconds_from_env(name: str, default: float, low: float, high: float,
-                     example: float) -> float:
-    """A bound in seconds from environment variable `name` (`default` when unset). A value
-    outside [low, high], or not a number, is a usage error (exit 2), as every other setting's."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:  # also false for nan
-        raise ConfigError(f"{name}={raw!r} is not a number of seconds from {low:g} to {high:g}",
-                          f"unset it or set e.g. {name}={example:g}")
-    return value
 
 
 def lock_timeout() -> float:

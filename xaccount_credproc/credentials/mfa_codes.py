@@ -19,34 +19,85 @@ A code that never reached AWS (the network failed before the request was sent) w
 
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Protocol
 
 from .. import debug
 from ..backends import StoreError
+from ..config import Profile
 from . import Credentials
 from .cache import mfa_code_key
+
+TYPING = False  # True for mypy (pyproject.toml)
+if TYPING:
+    from ..backends.store import SecretStore
 
 # A TOTP step is 30 s and AWS allows a step of drift either way: after this, the device shows
 # another code whatever happened.
 REMEMBER = 90
-# The store entry: its AccessKeyId field says what it is; the code is its secret field.
-MARK = "MFA-CODE-USED"
 
 _spent: dict[str, tuple[str, float]] = {}  # this process's: device key -> (code, when)
+
+
+class CodeSource(Protocol):
+    """Where one profile's MFA codes come from: `prompt.mfa.MfaCodeSource` (mfa_process, the
+    terminal, a dialog), `server.supply.JobMfa` (never the terminal; a background renewal asks
+    no one)."""
+
+    @property
+    def interactive(self) -> bool:
+        """Whether asking again can give another answer (a person, not a program)."""
+        ...
+
+    @property
+    def asked(self) -> int:
+        """How many codes it has been asked for in this run."""
+        ...
+
+    def code(self, rejected: bool = False, avoid: str | None = None) -> str:
+        """A well-formed code. `rejected`: AWS refused the one before (say so when asking);
+        `avoid`: the code just used, which AWS would refuse: get the device's next one."""
+        ...
+
+
+class UsedCode:
+    """The record of the code a device's last call carried, and when: kept beside the cache
+    entries under the device's key (mfa-code/...), dropped REMEMBER seconds after it was sent.
+    A record of its own, never a credential."""
+
+    FORMAT = "xcpm1"
+
+    def __init__(self, code: str, sent: float):
+        self.code, self.sent = code, sent
+
+    def encode(self) -> str:
+        return f"{self.FORMAT} {self.code} {int(self.sent)}"
+
+    @classmethod
+    def decode(cls, value: str | None) -> "UsedCode | None":
+        parts = (value or "").split(" ")
+        if len(parts) != 3 or parts[0] != cls.FORMAT or not parts[1].isdigit() or \
+                not (parts[2].isascii() and parts[2].isdigit()):
+            return None
+        return cls(parts[1], int(parts[2]))
 
 
 class DeviceCodes:
     """The codes of one MFA device as one profile reaches it (its endpoint, its store)."""
 
-    def __init__(self, profile, cache_of, store_failed, warnings: list[str]):
-        """`cache_of()`: the CredentialCache in use now, or None (cache = "none": this process
-        only); `store_failed(error)`: the provider's answer to a failing store (another store
-        may stand in, as for the credentials themselves)."""
+    def __init__(self, profile: Profile, store_of: "Callable[[], SecretStore | None]",
+                 store_failed: Callable[[StoreError], None], warnings: list[str]):
+        """`store_of()`: the credential store in use now, or None (cache = "none": this
+        process only); `store_failed(error)`: the resolver's answer to a failing store (another
+        store may stand in, as for the credentials themselves)."""
         self.serial = profile.mfa_serial
         self.key = mfa_code_key(profile)
         # A store named in the config is the only one used (no kernel keyring behind its back).
-        self.kernel_may_keep = profile.keyring_backend in ("auto", "kernel")
-        self._cache_of = cache_of
+        from ..backends import kernel_may_keep
+
+        self.kernel_may_keep = kernel_may_keep(profile.keyring_backend)
+        self._store_of = store_of
         self._store_failed = store_failed
         self.warnings = warnings
 
@@ -59,27 +110,25 @@ class DeviceCodes:
             yield self
 
     def _stored(self, use):
-        """`use(cache)` with the store the record lives in: the Linux kernel keyring where it
+        """`use(store)` with the store the record lives in: the Linux kernel keyring where it
         answers and keyring_backend allows it (two system calls, and the kernel drops the record
         after REMEMBER seconds: no keyring library on the way to a prompt), else the credential
         store in use, and once more with the one standing in for it when that fails; None if
         there is none."""
-        from ..backends import KeyringStore, kernel_keys
+        from ..backends import kernel_keys, store_named
 
         if (self.kernel_may_keep and sys.platform.startswith("linux")
                 and kernel_keys.available() is None):
-            from .cache import CredentialCache
-
             try:
-                return use(CredentialCache(KeyringStore(backend="kernel")))
+                return use(store_named("kernel"))
             except StoreError as e:
                 debug.log(f"the kernel keyring cannot keep the last MFA code: {e.what}")
         for _ in range(2):
-            cache = self._cache_of()
-            if cache is None:
+            store = self._store_of()
+            if store is None:
                 return None
             try:
-                return use(cache)
+                return use(store)
             except StoreError as e:
                 self._store_failed(e)
         return None
@@ -88,10 +137,9 @@ class DeviceCodes:
         """The code sent last, if that was under REMEMBER seconds ago."""
         now = time.time()
         code, when = _spent.get(self.key, (None, 0.0))
-        stored = self._stored(lambda cache: cache.get(self.key))
-        if stored is not None and stored.access_key_id == MARK and \
-                stored.expiration - REMEMBER > when:
-            code, when = stored.secret_access_key, stored.expiration - REMEMBER
+        stored = self._stored(lambda store: UsedCode.decode(store.get_many([self.key])[0]))
+        if stored is not None and stored.sent > when:
+            code, when = stored.code, stored.sent
         return code if code is not None and now - when < REMEMBER else None
 
     def spend(self, code: str) -> None:
@@ -99,22 +147,27 @@ class DeviceCodes:
         out, so a caller killed while AWS answers leaves the record behind."""
         now = time.time()
         _spent[self.key] = (code, now)
-        self._stored(lambda cache: cache.put(
-            self.key, Credentials(MARK, code, None, int(now + REMEMBER))))
+
+        def record(store: "SecretStore") -> None:
+            expires = int(now + REMEMBER) if store.traits().expires else None
+            store.set(self.key, UsedCode(code, now).encode(), expires=expires)
+
+        self._stored(record)
 
     def unspend(self, code: str, before: str | None) -> None:
         """The request never left this machine: the code was not used after all."""
         if _spent.get(self.key, (None,))[0] == code:
             del _spent[self.key]
         if before is None:
-            self._stored(lambda cache: cache.delete(self.key))
+            self._stored(lambda store: store.delete(self.key))
 
 
-def with_mfa_retries(mfa, call, codes: DeviceCodes):
+def with_mfa_retries(mfa: CodeSource, call: Callable[[str], Credentials],
+                     codes: DeviceCodes) -> Credentials:
     """Run `call(code)` with a code no call has carried yet, holding the device (see above);
     when AWS rejects the code and a person is typing, ask again."""
     from ..prompt.mfa import TERMINAL_TRIES
-    from .sts import MfaRejected, NotSent
+    from .source_session import MfaRejected, NotSent
 
     with codes.turn():
         rejected = False

@@ -15,7 +15,7 @@ SHADOWING_KEYS = ("role_arn", "web_identity_token_file", "sso_session", "sso_sta
 
 
 def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
-    from ..config.sync import helper_command, wanted_stanzas
+    from ..config.stanzas import helper_command, wanted_stanzas
 
     path = config.aws_config_path()
     try:
@@ -49,8 +49,8 @@ def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
                          "rename one of them, or run 'xaccount-credproc init --force'"))
     lines = awsconfig.split_lines(text)
     for section in awsconfig.sections(lines):
-        name = section.profile
-        if name not in loaded.profiles:
+        profile = section.profile
+        if profile not in loaded.profiles:
             continue
         body = "".join(lines[section.start + 1:section.end])
         parser = configparser.RawConfigParser()
@@ -60,7 +60,7 @@ def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
             continue
         shadowing = [key for key in SHADOWING_KEYS if parser.has_option("s", key)]
         if shadowing:
-            out.append(Check(FAIL, f"AWS config: profile '{name}' has {', '.join(shadowing)}, "
+            out.append(Check(FAIL, f"AWS config: profile '{profile}' has {', '.join(shadowing)}, "
                                    "which botocore uses instead of credential_process",
                              "remove it from the stanza"))
         process = parser.get("s", "credential_process", fallback="")
@@ -70,12 +70,12 @@ def aws_config(loaded: model.Config, config_path: str) -> list[Check]:
             argv = []
         executable = argv[0] if argv else ""
         if process and not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
-            out.append(Check(FAIL, f"AWS config: the credential_process of '{name}' runs "
+            out.append(Check(FAIL, f"AWS config: the credential_process of '{profile}' runs "
                                    f"{executable!r}, which is not an executable file",
                              "run 'xaccount-credproc init' from the installed helper"))
         elif len(argv) > 2 and argv[1] == "-S" and not os.path.isfile(argv[2]):
             # The fast start names the package's __main__.py: gone after an uninstall or move.
-            out.append(Check(FAIL, f"AWS config: the credential_process of '{name}' runs "
+            out.append(Check(FAIL, f"AWS config: the credential_process of '{profile}' runs "
                                    f"{argv[2]!r}, which does not exist",
                              "run 'xaccount-credproc init' from the installed helper"))
     out += _credentials_file(loaded)

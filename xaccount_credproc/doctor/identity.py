@@ -6,7 +6,7 @@ from .check import FAIL, OK, Check
 
 def sources(profiles) -> list[Check]:
     from ..credentials.providers import StoredSource
-    from ..credentials.sts import StsSource
+    from ..credentials.source_session import SourceSession
 
     out = []
     seen = set()
@@ -26,7 +26,7 @@ def sources(profiles) -> list[Check]:
         except UserError as e:
             out.append(Check(FAIL, f"stored source '{root}': {e.what}", e.fix))
             continue
-        source = StsSource(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
+        source = SourceSession(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
         try:
             arn = source.caller_identity()
         except UserError as e:
@@ -46,11 +46,11 @@ def _identity_center_role(profile) -> Check:
         raise why
 
     role = IdentityCenterRole(profile, [], sign_in=nobody)
-    what = (f"IAM Identity Center role {profile.sso['role_name']} of account "
-            f"{profile.sso['account_id']} (profile '{profile.name}')")
+    what = (f"IAM Identity Center role {profile.sso.role_name} of account "
+            f"{profile.sso.account_id} (profile '{profile.name}')")
     try:
         credentials = role.fetch()
-        arn = role.sts.caller_identity(credentials)
+        arn = role.session.caller_identity(credentials)
     except UserError as e:
         return Check(FAIL, f"{what}: {e.what}", e.fix)
     return Check(OK, f"{what}: assigned; STS says {arn}")
@@ -60,8 +60,8 @@ def _chains(profiles) -> list[Check]:
     """Each chained profile, hop by hop: a source role with a cached session is asked who it is
     (GetCallerIdentity needs no MFA and no trust policy); one without is assumed on first use."""
     from ..backends import StoreError
-    from ..credentials.provider import Resolver
-    from ..credentials.sts import StsSource
+    from ..credentials.resolver import Resolver
+    from ..credentials.source_session import SourceSession
 
     out = []
     for profile in profiles:
@@ -77,7 +77,7 @@ def _chains(profiles) -> list[Check]:
                 notes.append(f"'{hop.name}' not cached (assumed on first use)")
                 continue
             # An IAM Identity Center role's chain has no AWS profile behind it.
-            source = StsSource(hop.root_source, hop.region, hop.name,
+            source = SourceSession(hop.root_source, hop.region, hop.name,
                                anonymous=hop.chain[0].sso is not None)
             try:
                 arn = source.caller_identity(cached)

@@ -7,15 +7,17 @@ from .check import FAIL, OK, WARN, Check
 
 
 def keyring(profiles) -> list[Check]:
-    from ..backends import KeyringStore, StoreError
+    from ..backends import StoreError, store_named
+    from ..config import Profile
 
+    default = Profile.SETTINGS["keyring_backend"].default
     choices = sorted({p.keyring_backend for p in profiles if p.cache != "none"})
     if not choices:
         return [Check(OK, 'keyring: not used (cache = "none" everywhere)')]
     checks = []
     for choice in choices:
-        setting = "" if choice == "auto" else f' (keyring_backend = "{choice}")'
-        store = KeyringStore(backend=choice)
+        setting = "" if choice == default else f' (keyring_backend = "{choice}")'
+        store = store_named(choice)
         name = f"doctor/{secrets.token_hex(4)}"
         value = secrets.token_hex(16)
         try:
@@ -23,6 +25,7 @@ def keyring(profiles) -> list[Check]:
             store.set(name, value, expires=int(time.time()) + 60)
             read = store.get_many([name])[0]
             store.delete(name)
+            volatile = store.traits().volatile
         except StoreError as e:
             checks.append(Check(FAIL, f"keyring{setting}: {e.what}", e.fix))
             continue
@@ -31,17 +34,17 @@ def keyring(profiles) -> list[Check]:
                                       "read back", 'check the keyring, or set cache = "none"'))
             continue
         checks.append(Check(OK, f"keyring {label}{setting}: unlocked, an entry round-trips"))
-        if store.kernel:
-            checks.append(_kernel_quota(store))
+        if volatile:
+            checks.append(_kernel_quota())
     return checks
 
 
-def _kernel_quota(store) -> Check:
+def _kernel_quota() -> Check:
     """How much of the uid's kernel key quota is in use, and how much of it is ours."""
-    from ..backends import kernel_keys, keyctl
+    from ..backends import SERVICE, kernel_keys, keyctl
 
     try:
-        entries = store._kernel.entries(include_expired=True)
+        entries = kernel_keys.KernelKeys(SERVICE).entries(include_expired=True)
     except keyctl.KernelKeyringError as e:
         return Check(WARN, f"kernel keyring: cannot list entries ({e})", "check 'keyctl show @u'")
     mine = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} of this tool, " \
@@ -61,6 +64,7 @@ def _kernel_quota(store) -> Check:
 def vault(loaded) -> list[Check]:
     """The vault file (never opened: no passphrase is asked), and sources that would be lost
     at reboot."""
+    from ..backends import forgets_at_reboot
     from ..backends import vault as vaults
     from ..config import model
     from ..credentials.stored import derived_key
@@ -72,7 +76,7 @@ def vault(loaded) -> list[Check]:
                           "reboot", 'set keyring_backend = "vault" for it and run '
                                     "'xaccount-credproc vault migrate'")
               for n in sorted(loaded.sources)
-              if model.source(loaded, n).keyring_backend == "kernel"]
+              if forgets_at_reboot(model.source(loaded, n).keyring_backend)]
     try:
         found = vaults.load(path)
     except vaults.VaultError as e:

@@ -10,12 +10,29 @@ so an unanswered one is killed after the prompt timeout and none is left behind.
 import os
 import shutil
 import sys
+from typing import Protocol
 
 from ..errors import MfaError
 from . import Cancelled, GaveUp, Unavailable
 
 
-def drivers() -> list:
+class Driver(Protocol):
+    """A dialog driver: a module of this family (zenity, kdialog, osascript, powershell),
+    checked by mypy against this interface (tests/typing/dialog_conformance.py)."""
+
+    EXECUTABLE: str  # the program, found on PATH
+
+    def arguments(self, title: str, text: str, timeout: int) -> list[str]:
+        """The program's arguments: the title and the text only (the answer comes back on
+        stdout, never on a command line)."""
+        ...
+
+    def answer(self, returncode: int, stdout: str, stderr: str) -> str:
+        """What was typed, from the program's exit; raises Cancelled, GaveUp or Unavailable."""
+        ...
+
+
+def drivers() -> list[Driver]:
     """The drivers of this platform, in order of preference."""
     if sys.platform == "darwin":
         from . import osascript
@@ -39,7 +56,7 @@ def desktop_session() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def find_dialog():
+def find_dialog() -> Driver | None:
     """The first driver whose program is installed, if a desktop session is reachable."""
     if not desktop_session():
         return None
@@ -94,7 +111,7 @@ class DialogUnavailable(MfaError):
                          "forward, a closed VNC session), or set mfa_process")
 
 
-def ask(driver, title: str, text: str, timeout: int) -> str:
+def ask(driver: Driver, title: str, text: str, timeout: int) -> str:
     """What the person typed into `driver`'s dialog. Raises MfaError (cancelled: exit 4 at
     once; unanswered within `timeout`; the dialog could not run)."""
     from .process import MAX_OUTPUT, OutputTooLarge, run_bounded

@@ -29,7 +29,7 @@ class PassphraseSource:
         self.vault_path = vault_path
         self.tty_path = tty_path
         self.terminal = terminal
-        self.via = None  # where the last answer came from
+        self.via: str | None = None  # where the last answer came from
 
     @property
     def interactive(self) -> bool:

@@ -8,7 +8,7 @@ keys `source add` asks for.
 
 import os
 
-from ..errors import ConfigError, MfaError
+from ..errors import MfaError
 
 PROMPT_TIMEOUT = 120
 PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
@@ -16,14 +16,9 @@ PROMPT_TIMEOUT_ENV = "XACCOUNT_CREDPROC_PROMPT_TIMEOUT"
 
 def prompt_timeout() -> int:
     """How long a person has to answer a prompt (terminal or dialog)."""
-    raw = os.environ.get(PROMPT_TIMEOUT_ENV)
-    if raw is None:
-        return PROMPT_TIMEOUT
-    if not (raw.isascii() and raw.isdigit() and 5 <= int(raw) <= 600):
-        # A bad setting is a usage error (exit 2), as every other setting's.
-        raise ConfigError(f"{PROMPT_TIMEOUT_ENV}={raw!r} is not a whole number of seconds "
-                          "from 5 to 600", f"unset it or set e.g. {PROMPT_TIMEOUT_ENV}=120")
-    return int(raw)
+    from ..bounds import seconds_from_env
+
+    return int(seconds_from_env(PROMPT_TIMEOUT_ENV, PROMPT_TIMEOUT, 5, 600, 120, whole=True))
 
 
 def open_terminal(path: str) -> int | None:

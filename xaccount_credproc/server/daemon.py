@@ -81,7 +81,7 @@ def _prewarm() -> None:
         import boto3  # noqa: F401
         import botocore.exceptions  # noqa: F401
 
-        from ..credentials import sts  # noqa: F401
+        from ..credentials import source_session  # noqa: F401
 
 
 class Server:
@@ -97,10 +97,10 @@ class Server:
         self.service = Service(self.supply, self.registry, log)
         self.listeners: list[tuple[Listener, socket.socket]] = []
         self._open(port, container)
-        self._loop = None
-        self._stopped = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
 
-    def _open(self, port, container) -> None:
+    def _open(self, port: int | None, container: tuple[str, int] | None) -> None:
         if port is None:
             last = state.read_running(check_alive=False) or {}
             port = last.get("port", 0) if last.get("address") == LOOPBACK else 0
@@ -112,8 +112,9 @@ class Server:
             sock = _bind(LOOPBACK, port)
         self.listeners.append((Listener(LOOPBACK, sock.getsockname()[1], "loopback"), sock))
         if container is not None:
-            sock = _bind(*container, freebind=True)
-            self.listeners.append((Listener(*container, "container"), sock))
+            address, container_port = container
+            sock = _bind(address, container_port, freebind=True)
+            self.listeners.append((Listener(address, container_port, "container"), sock))
 
     @property
     def port(self) -> int:
@@ -159,7 +160,7 @@ class Server:
                 self.log(f"refresher: {type(e).__name__}")
 
     def stop(self) -> None:
-        if self._loop is not None:
+        if self._loop is not None and self._stopped is not None:
             self._loop.call_soon_threadsafe(self._stopped.set)
 
     # -- as the `serve` command ----------------------------------------------------------------
@@ -185,7 +186,8 @@ class Server:
 
     def _stop_by_signal(self, number) -> None:
         self.log(f"{signal.Signals(number).name}: stopping")
-        self._stopped.set()
+        if self._stopped is not None:
+            self._stopped.set()
 
     def _reload_by_signal(self) -> None:
         self.log("SIGHUP: reloading the config")

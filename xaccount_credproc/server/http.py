@@ -147,15 +147,21 @@ class Connection(asyncio.Protocol):
     def __init__(self, service: Service, listener: Listener):
         self.service = service
         self.listener = listener
-        self.transport = None
+        self._transport: asyncio.BaseTransport | None = None
         self.peer = "?"
         self.buffer = bytearray()
-        self.timer = None
-        self.waiting = None  # the task of a request waiting for a fetch
+        self.timer: asyncio.TimerHandle | None = None
+        self.waiting: asyncio.Future | None = None  # a request waiting for a fetch
         self.counted = False
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The connection's transport (asyncio calls connection_made before anything else)."""
+        assert isinstance(self._transport, asyncio.Transport)
+        return self._transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if isinstance(peer, tuple) else "?"
         self.service.connections += 1
@@ -195,7 +201,8 @@ class Connection(asyncio.Protocol):
             return
         head = bytes(self.buffer[:end + 4])
         del self.buffer[:end + 4]
-        self.timer.cancel()
+        if self.timer is not None:
+            self.timer.cancel()
         self._request(head, time.perf_counter())
 
     def _request(self, head: bytes, started: float) -> None:
@@ -211,6 +218,7 @@ class Connection(asyncio.Protocol):
         if answer is None:
             answer, client, name = service.route(target.split("?", 1)[0], headers)
         if answer is None:
+            assert name is not None  # route gives the profile whenever it gives no answer
             answer, job = service.answer_now(name)
             if answer is None:  # a fetch is under way: wait for it, bounded
                 self.waiting = asyncio.ensure_future(service.answer_later(name, job))

@@ -147,7 +147,7 @@ class Registry:
     def __init__(self, saved: bool = True):
         self.saved = saved
         self._folder = os.path.join(directory(), CLIENTS) if saved else None
-        self._seen = None
+        self._seen: int | None = None
         self._clients: list[Client] = []
         self.own: list[Client] = []
         self.cleared: tuple[int | None, list[str]] = (None, [])  # the last `clear`'s note

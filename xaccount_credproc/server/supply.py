@@ -20,6 +20,13 @@ from ..credentials.sso import LoginNeeded
 from ..errors import AwsError, ConfigError, MfaError, ProfileNotFound, UserError
 from . import REFRESH_AT, SERVE_MIN
 
+TYPING = False  # True for mypy (pyproject.toml)
+if TYPING:
+    from ..config import Profile
+    from ..config.model import Config
+    from ..credentials.sso import SsoSession
+    from ..prompt.mfa import MfaCodeSource
+
 # How long a failed fetch's answer is given again before a new fetch: SDKs retry 3 times within
 # ~3.5 s, and a cancelled dialog must not reopen at once for each retry.
 FAILURE_HOLD = 5.0
@@ -54,7 +61,7 @@ class Job:
     def __init__(self, background: bool):
         self.background = background
         self.waiting_for_mfa = False
-        self.waiting_for_login = None  # the SsoSession whose browser login the job waits for
+        self.waiting_for_login: SsoSession | None = None  # whose browser login it waits for
         self.done = False
         self._listeners: list = []
         self._lock = threading.Lock()
@@ -91,10 +98,10 @@ class Slot:
 class JobMfa:
     """MFA codes for a job: a background job declines; a client's job asks out of band."""
 
-    def __init__(self, job: Job, profile):
+    def __init__(self, job: Job, profile: "Profile"):
         self.job = job
         self.profile = profile
-        self._source = None
+        self._source: MfaCodeSource | None = None
 
     @property
     def interactive(self) -> bool:
@@ -104,11 +111,12 @@ class JobMfa:
     def asked(self) -> int:
         return self._inner().asked
 
-    def _inner(self):
+    def _inner(self) -> "MfaCodeSource":
         if self._source is None:
             from ..prompt.mfa import MfaCodeSource
 
             p = self.profile
+            assert p.mfa_serial is not None  # asked only for a profile with MFA
             self._source = MfaCodeSource(p.mfa_serial, p.name, p.mfa_process,
                                          prompt=p.mfa_prompt, role_arn=p.role_arn,
                                          terminal=False)
@@ -133,12 +141,9 @@ class JobSignIn:
     def __init__(self, job: Job, log):
         self.job, self.log = job, log
 
-    def __call__(self, session, why):
-        from ..credentials.sso.login import (
-            browser_available,
-            browser_login,
-            signed_in_elsewhere,
-        )
+    def __call__(self, session: "SsoSession", why: LoginNeeded) -> dict:
+        from ..credentials.sso.login import browser_login, signed_in_elsewhere
+        from ..web.opener import browser_available
 
         if self.job.background:
             raise HumanNeeded(f"{session.label} needs a login")
@@ -163,7 +168,7 @@ def in_a_terminal(name: str) -> str:
 class Supply:
     def __init__(self, config_path: str, log):
         """`log(line)`: one line to the server's log."""
-        from ..credentials.provider import RefreshPolicy
+        from ..credentials.resolver import RefreshPolicy
 
         self.config_path = config_path
         self.log = log
@@ -171,8 +176,8 @@ class Supply:
         self.policy = RefreshPolicy(min_left=SERVE_MIN, renew_at=REFRESH_AT)
         self._lock = threading.Lock()
         self.slots: dict[str, Slot] = {}
-        self.config = None
-        self._mtimes: dict[str, int] = {}
+        self.config: Config | None = None
+        self._mtimes: dict[str, int | None] = {}
         self.reload()
 
     # -- the config ----------------------------------------------------------------------------
@@ -203,8 +208,8 @@ class Supply:
         return True
 
     @staticmethod
-    def _files_mtimes(files) -> dict[str, int]:
-        out = {}
+    def _files_mtimes(files) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
         for path in files:
             try:
                 out[str(path)] = os.stat(path).st_mtime_ns
@@ -215,14 +220,20 @@ class Supply:
     def config_changed(self) -> bool:
         return self._files_mtimes(self._mtimes) != self._mtimes
 
+    @property
+    def loaded(self) -> "Config":
+        """The config in use (the first `reload`, in __init__, loaded it or raised)."""
+        assert self.config is not None
+        return self.config
+
     def _resolve(self, name: str):
         try:
-            return self.config.resolve(name)
+            return self.loaded.resolve(name)
         except ConfigError:
             return None
 
     def names(self) -> list[str]:
-        return self.config.names()
+        return self.loaded.names()
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -241,7 +252,7 @@ class Supply:
             slot = self.slots.get(name)
             if slot is None:
                 try:
-                    profile = self.config.resolve(name)
+                    profile = self.loaded.resolve(name)
                 except ProfileNotFound:
                     return error(404, "ProfileNotFound", f"profile '{name}' is not in "
                                  f"{self.config_path}; add it, or fix the name in the "
@@ -283,7 +294,7 @@ class Supply:
     def seed(self, name: str, credentials) -> None:
         """Credentials just fetched by the caller (`exec --server`), served warm."""
         with self._lock:
-            profile = self.config.resolve(name)
+            profile = self.loaded.resolve(name)
             slot = self.slots.setdefault(name, Slot(profile))
             slot.credentials, slot.asked = credentials, time.time()
 
@@ -296,7 +307,7 @@ class Supply:
         return job
 
     def _resolver(self, profile, job: Job):
-        from ..credentials.provider import Resolver
+        from ..credentials.resolver import Resolver
 
         policy = self.policy.for_renewal() if job.background else self.policy
         return Resolver(profile, warnings=[], policy=policy,
@@ -306,7 +317,8 @@ class Supply:
         name = slot.profile.name
         started = time.monotonic()
         asked_at = time.time()  # how long STS made the session is judged from here
-        answer = fresh = None
+        answer: Answer | None = None
+        fresh = None
         resolver = None
         try:
             resolver = self._resolver(slot.profile, job)
@@ -352,6 +364,7 @@ class Supply:
                 else:
                     slot.background_failed = time.time()
             else:
+                assert answer is not None  # a foreground job that failed has its answer
                 slot.failure = (time.time(), answer)
         what = "renewed" if job.background else "fetched"
         if fresh is not None:

@@ -66,10 +66,10 @@ def read_keys() -> tuple[str, str]:
 
 def verified(name: str, access_key_id: str, secret: str, region: str | None):
     """StoredKeys for a key pair that AWS accepts as an IAM user's (GetCallerIdentity)."""
-    from ..credentials.sts import StsSource
+    from ..credentials.source_session import SourceSession
 
     probe = sources.StoredKeys(access_key_id, secret, "")
-    sts = StsSource(name, region, name, keys=probe)
+    sts = SourceSession(name, region, name, keys=probe)
     arn = sts.caller_identity()
     if ":user/" not in arn:
         raise UserError(f"these keys belong to {arn}, not an IAM user",
@@ -127,7 +127,7 @@ def store_and_declare(config_path: str, name: str, keys, region: str | None,
                       mfa_serial: str | None, aws_profile: bool | None,
                       volatile: bool = False) -> str:
     """Store the keys, then declare [sources.NAME]; where the keys went (for messages)."""
-    from ..backends import StoreError
+    from ..backends import StoreError, forgets_at_reboot
     from ..config import loader, model, rules, toml_edit
     from ..errors import ConfigError
 
@@ -147,8 +147,8 @@ def store_and_declare(config_path: str, name: str, keys, region: str | None,
                           "stored source", "choose another name for the source")
     own = {**(loaded.sources.get(name, {}) if loaded else {}),
            **{k: v for k, v in values.items() if v is not None}}
-    source = model.Source(name, loaded.defaults if loaded else {}, own)
-    if source.keyring_backend == "kernel" and not volatile:
+    source = model.stored_source(name, loaded.defaults if loaded else {}, own)
+    if forgets_at_reboot(source.keyring_backend) and not volatile:
         # Long-term keys there are gone at the next reboot: only when the user says so.
         raise ConfigError(f"source '{name}' would be kept in the kernel keyring (keyring_backend "
                           '= "kernel"), which forgets it at reboot', "pass --volatile to accept "

@@ -14,12 +14,12 @@ def import_keys(config_path: str, name: str, region: str | None,
                                                                          str]:
     """(the stored keys, the credentials file they left, where they went). Raises UserError."""
     from ..config import aws_config_path, aws_credentials_path, awsconfig
-    from ..config.sync import locked
+    from ..config.stanzas import locked
 
     places = [(aws_credentials_path(), name),
              (aws_config_path(), "default" if name == "default" else f"profile {name}")]
     with locked(places[0][0], "the AWS credentials file"), locked(places[1][0], "the AWS config"):
-        found = {}  # option -> value, from whichever file has them (credentials file first)
+        found: dict[str, str] = {}  # option -> value, from whichever file has them (credentials file first)
         texts = {}
         for path, header in places:
             texts[path] = awsconfig.read(path)

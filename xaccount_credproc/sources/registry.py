@@ -36,7 +36,7 @@ def rows(config_path: str) -> list[tuple[str, ...]]:
     from ..config import loader, model
 
     loaded = loader.load(config_path, lenient=True)
-    out = [("SOURCE", "KEY", "IAM USER", "AGE", "AWS PROFILE")]
+    out: list[tuple[str, ...]] = [("SOURCE", "KEY", "IAM USER", "AGE", "AWS PROFILE")]
     now = time.time()
     for name in sorted(loaded.sources):
         source = model.source(loaded, name)

@@ -21,8 +21,8 @@ class Rotated:
 
 def rotate(config_path: str, name: str) -> Rotated:
     from ..config import loader, model
-    from ..credentials.provider import Resolver
-    from ..credentials.sts import StsSource
+    from ..credentials.resolver import Resolver
+    from ..credentials.source_session import SourceSession
 
     loaded = loader.load(config_path, lenient=True)
     source = model.source(loaded, name)
@@ -35,7 +35,7 @@ def rotate(config_path: str, name: str) -> Rotated:
     provider = Resolver(as_user)
     # IAM policies often demand MFA: sign IAM with the user's MFA session when there is one.
     signer = provider.user_session() if source.mfa_serial else None
-    sts = StsSource(name, source.region, name, keys=old)
+    sts = SourceSession(name, source.region, name, keys=old)
     iam = sts.iam(signer)
     listed = sts.call_api("ListAccessKeys", lambda: iam.list_access_keys(
         UserName=old.user_name))["AccessKeyMetadata"]
@@ -63,7 +63,7 @@ def rotate(config_path: str, name: str) -> Rotated:
     # Fresh: the old key goes. Resumed: whichever key is not the new one (at most 2 exist).
     doomed = [k for k in ids if k != new.access_key_id] if new is pending else [
         old.access_key_id]
-    iam_new = StsSource(name, source.region, name, keys=new).iam(signer)
+    iam_new = SourceSession(name, source.region, name, keys=new).iam(signer)
     for key_id in doomed:
         sts.call_api("DeleteAccessKey", lambda k=key_id: iam_new.delete_access_key(
             UserName=old.user_name, AccessKeyId=k))
@@ -92,11 +92,11 @@ def _write(store, name: str, keys, pending: bool = False) -> None:
 
 def _wait_until_accepted(name: str, keys, region: str | None) -> None:
     """A new IAM key takes a few seconds to be accepted everywhere."""
-    from ..credentials.sts import StsSource
+    from ..credentials.source_session import SourceSession
 
     deadline = time.monotonic() + ACCEPT_TIMEOUT
     while True:
-        sts = StsSource(name, region, name, keys=keys)
+        sts = SourceSession(name, region, name, keys=keys)
         try:
             sts.caller_identity()
             return
@@ -110,7 +110,7 @@ def _wait_until_accepted(name: str, keys, region: str | None) -> None:
 
 def _drop_sessions(loaded, name: str) -> int:
     """Cached sessions made with the old key: the source's own and every profile's behind it."""
-    from ..credentials.provider import Resolver
+    from ..credentials.resolver import Resolver
 
     dropped = Resolver(loaded.source_as_profile(name)).clear_user_session()
     for profile_name in loaded.names():

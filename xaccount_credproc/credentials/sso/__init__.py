@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+from typing import Protocol
 
 from ...errors import ConfigError, UserError
 
@@ -31,6 +32,16 @@ class LoginNeeded(UserError):
     """No usable token and none can be had without a person."""
 
     exit_code = 3
+
+
+class SignIn(Protocol):
+    """A person signing in to IAM Identity Center again, when a session's token can no longer
+    be renewed without one: `credentials.sso.login.PersonSignIn` (the browser, or the device
+    code on the terminal), `server.supply.JobSignIn` (the browser once, SsoLoginRequired
+    meanwhile; never in a background renewal). Returns the new token document, or raises
+    LoginNeeded (`why`, or why it could not be)."""
+
+    def __call__(self, session: "SsoSession", why: "LoginNeeded") -> dict: ...
 
 
 def timestamp(epoch: float) -> str:
@@ -98,9 +109,9 @@ def session_from_profile(profile) -> SsoSession:
     """The session of an Identity Center role profile of the TOML (its `sso`): the TOML's
     [sso-sessions.NAME] settings, else the AWS config's [sso-session NAME]."""
     sso = profile.sso
-    if sso["start_url"] is None:
-        return session_named(sso["session"])
-    return SsoSession(sso["session"], sso["start_url"], sso["region"], sso["scopes"])
+    if sso.start_url is None:
+        return session_named(sso.session)
+    return SsoSession(sso.session, sso.start_url, sso.region, sso.scopes)
 
 
 def all_sessions() -> list[SsoSession]:

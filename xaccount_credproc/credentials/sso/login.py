@@ -24,7 +24,15 @@ import time
 
 from ... import debug
 from ...errors import AwsError, UserError
-from . import REFRESH_MARGIN, LoginNeeded, SsoSession, TokenFile, parse_timestamp, timestamp
+from . import (
+    REFRESH_MARGIN,
+    LoginNeeded,
+    SignIn,
+    SsoSession,
+    TokenFile,
+    parse_timestamp,
+    timestamp,
+)
 
 DEVICE_GRANTS = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
@@ -42,7 +50,7 @@ PAGE = (b"<!doctype html><html><head><meta charset='utf-8'><title>xaccount-credp
 
 
 def login_timeout() -> float:
-    from ..locking import seconds_from_env
+    from ...bounds import seconds_from_env
 
     return seconds_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, 1, 3600, 600)
 
@@ -151,48 +159,11 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def browser_available() -> bool:
-    """Whether a browser can be opened here ($BROWSER, a desktop session, macOS, Windows)."""
-    return bool(os.environ.get("BROWSER") or os.environ.get("DISPLAY")
-                or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("darwin", "win32"))
-
-
 def _open(url: str, browser: bool) -> bool:
-    """Open `url` in the user's browser when there is one, without waiting for it (a browser
-    started afresh may run until it is closed): $BROWSER, else the desktop's opener; never a
-    text browser in this terminal (webbrowser's last resort). Whether it was started."""
-    if not browser:
-        return False
-    if os.environ.get("BROWSER") or sys.platform in ("darwin", "win32"):
-        import threading
-        import webbrowser
+    """Open `url` in the user's browser when asked to (`browser`); whether it was started."""
+    from ...web.opener import open_url
 
-        started: list[bool] = []
-
-        def run() -> None:
-            try:
-                started.append(bool(webbrowser.open(url, new=2)))
-            except webbrowser.Error:
-                started.append(False)
-
-        thread = threading.Thread(target=run, daemon=True, name="browser")
-        thread.start()
-        thread.join(2)
-        return started != [False]
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    import shutil
-    import subprocess
-
-    opener = shutil.which("xdg-open")
-    if opener is None:
-        return False
-    try:
-        subprocess.Popen([opener, url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    except OSError:
-        return False
-    return True
+    return browser and open_url(url)
 
 
 def signed_in_elsewhere(session: SsoSession):
@@ -250,7 +221,7 @@ def device_login(session: SsoSession, browser: bool = True, say=_say,
 def browser_login(session: SsoSession, browser: bool = True, say=_say,
                   elsewhere=None) -> dict:
     """`elsewhere()`: a login made another way meanwhile (signed_in_elsewhere), or None."""
-    from .callback import Callback
+    from ...web import loopback
 
     timeout = login_timeout()
     oidc = service_client("sso-oidc", session.region)
@@ -259,10 +230,24 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say,
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(32)
+    came: dict[str, str] = {}
+
+    def handle(query: dict[str, str]) -> tuple[loopback.Reply, bool]:
+        """The one callback whose state is ours; another sign-in's is refused and waited past."""
+        if query.get("state") != state:
+            return loopback.Reply(400, b"This sign-in is not the one being waited for."), False
+        if query.get("error"):
+            came["error"] = query["error"][:100]
+        elif query.get("code"):
+            came["code"] = query["code"]
+        else:
+            return loopback.Reply(400, b"No authorization code."), False
+        return loopback.page(PAGE), True
+
     from urllib.parse import urlencode
 
-    with Callback(CALLBACK_PATH, state, PAGE) as callback:
-        redirect = f"http://127.0.0.1:{callback.port}{CALLBACK_PATH}"
+    with loopback.Listener(CALLBACK_PATH, handle, "sso callback") as callback:
+        redirect = callback.url
         query = {"response_type": "code", "client_id": registration["clientId"],
                  "redirect_uri": redirect, "state": state, "code_challenge_method": "S256",
                  "code_challenge": challenge}
@@ -275,7 +260,11 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say,
         else:
             say(f"Open this URL in a browser on this computer to sign in to {session.label} "
                  f"(waiting at most {timeout:g}s): {url}")
-        code = callback.wait(timeout, elsewhere=elsewhere)
+        callback.wait(timeout, elsewhere=elsewhere)
+        if "error" in came:
+            raise LoginNeeded(f"the sign-in was not completed in the browser ({came['error']})",
+                              "run the login again and allow access")
+        code = came.get("code")
         done = elsewhere() if code is None and elsewhere is not None else None
         if done is not None:
             say(f"{session.label} was signed in another way meanwhile")
@@ -305,6 +294,7 @@ class PersonSignIn:
         """A new login for `session`, whose token could not be renewed (`why`)."""
         from ...prompt.notify import notify
         from ...prompt.terminal import open_terminal
+        from ...web.opener import browser_available
 
         fd = open_terminal(self.tty_path)
         desktop = browser_available()
@@ -331,30 +321,28 @@ class PersonSignIn:
 
 
 def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
-                warnings: list[str] | None = None, sign_in=None) -> dict:
+                warnings: list[str] | None = None, sign_in: "SignIn | None" = None) -> dict:
     """The session's token with more than `margin` left: as it is, or renewed with its refresh
     token under the session's lock, or, when that cannot be, from `sign_in(session, why)` (a
     person signing in again; None: nobody to ask). Raises LoginNeeded when only a person can help."""
-    document = token_file.read()
-    if TokenFile.seconds_left(document) > margin:
-        return document  # type: ignore[return-value]
-    from ..locking import held
+    from .. import fetched_once
+
+    def read() -> dict | None:
+        document = token_file.read()
+        return document if TokenFile.seconds_left(document) > margin else None
 
     def renewed() -> dict:
-        again = token_file.read()  # under the lock: another process may have just renewed it
-        if TokenFile.seconds_left(again) > margin:
-            return again  # type: ignore[return-value]
         try:
-            return refresh(token_file, again)
+            return refresh(token_file, token_file.read())
         except LoginNeeded as e:
             if sign_in is None:
                 raise
             debug.log(f"{e.what}: signing in again")
             return sign_in(token_file.session, e)
 
-    with held(token_file.lock_name,
-              f"the IAM Identity Center token of {token_file.session.label}", warnings) as lock:
-        return lock.fetch(renewed)
+    return fetched_once(token_file.lock_name,
+                        f"the IAM Identity Center token of {token_file.session.label}", read,
+                        renewed, warnings)
 
 
 def refresh(token_file: TokenFile, document: dict | None) -> dict:

@@ -6,27 +6,28 @@ import os
 import sys
 
 from ...backends import vault as vaults
+from ...config import VaultSettings
 from ...errors import ConfigError, UserError
 from . import derived_key, unlock
 
 STDIN_TIMEOUT = 60
 
 
-def _settings(config_path: str) -> dict:
+def _settings(config_path: str) -> VaultSettings:
     from ...config import loader
 
     if not os.path.exists(config_path):
-        return {}
+        return VaultSettings()
     return loader.load(config_path, lenient=True).vault_settings()
 
 
-def _new_passphrase(settings: dict, path: str, use_process: bool) -> str:
+def _new_passphrase(settings: VaultSettings, path: str, use_process: bool) -> str:
     """A new passphrase: from passphrase_process or the environment (init only), typed twice
     at a terminal, else one line on stdin."""
     from ...prompt.passphrase import ENV, MIN_LENGTH, PassphraseSource
     from ...prompt.terminal import open_terminal
 
-    source = PassphraseSource(settings.get("passphrase_process") if use_process else None, path)
+    source = PassphraseSource(settings.passphrase_process if use_process else None, path)
     fd = open_terminal("/dev/tty")
     if fd is not None:
         os.close(fd)
@@ -95,7 +96,7 @@ def lock() -> bool:
     return vault is not None and derived_key.forget(vault.id)
 
 
-def _opened(settings: dict, warnings: list[str]):
+def _opened(settings: VaultSettings, warnings: list[str]):
     path = vaults.default_path()
     vault = vaults.load(path)
     if vault is None:

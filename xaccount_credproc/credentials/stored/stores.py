@@ -1,15 +1,22 @@
 """Where a stored source's keys live, by its keyring_backend: "auto" means the Secret Service
-where one answers, else the vault; "vault", "secret-service" and "kernel" name one store. Each is
-a SecretStore (backends/store.py)."""
+where one answers, else the vault (`AutoSourceStore`, a chooser); "vault" the vault; anything
+else the store the backends' factory (backends.store_named) gives for it. Each is a SecretStore
+(backends/store.py)."""
 
 import contextlib
 
-from ...backends import KeyringStore, StoreError
+from ...backends import StoreError, store_named
+from ...backends.store import DURABLE, Traits
+from ...config import VaultSettings
 from ...errors import UserError
 from .unlock import Unlocker
 
+TYPING = False  # True for mypy (pyproject.toml)
+if TYPING:
+    from ...backends.store import SecretStore
 
-def vault_store(settings: dict | None, warnings: list[str] | None = None, path=None):
+
+def vault_store(settings: VaultSettings | None, warnings: list[str] | None = None, path=None):
     from ...backends.vault import VaultStore
 
     return VaultStore(Unlocker(settings, warnings), path)
@@ -21,21 +28,17 @@ class AutoSourceStore:
     (through keyring's own choice), else the vault. Reads also find keys that an earlier
     version kept in the kernel keyring (moved into the vault at its next unlock)."""
 
-    takes_expiry = False
-    kernel = False
-    chunk_size = None
-
-    def __init__(self, settings: dict | None, warnings: list[str] | None = None):
-        self.keyring = KeyringStore(backend="auto")
+    def __init__(self, settings: VaultSettings | None, warnings: list[str] | None = None):
+        self.keyring = store_named("auto")
         self.vault = vault_store(settings, warnings)
 
-    def replaceable(self) -> bool:
-        return False
+    def traits(self) -> Traits:
+        return DURABLE
 
     def _desktop(self) -> bool:
         """Whether keyring's choice is a store that survives a reboot (not the kernel's)."""
         try:
-            return not self.keyring.kernel
+            return not self.keyring.traits().volatile
         except StoreError:  # no OS keyring at all (a seccomp profile refuses keyctl, ...)
             return False
 
@@ -83,17 +86,20 @@ class AutoSourceStore:
         return self.vault.delete(name) or found
 
 
-def source_store(source, settings: dict | None, warnings: list[str] | None = None):
-    """Where the stored source `source` (config.model.Source) keeps its keys."""
+def source_store(source, settings: VaultSettings | None,
+                 warnings: list[str] | None = None) -> "SecretStore":
+    """Where the stored source `source` (config.StoredSourceSettings) keeps its keys."""
     return store_for(source.keyring_backend, settings, warnings)
 
 
-def store_for(backend: str, settings: dict | None, warnings: list[str] | None = None):
+def store_for(backend: str, settings: VaultSettings | None,
+              warnings: list[str] | None = None) -> "SecretStore":
     """The store of a stored source's keys, by its keyring_backend."""
     if backend == "vault":
         return vault_store(settings, warnings)
     if backend == "auto":
         return AutoSourceStore(settings, warnings)
-    if backend not in ("kernel", "secret-service"):
-        raise UserError(f"unknown keyring_backend {backend!r}", "see README")
-    return KeyringStore(backend=backend)
+    try:
+        return store_named(backend)
+    except ValueError:
+        raise UserError(f"unknown keyring_backend {backend!r}", "see README") from None

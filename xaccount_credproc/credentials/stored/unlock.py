@@ -11,6 +11,7 @@ longer loses them.
 import contextlib
 
 from ... import debug
+from ...config import VaultSettings
 from ...errors import ConfigError
 from .derived_key import SERVICE, cached_key, forget, remember
 
@@ -37,33 +38,29 @@ class Unlocker:
     """`key_for(vault)` for backends.vault.VaultStore: the cached key, else one prompt under
     a lock shared by every caller of this user."""
 
-    def __init__(self, settings: dict | None, warnings: list[str] | None = None,
+    def __init__(self, settings: VaultSettings | None, warnings: list[str] | None = None,
                  terminal: bool = True):
-        from ...config.rules import DEFAULT_UNLOCK_TIMEOUT
-
-        settings = settings or {}
-        self.process = settings.get("passphrase_process")
-        self.timeout = settings.get("unlock_timeout") or DEFAULT_UNLOCK_TIMEOUT
-        self.auto_sources = settings.get("auto_sources") or []
+        settings = settings or VaultSettings()
+        self.process = settings.passphrase_process
+        self.timeout = settings.unlock_timeout
+        self.auto_sources = settings.auto_sources
         self.warnings = [] if warnings is None else warnings
         self.terminal = terminal
         self.asked = 0
 
     def __call__(self, vault) -> bytes:
-        key = _opening_key(vault)
-        if key is not None:
-            return key
-        from .. import locking
+        from .. import fetched_once
 
-        with locking.held(f"vault-{vault.id}", "the vault's passphrase", self.warnings):
-            key = _opening_key(vault)  # again: a parallel caller may have just unlocked it
-            if key is not None:
-                return key
+        def ask_once() -> bytes:
             forget(vault.id)  # a stale key, if any, goes
             key = self.ask(vault)
             remember(vault.id, key, self.timeout, self.warnings)
             self.migrate(vault.path, key)
             return key
+
+        # Read again under the lock: a parallel caller may have just unlocked it.
+        return fetched_once(f"vault-{vault.id}", "the vault's passphrase",
+                            lambda: _opening_key(vault), ask_once, self.warnings)
 
     def ask(self, vault, text: str = "Passphrase of the xaccount-credproc vault") -> bytes:
         """The key from a passphrase, checked against `vault`; asked again (3 tries in all)

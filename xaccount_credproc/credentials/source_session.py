@@ -34,7 +34,7 @@ class NotSent(AwsError):
     """The request never reached AWS (no connection): an MFA code on it was not used."""
 
 
-class StsSource:
+class SourceSession:
     """STS as seen from one source profile (and region)."""
 
     def __init__(self, source_profile: str, region: str | None, for_profile: str,
@@ -56,7 +56,7 @@ class StsSource:
 
     # -- building the client ---------------------------------------------------------------
 
-    def session(self):
+    def boto3_session(self):
         if self._session is None:
             import boto3
             import botocore.exceptions
@@ -96,7 +96,7 @@ class StsSource:
         of a request that reached AWS would send it twice)."""
         if credentials is None and self._client is not None and not once:
             return self._client
-        region = self.region or self.session().region_name or "us-east-1"
+        region = self.region or self.boto3_session().region_name or "us-east-1"
         client = self._new_client("sts", region, credentials, attempts=1 if once else ATTEMPTS)
         self.endpoint_url = client.meta.endpoint_url
         debug.log(f"STS endpoint {client.meta.endpoint_url} (region {region}, "
@@ -123,7 +123,7 @@ class StsSource:
                       "aws_session_token": credentials.session_token}
         config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                         retries={"mode": "standard", "total_max_attempts": attempts})
-        client = self.session().client(service, region_name=region, config=config, **kwargs)
+        client = self.boto3_session().client(service, region_name=region, config=config, **kwargs)
         endpoint = client.meta.endpoint_url
 
         def remember(response_dict=None, **_):
@@ -166,13 +166,13 @@ class StsSource:
         """The source AWS profile's settings, as botocore reads them (a stored source: none)."""
         if self.keys is not None or self.anonymous:
             return {}
-        return self.session()._session.get_scoped_config()
+        return self.boto3_session()._session.get_scoped_config()
 
     def source_credentials(self):
         """The source profile's credentials as botocore resolves them (frozen: key, secret,
         token), errors made readable."""
         def resolve():
-            credentials = self.session().get_credentials()
+            credentials = self.boto3_session().get_credentials()
             if credentials is None:
                 import botocore.exceptions
 

@@ -1,15 +1,11 @@
-"""Organization discovery: one TOML profile per ACTIVE account of the AWS Organization."""
-
-import re
+"""Organization discovery: one TOML profile per ACTIVE account of the AWS Organization, for
+`init --from-organization`."""
 
 from .. import debug
 from ..config.model import Config
 from ..config.rules import check_profile_name
-from ..errors import ConfigError
-from .sts import StsSource
-
-DEFAULT_TEMPLATE = "{account_name}-{role}"
-TEMPLATE_FIELDS = ("account_name", "account_id", "role")
+from ..credentials.source_session import SourceSession
+from . import naming
 
 
 def discover(config_path: str, role_name: str, source_profile: str | None,
@@ -29,15 +25,15 @@ def discover(config_path: str, role_name: str, source_profile: str | None,
     source = source_profile or loaded.defaults.get("source_profile", "default")
     accounts = list_active_accounts(source, loaded.defaults.get("region"))
     entries = new_profiles(
-        accounts, role_name, template or DEFAULT_TEMPLATE, loaded,
+        accounts, role_name, template or naming.DEFAULT_TEMPLATE, loaded,
         source_profile if source_profile != loaded.defaults.get("source_profile") else None)
     return accounts, entries
 
 
 def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:
     """[{"id", "name"}] of every ACTIVE account (all pages of ListAccounts), sorted by name."""
-    source = StsSource(source_profile, region, "organization discovery")
-    session = source.session()
+    source = SourceSession(source_profile, region, "organization discovery")
+    session = source.boto3_session()
 
     def call():
         from botocore.config import Config as BotoConfig
@@ -63,40 +59,23 @@ def list_active_accounts(source_profile: str, region: str | None) -> list[dict]:
     return sorted(accounts, key=lambda a: (a["name"].lower(), a["id"]))
 
 
-def slug(text: str) -> str:
-    """A profile-name-safe form of an account name: lower case, runs of other characters -> '-'."""
-    cleaned = re.sub(r"[^a-z0-9_.@+-]+", "-", text.lower(), flags=re.ASCII)
-    cleaned = re.sub(r"-{2,}", "-", cleaned).strip("-._@+")
-    return cleaned[:100] or "account"
-
-
 def new_profiles(accounts: list[dict], role_name: str, template: str, existing: Config,
                  source_profile: str | None) -> list[tuple[str, dict]]:
     """(name, TOML values) for each account not already configured for this role."""
-    try:
-        template.format(account_name="a", account_id="1", role="r")
-    except (KeyError, IndexError, ValueError) as e:
-        raise ConfigError(f"--name-template {template!r} is not valid ({e})",
-                          f"use the fields {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
-                          ) from None
+    naming.check_template(template)
     configured = set()
     for name in existing.names():
         profile = existing.resolve(name)
         configured.add((profile.account_id, profile.role_name))
-    taken = set(existing.profiles)
+    taken = set(existing.profiles) | set(existing.sources)
+    bare_role = role_name.rsplit("/", 1)[-1]
     out = []
     for account in accounts:
-        if (account["id"], role_name.rsplit("/", 1)[-1]) in configured:
+        if (account["id"], bare_role) in configured:
             continue  # existing entries are kept as they are
-        base = slug(template.format(account_name=account["name"], account_id=account["id"],
-                                    role=role_name.rsplit("/", 1)[-1]))
-        name = base if base not in taken else f"{base}-{account['id']}"
-        suffix = 2
-        while name in taken:
-            name = f"{base}-{account['id']}-{suffix}"
-            suffix += 1
+        name = naming.profile_name(template, taken, account_name=account["name"],
+                                   account_id=account["id"], role_name=bare_role)
         check_profile_name(name)
-        taken.add(name)
         values = {"account_id": account["id"], "role_name": role_name}
         if source_profile:
             values["source_profile"] = source_profile

@@ -4,21 +4,18 @@ AWS config's stanzas as `init` writes them, in the same run.
 ListAccounts and ListAccountRoles (paginated; throttling retried with backoff by botocore's
 standard retry mode, more attempts than elsewhere; the roles of several accounts asked at once)
 give the assignments. Each becomes `[profiles.NAME]` with `sso_session`, `sso_account_id`,
-`sso_role_name` and `sso_synced = true`, named by a template (default
-`{account_name}-{role_name}`), made a valid profile name and unique. Profiles already there for
-an account and role (synced or hand-made) are kept as they are; a hand-made profile is never
-overwritten. `--prune` removes exactly the synced profiles of this session whose account or role
-is no longer assigned, from the TOML and their stanzas from the AWS config.
+`sso_role_name` and `sso_synced = true`, named as every discovered profile is (naming.py).
+Profiles already there for an account and role (synced or hand-made) are kept as they are; a
+hand-made profile is never overwritten. `--prune` removes exactly the synced profiles of this
+session whose account or role is no longer assigned, from the TOML and their stanzas from the
+AWS config.
 """
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ...errors import ConfigError
-from . import LoginNeeded, SsoSession, TokenFile
+from ..credentials.sso import LoginNeeded, SsoSession, TokenFile
+from . import naming
 
-DEFAULT_TEMPLATE = "{account_name}-{role_name}"
-PLACEHOLDERS = ("account_name", "account_id", "role_name", "session")
 ATTEMPTS = 10  # ListAccountRoles for a thousand accounts meets the portal's throttling
 WORKERS = 8
 PAGE = 100
@@ -33,30 +30,9 @@ class Plan:
         self.unchanged = 0
 
 
-def check_template(template: str) -> str:
-    try:
-        template.format(**{key: "x" for key in PLACEHOLDERS})
-    except (KeyError, IndexError, ValueError) as e:
-        raise ConfigError(f"--template {template!r} is not a usable name template ({e})",
-                          "use the placeholders {account_name}, {account_id}, {role_name} and "
-                          "{session}, e.g. --template '{account_name}-{role_name}'") from None
-    return template
-
-
-def profile_name(template: str, session: str, account_id: str, account_name: str,
-                 role: str) -> str:
-    """The template filled in and made a valid profile name (letters, digits and _.@+-, at
-    most 128, not starting with one of .@+-)."""
-    raw = template.format(account_name=account_name, account_id=account_id, role_name=role,
-                          session=session)
-    name = re.sub(r"[^A-Za-z0-9_.@+-]+", "-", raw).strip("-")
-    name = name.lstrip(".@+-")[:128].rstrip("-") or f"{account_id}-{role}"
-    return name
-
-
 def assignments(session: SsoSession, token: str) -> tuple[int, list[tuple[str, str, str]]]:
     """(how many accounts, (account id, account name, role) of each assigned role)."""
-    from .login import call_api, service_client
+    from ..credentials.sso.login import call_api, service_client
 
     portal = service_client("sso", session.region, attempts=ATTEMPTS)
 
@@ -107,14 +83,9 @@ def plan(loaded, session: SsoSession, found: list[tuple[str, str, str]], templat
         if (account_id, role) in have:
             result.unchanged += 1
             continue
-        name = profile_name(template, session.name or "", account_id, account_name, role)
-        if name in taken:  # two accounts of one name, or a hand-made profile: the ID tells
-            name = f"{name[:115]}-{account_id}"
-        base, number = name, 1
-        while name in taken:
-            number += 1
-            name = f"{base[:120]}-{number}"
-        taken.add(name)
+        name = naming.profile_name(template, taken, account_name=account_name,
+                                   account_id=account_id, role_name=role,
+                                   session=session.name or "")
         result.added.append((name, {"sso_session": session.name, "sso_account_id": account_id,
                                     "sso_role_name": role, "sso_synced": True}))
     if prune:
@@ -122,16 +93,15 @@ def plan(loaded, session: SsoSession, found: list[tuple[str, str, str]], templat
     return result
 
 
-def sync(config_path: str, session_name: str, template: str = DEFAULT_TEMPLATE,
+def sync(config_path: str, session_name: str, template: str = naming.DEFAULT_TEMPLATE,
          prune: bool = False, dry_run: bool = False):
     """(Plan, init's result or None on a dry run)."""
-    from ...config import loader
-    from ...config import sync as init_sync
-    from ...config.toml_edit import sync_profiles
-    from . import session_named
-    from .login import PersonSignIn, fresh_token
+    from ..config import loader, stanzas
+    from ..config.toml_edit import sync_profiles
+    from ..credentials.sso import session_named
+    from ..credentials.sso.login import PersonSignIn, fresh_token
 
-    check_template(template)
+    naming.check_template(template)
     loaded = loader.load(config_path, lenient=True)
     table = loaded.sso_sessions.get(session_name)
     if table is not None:
@@ -144,6 +114,6 @@ def sync(config_path: str, session_name: str, template: str = DEFAULT_TEMPLATE,
     result = plan(loaded, session, found, template, prune)
     result.accounts = accounts
     if dry_run or not (result.added or result.removed):
-        return result, None if dry_run else init_sync.init(config_path, prune=prune)
+        return result, None if dry_run else stanzas.init(config_path, prune=prune)
     sync_profiles(config_path, result.added, result.removed)
-    return result, init_sync.init(config_path, prune=prune)
+    return result, stanzas.init(config_path, prune=prune)

@@ -1,16 +1,17 @@
 """The resolver: a profile's credentials through its chain of providers, each cached entry under
 its lock, with one refresh policy.
 
-A profile resolves to a chain (the providers themselves are in `providers.py`, imported only on a
+A profile resolves to a chain (the providers themselves are in `providers/`, imported only on a
 miss):
 
     source (LongTermKeys | SsoSource | StoredSource)
       -> [MfaSession: GetSessionToken with one code, cached, shared by the roles behind it]
       -> RoleHop (AssumeRole), cached -> RoleHop of a chained profile, cached -> ...
 
-`Cached` is the one way an entry is read and fetched: the cache; on a miss the key's lock, the
-cache again (a parallel caller may have just fetched), and only then the provider inside, whose
-result is stored. A hit builds nothing but the outermost `Cached`: no provider, no boto3.
+`Cached` puts a provider behind a cache entry through `fetched_once` (credentials/__init__.py:
+read; on a miss the key's lock, read again, and only then fetch), and stores what the provider
+fetched.
+A hit builds nothing but the outermost `Cached`: no provider, no boto3.
 `RefreshPolicy` says when cached credentials are still good enough: `credential-process` uses
 the profile's refresh margin, the credential server its 16- and 20-minute rules (server/supply.py).
 Keyring trouble never costs the user their credentials: it becomes a warning, and STS is called.
@@ -19,17 +20,20 @@ Keyring trouble never costs the user their credentials: it becomes a warning, an
 import sys
 
 from .. import debug
-from ..backends import KeyringStore, StoreError
+from ..backends import NOT_CACHED, STOOD_IN, StoreError, store_named
 from ..config import Profile
 from ..reentry import check_not_nested
-from . import Credentials
+from . import Credentials, fetched_once
 from .cache import CredentialCache, mfa_session_key, role_key, user_session_key
 
-TYPING = False  # True for mypy (pyproject.toml): the providers' interface, without importing it
+TYPING = False  # True for mypy (pyproject.toml): the interfaces, without importing them
 if TYPING:
     from collections.abc import Callable
 
+    from ..backends.store import SecretStore
+    from .mfa_codes import CodeSource
     from .providers import Provider, Source
+    from .sso import SignIn
 
 # Only a miss needs `providers` (and boto3 behind it), `locking` (filelock) and `prompt.mfa`
 # (re, subprocess, termios): they are imported where used, to keep the hit path short.
@@ -77,6 +81,17 @@ class RefreshPolicy:
             return False
         return True
 
+    def state(self, credentials: Credentials | None, profile: Profile,
+              now: float | None = None) -> str:
+        """What `list` says of cached credentials: "yes" (handed out as they are),
+        "refresh due" (within the refresh margin: the next call renews them), "expired", or
+        "no" (none cached)."""
+        if credentials is None:
+            return "no"
+        left = credentials.seconds_left(now)
+        return "yes" if left > self.margin(profile) else "expired" if left <= 0 else \
+            "refresh due"
+
     def serves(self, credentials: Credentials, now: float | None = None) -> bool:
         """Whether warm credentials may still be served (more than `min_left` left)."""
         return credentials.seconds_left(now) > self.min_left
@@ -102,12 +117,12 @@ class ProfileCache:
     the kernel keyring standing in for it when it fails (`failed`). No cache with
     cache = "none"."""
 
-    def __init__(self, profile: Profile, store, warnings: list[str]):
+    def __init__(self, profile: Profile, store: "SecretStore | None", warnings: list[str]):
         self.name = profile.name
         self.disabled = profile.cache != "keyring"
         self.cache: CredentialCache | None = None
         if not self.disabled:
-            self.cache = CredentialCache(store or KeyringStore(backend=profile.keyring_backend))
+            self.cache = CredentialCache(store or store_named(profile.keyring_backend))
         self.warnings = warnings
         self._fell_back = False
 
@@ -149,25 +164,21 @@ class ProfileCache:
         parallel callers of this moment): a lock holder's credentials then still reach the
         callers waiting for it, so a hung or broken Secret Service costs one STS call and one
         MFA prompt, not one per caller. Nothing secret goes to disk."""
-        self.cache = self._stand_in()
-        what = str(error)
-        if self.cache is not None:
-            what = what.replace("so credentials are not cached",
-                                "so credentials are kept in the kernel keyring meanwhile")
-        self.warnings.append(what)
+        self.cache = self._stand_in(error)
+        self.warnings.append(error.so(NOT_CACHED if self.cache is None else STOOD_IN))
 
-    def _stand_in(self) -> CredentialCache | None:
+    def _stand_in(self, error: StoreError) -> CredentialCache | None:
         if self._fell_back or self.cache is None or not sys.platform.startswith("linux"):
             return None
         self._fell_back = True
-        if not self.cache.store.replaceable():
+        if not error.stand_in:
             return None  # a store chosen by name, or the kernel keyring itself, failed
         from ..backends import kernel_keys
 
         if kernel_keys.available() is not None:  # a seccomp profile refuses keyctl, ...
             return None
         debug.log("the kernel keyring stands in for the failed store in this run")
-        return CredentialCache(KeyringStore(backend="kernel"))
+        return CredentialCache(store_named("kernel"))
 
 
 class Cached:
@@ -185,26 +196,23 @@ class Cached:
 
     def fetch(self) -> Credentials:
         self.was_cached = False
-        hit = self.cache.get(self.key, self.margin)
-        if hit is not None:
-            self.was_cached = True
-            return hit
-        # Before the lock: a loop back into this helper would wait for the lock it holds.
-        check_not_nested(self.cache.name)
-        if self.cache.disabled:
-            debug.log(f'cache = "none": fetching {self.what}')
-            return self._fetch_inner()
 
-        from . import locking
-
-        with locking.held(self.key, self.what, self.cache.warnings) as lock:
+        def read() -> Credentials | None:
             hit = self.cache.get(self.key, self.margin)
-            if hit is not None:
-                self.was_cached = True
-                return hit
-            fresh = lock.fetch(self._fetch_inner)
+            self.was_cached = hit is not None
+            return hit
+
+        def fetch_and_store() -> Credentials:
+            fresh = self._fetch_inner()
             self.cache.put(self.key, fresh)
             return fresh
+
+        if self.cache.disabled:
+            check_not_nested(self.cache.name)
+            debug.log(f'cache = "none": fetching {self.what}')
+            return self._fetch_inner()
+        return fetched_once(self.key, self.what, read, fetch_and_store, self.cache.warnings,
+                            before_lock=lambda: check_not_nested(self.cache.name))
 
     def _fetch_inner(self) -> Credentials:
         fresh = self._inner().fetch()
@@ -225,8 +233,10 @@ class Resolver:
     commands get them. One resolver per fetch: it holds the run's warnings, the policy, where
     MFA codes come from, each profile's cache and each source, shared along the chain."""
 
-    def __init__(self, profile: Profile, store=None, warnings: list[str] | None = None,
-                 policy: RefreshPolicy = CREDENTIAL_PROCESS, mfa_for=None, sign_in=None):
+    def __init__(self, profile: Profile, store: "SecretStore | None" = None,
+                 warnings: list[str] | None = None, policy: RefreshPolicy = CREDENTIAL_PROCESS,
+                 mfa_for: "Callable[[Profile], CodeSource] | None" = None,
+                 sign_in: "SignIn | None" = None):
         """`store`: the profile's store (else the one its config names). `mfa_for(profile)`:
         where MFA codes come from, for this profile and every hop of its chain (the server's
         prompt never uses the terminal). `sign_in(session, why)`: how a person signs in to IAM
@@ -239,7 +249,7 @@ class Resolver:
         self._mfa_for = mfa_for
         self._caches: dict[str, ProfileCache] = {}
         self._sources: dict[tuple, Source] = {}
-        self._codes: dict[str, object] = {}
+        self._codes: dict[str, CodeSource] = {}
         self.cache = self.cache_of(profile, store)
 
     # -- the chain -----------------------------------------------------------------------------
@@ -279,12 +289,12 @@ class Resolver:
     def can_cache(self, profile: Profile) -> bool:
         return self.cache_of(profile).cache is not None
 
-    def cache_of(self, profile: Profile, store=None) -> ProfileCache:
+    def cache_of(self, profile: Profile, store: "SecretStore | None" = None) -> ProfileCache:
         if profile.name not in self._caches:
             self._caches[profile.name] = ProfileCache(profile, store, self.warnings)
         return self._caches[profile.name]
 
-    def mfa(self, profile: Profile):
+    def mfa(self, profile: Profile) -> "CodeSource":
         """Where the profile's MFA codes come from (one code source per profile in a run)."""
         if profile.name not in self._codes:
             if self._mfa_for is not None:
@@ -299,13 +309,15 @@ class Resolver:
                     prompt=profile.mfa_prompt, role_arn=profile.role_arn)
         return self._codes[profile.name]
 
-    def with_code(self, profile: Profile, call):
+    def with_code(self, profile: Profile,
+                  call: "Callable[[str], Credentials]") -> Credentials:
         """`call(code)` with a fresh code of the profile's device (credentials/mfa_codes.py)."""
         from .mfa_codes import DeviceCodes, with_mfa_retries
 
         cache = self.cache_of(profile)
         return with_mfa_retries(self.mfa(profile), call, DeviceCodes(
-            profile, lambda: cache.cache, cache.failed, self.warnings))
+            profile, lambda: cache.cache.store if cache.cache is not None else None,
+            cache.failed, self.warnings))
 
     # -- what the commands ask -----------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from .. import debug
 from ..config.rules import color_hex
+from ..credentials import Credentials
 from ..errors import AwsError, ConfigError
-from . import Credentials
 
 # Tests point this at a local stand-in; users have no reason to set it.
 FEDERATION_URL_ENV = "XACCOUNT_CREDPROC_FEDERATION_URL"

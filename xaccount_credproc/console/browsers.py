@@ -7,10 +7,11 @@ credential for 15 minutes) never on a command line, where every local user can r
   created once), in a new window: dev and prod stay signed in side by side.
 - Firefox: the `ext+container:` link of the "Open external links in a container" extension, one
   container per profile, coloured with the profile's `color`.
-- `default`: the system's browser (webbrowser), as before: one sign-in at a time.
+- `default`: the system's browser (web.opener), as before: one sign-in at a time.
 
-Every one of them is given only a one-shot local hop, `http://127.0.0.1:PORT/<256-bit path>`,
-which answers one redirect to the login URL (no-store, no referrer) and closes: the Firefox
+Every one of them is given only a one-shot local hop, `http://127.0.0.1:PORT/<256-bit path>`
+(the one loopback listener, web.loopback), which answers one redirect to the login URL
+(no-store, no referrer) and then only 404: the Firefox
 link carries that hop, not the login URL. The command waits for the browser to fetch it, at
 most HOP_WAIT seconds.
 """
@@ -19,8 +20,6 @@ import os
 import secrets
 import shutil
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .. import debug
 from ..errors import ConfigError, UserError
@@ -113,57 +112,6 @@ def data_dir(profile: str) -> str:
     return path
 
 
-class Hop:
-    """A one-shot local redirect to the login URL: one GET of its unguessable path is answered
-    302 to the URL, then nothing more."""
-
-    def __init__(self, target: str):
-        self.target = target
-        self.path = "/" + secrets.token_urlsafe(32)
-        self.used = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self.url = ""
-
-    def __enter__(self) -> "Hop":
-        hop = self
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 5
-
-            def log_message(self, *args):  # the path is a secret until used
-                pass
-
-            def do_GET(self):
-                if self.path != hop.path or hop.used.is_set():
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                hop.used.set()
-                self.send_response(302)
-                self.send_header("Location", hop.target)
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Referrer-Policy", "no-referrer")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        except OSError as e:
-            raise UserError(f"cannot listen on 127.0.0.1 for the browser ({e.strerror})",
-                            "use 'console --print' and open the URL yourself") from None
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_port}{self.path}"
-        threading.Thread(target=self._server.serve_forever, daemon=True,
-                         name="console hop").start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
 def container_link(profile: str, url: str, color: str | None) -> str:
     from urllib.parse import quote, urlencode
 
@@ -178,16 +126,16 @@ def open_console(profile: str, login_url: str, browser: Browser, color: str | No
     browser has followed it. Raises UserError when no browser could be started or none came."""
     import subprocess
 
-    with Hop(login_url) as hop:
-        if browser.family == "default":
-            import webbrowser
+    from ..web import loopback
 
-            started: list[bool] = []
-            thread = threading.Thread(target=lambda: started.append(
-                bool(webbrowser.open(hop.url, new=1))), daemon=True)
-            thread.start()
-            thread.join(5)
-            if started == [False]:
+    def handle(query: dict[str, str]) -> tuple[loopback.Reply, bool]:
+        return loopback.redirect(login_url), True  # once: then the listener answers 404
+
+    with loopback.Listener("/" + secrets.token_urlsafe(32), handle, "console hop") as hop:
+        if browser.family == "default":
+            from ..web.opener import open_url
+
+            if not open_url(hop.url):
                 raise UserError("no web browser could be opened", "use 'xaccount-credproc "
                                 f"console --profile {profile} --print' and open the URL "
                                 "yourself (it signs you in: keep it private)")
@@ -206,7 +154,7 @@ def open_console(profile: str, login_url: str, browser: Browser, color: str | No
             except OSError as e:
                 raise UserError(f"cannot start {browser.executable} ({e.strerror})",
                                 "check the browser setting") from None
-        if not hop.used.wait(wait):
+        if not hop.wait(wait):
             raise UserError(f"the browser did not open the sign-in page within {wait:g}s",
                             "check that it started; or use 'console --print' and open the URL "
                             "yourself")

@@ -40,8 +40,9 @@ def _console_script() -> list[str]:
     argv0 = sys.argv[0]
     if os.path.basename(argv0).startswith("xaccount-credproc") and os.access(argv0, os.X_OK):
         return [os.path.abspath(argv0)]
-    if shutil.which("xaccount-credproc"):
-        return [os.path.abspath(shutil.which("xaccount-credproc"))]
+    found = shutil.which("xaccount-credproc")
+    if found:
+        return [os.path.abspath(found)]
     return [sys.executable, "-m", "xaccount_credproc"]
 
 
