@@ -53,6 +53,7 @@ class SourceSession:
         self.endpoint_url = "STS"
         # (endpoint, HTTP status, content type) of the last answer, to name a proxy's page.
         self.last_answer: tuple[str, int, str] | None = None
+        self.sent = 0  # requests made for the call under way (botocore's retries included)
 
     # -- building the client ---------------------------------------------------------------
 
@@ -133,7 +134,11 @@ class SourceSession:
                 self.last_answer = (endpoint, response_dict.get("status_code"),
                                     kind.split(";")[0].strip())
 
+        def count(**_):
+            self.sent += 1  # each attempt is a request of its own (a retry is signed anew)
+
         client.meta.events.register("before-parse", remember)
+        client.meta.events.register("request-created", count)
         return client
 
     @staticmethod
@@ -187,11 +192,12 @@ class SourceSession:
                     external_id: str | None, serial: str | None, code: str | None,
                     signed_by: Credentials | None = None, signer: str | None = None,
                     source_identity: str | None = None,
-                    tags: dict | None = None, transitive_tags: list | None = None
-                    ) -> Credentials:
+                    tags: dict | None = None, transitive_tags: list | None = None,
+                    profile: str | None = None, asked: str | None = None) -> Credentials:
         """`signed_by`: the credentials that sign (None: the source profile's own session);
         `signer`: how messages name a signer that is not the source itself (the MFA session,
-        a chain's hop before), None when it is."""
+        a chain's hop before), None when it is. `profile`: whose role this is (a chain's hop
+        before the one `asked` for shares its session), for messages."""
         params = {"RoleArn": role_arn, "RoleSessionName": session_name,
                   "DurationSeconds": duration}
         if external_id:
@@ -212,9 +218,9 @@ class SourceSession:
                   f"{' with MFA ' + str(serial) if code else ''}"
                   f"{' signed by ' + signer if signer else ''}")
         client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731
-        response = self._call("AssumeRole", client_call, role_arn=role_arn,
+        response = self._call("AssumeRole", client_call, once=bool(code), role_arn=role_arn,
                               sent_external_id=bool(external_id), sent_mfa=bool(code or signer),
-                              signer=signer, duration=duration)
+                              signer=signer, duration=duration, hop=profile, asked=asked)
         self._check_clock(response)
         return self.credentials_from("AssumeRole", response)
 
@@ -225,7 +231,8 @@ class SourceSession:
         if serial and code:
             params.update(SerialNumber=serial, TokenCode=code)
         response = self._call("GetSessionToken",
-                              lambda: self.client(once=bool(code)).get_session_token(**params))
+                              lambda: self.client(once=bool(code)).get_session_token(**params),
+                              once=bool(code))
         self._check_clock(response)
         return self.credentials_from("GetSessionToken", response)
 
@@ -258,10 +265,23 @@ class SourceSession:
         """Run `call` (any AWS API call through this source), with our error translation."""
         return self._call(action, call)
 
-    def _call(self, action: str, call, **context):
+    def _times(self, once: bool, sent: str = "sent") -> str:
+        """What happened to the call that failed: sent once (and why, when it carried an MFA
+        code) or how many times, from the requests botocore made, never from the setting."""
+        if self.sent > 1:
+            return f", each of the {self.sent} times it was {sent}"
+        if self.sent == 1:
+            return f" ({sent} once" + (": a call that carries an MFA code is never sent twice)"
+                                       if once else ")")
+        return ""
+
+    def _call(self, action: str, call, once: bool = False, **context):
+        """`call()`, AWS's answers made readable. `once`: the call carries an MFA code (its
+        client makes one attempt)."""
         import botocore.exceptions as bx
         from botocore.parsers import ResponseParserError
 
+        self.sent = 0
         try:
             return call()
         except UserError:
@@ -287,15 +307,15 @@ class SourceSession:
         except bx.ReadTimeoutError as e:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
             raise AwsError(f"{endpoint} accepted the connection but did not answer {action} "
-                           f"within {READ_TIMEOUT}s ({ATTEMPTS} tries)",
+                           f"within {READ_TIMEOUT}s{self._times(once)}",
                            f"{self._service(action)} or a proxy in between is stuck: try again "
                            "later, or check the network, proxy settings and "
                            f"{self._variable(action, endpoint)}") from None
         except bx.ConnectTimeoutError as e:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
-            raise NotSent(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s "
-                          f"({ATTEMPTS} tries)", "check the network, proxy settings and "
-                          f"{self._variable(action, endpoint)}") from None
+            raise NotSent(f"cannot connect to {endpoint} within {CONNECT_TIMEOUT}s"
+                          f"{self._times(once, 'tried')}", "check the network, proxy settings "
+                          f"and {self._variable(action, endpoint)}") from None
         except (bx.EndpointConnectionError, bx.ConnectionClosedError,
                 bx.ProxyConnectionError) as e:
             proxy = getattr(e, "kwargs", {}).get("proxy_url")
@@ -303,7 +323,8 @@ class SourceSession:
             endpoint = getattr(e, "kwargs", {}).get("endpoint_url") or self.endpoint_url
             # A closed connection may have carried the request: an MFA code on it is spent.
             error = AwsError if isinstance(e, bx.ConnectionClosedError) else NotSent
-            raise error(f"cannot reach {endpoint}{via} ({type(e).__name__})",
+            raise error(f"cannot reach {endpoint}{via} ({type(e).__name__})"
+                        f"{self._times(once, 'tried')}",
                         "check the network, proxy settings and "
                         f"{self._variable(action, endpoint)}") from None
         except bx.ProfileNotFound as e:
@@ -315,10 +336,19 @@ class SourceSession:
                            f"{self.source_profile}'") from None
 
     def _client_error(self, action: str, error, role_arn: str = "", sent_external_id=False,
-                      sent_mfa=False, signer: str | None = None, duration: int = 0) -> UserError:
+                      sent_mfa=False, signer: str | None = None, duration: int = 0,
+                      hop: str | None = None, asked: str | None = None) -> UserError:
+        """`hop`: the profile whose role the call assumes (a chain's hop before the one asked
+        for runs in the asked one's session); `asked`: the profile asked for, named too when it
+        is another."""
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message", "")
         source = f"source profile '{self.source_profile}'"
+        hop = hop or self.for_profile
+        other = asked is not None and asked != hop
+        named = f"profile '{hop}'" + (f" (in the chain of '{asked}')" if other else "")
+        setting_of = f" in profile '{hop}'" if other else ""
+        whose = f"profile '{hop}'" if other else "the profile"
         if "MultiFactorAuthentication" in message:
             return MfaRejected(f"AWS rejected the MFA code ({action})",
                                "wait for the next code on your device and try again")
@@ -340,28 +370,28 @@ class SourceSession:
                                      ("sts:TagSession", "tags and transitive_tags")):
                 if permission in message:
                     return AwsError(
-                        f"AWS denied AssumeRole on {role_arn} for profile '{self.for_profile}': "
-                        f"the role's trust policy does not allow {permission}, which {keys} "
-                        "need", f"add {permission} to the actions the trust policy allows your "
-                        f"principal, or remove {keys} from the profile", aws_code=code)
+                        f"AWS denied AssumeRole on {role_arn} for {named}: the role's trust "
+                        f"policy does not allow {permission}, which {keys} need",
+                        f"add {permission} to the actions the trust policy allows your "
+                        f"principal, or remove {keys} from {whose}", aws_code=code)
             hints = ["that the role's trust policy allows your source identity"]
-            hints.append("that external_id matches the trust policy" if sent_external_id
-                         else "whether the role requires an ExternalId (set external_id)")
+            hints.append(f"that external_id{setting_of} matches the trust policy"
+                         if sent_external_id else
+                         f"whether the role requires an ExternalId (set external_id{setting_of})")
             if not sent_mfa:
-                hints.append("whether the role requires MFA (set mfa_serial)")
-            return AwsError(f"AWS denied AssumeRole on {role_arn} for profile "
-                            f"'{self.for_profile}' (AccessDenied)", "check " + ", ".join(hints))
+                hints.append(f"whether the role requires MFA (set mfa_serial{setting_of})")
+            return AwsError(f"AWS denied AssumeRole on {role_arn} for {named} (AccessDenied)",
+                            "check " + ", ".join(hints))
         if code == "ValidationError" and "chaining" in message:
             # AWS's wording says role chaining; the rule covers every temporary signer.
             by = signer or (f"the temporary credentials of {source} (SSO, a role or another "
                             "tool's session)")
-            return ConfigError(f"profile '{self.for_profile}': AWS limits a role assumed with "
-                               f"temporary credentials to 1 hour, and this AssumeRole "
-                               f"({duration}s) was signed by {by}",
-                               f"set duration_seconds = 3600 or less for '{self.for_profile}'")
+            return ConfigError(f"{named}: AWS limits a role assumed with temporary credentials "
+                               f"to 1 hour, and this AssumeRole ({duration}s) was signed by {by}",
+                               f"set duration_seconds = 3600 or less for '{hop}'")
         if code == "ValidationError" and "DurationSeconds" in message:
-            return ConfigError(f"profile '{self.for_profile}': {message}",
-                               "lower duration_seconds to the role's maximum session duration")
+            return ConfigError(f"{named}: {message}", "lower duration_seconds"
+                               f"{setting_of} to the role's maximum session duration")
         if code == "RegionDisabledException":
             return AwsError(f"STS is not activated in region {self.region} ({code})",
                             "activate it in IAM account settings or set another region")
@@ -372,5 +402,5 @@ class SourceSession:
                             "administrator, with organizations:ListAccounts", aws_code=code)
         return AwsError(f"{action} failed for {self.for_profile}: {code}: {message}"
                         if action == "ListAccounts" else
-                        f"{action} failed for profile '{self.for_profile}': {code}: {message}",
+                        f"{action} failed for {named}: {code}: {message}",
                         "see the AWS message; rerun with --debug for details", aws_code=code)

@@ -66,7 +66,7 @@ class RoleHop:
                 duration=p.duration_seconds, external_id=p.external_id,
                 serial=p.mfa_serial if code else None, code=code, signed_by=signer,
                 signer=self.signer_name, source_identity=p.source_identity, tags=tags,
-                transitive_tags=transitive)
+                transitive_tags=transitive, profile=p.name, asked=self.resolver.profile.name)
 
         fresh = self.resolver.with_code(p, assume) if self.own_code else assume()
         if self.clamp and signer.expiration < fresh.expiration:

@@ -35,8 +35,10 @@ class Source(Provider, Protocol):
 
 
 class ChainResolver(Protocol):
-    """What a provider asks of the resolver that composes it (provider.Resolver): the parts
+    """What a provider asks of the resolver that composes it (resolver.Resolver): the parts
     shared along a chain, each one per run."""
+
+    profile: Profile  # the profile asked for: the end of the chain
 
     def chain(self, profile: Profile) -> Provider:
         """The profile's role credentials, behind its cache entry."""
