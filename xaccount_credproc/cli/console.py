@@ -61,9 +61,15 @@ def run(args) -> int:
     from ..console import browsers
 
     assert browser is not None
-    browsers.open_console(profile.name, url, browser, profile.console.color)
+    refused = browsers.open_console(profile.name, url, browser, profile.console.color)
     where = ("your browser" if browser.family == "default" else
              f"{browser.name}, in its own browser profile" if browser.family == "chromium"
              else f"{browser.name}, in the container '{profile.name}'")
-    print(f"opened the AWS console for profile '{args.profile}' in {where}")
+    print(f"opened the AWS console for profile '{args.profile}' in {where}", flush=True)
+    if refused:
+        from ..errors import UserError
+
+        raise UserError(f"local {refused} asked for this sign-in too and was refused (only "
+                        "your own browser is answered)", "someone on this machine reads other "
+                        "users' command lines: tell its administrator")
     return 0

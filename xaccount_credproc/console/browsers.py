@@ -11,11 +11,16 @@ credential for 15 minutes) never on a command line, where every local user can r
 
 Every one of them is given only a one-shot local hop, `http://127.0.0.1:PORT/<256-bit path>`
 (the one loopback listener, web.loopback), which answers one redirect to the login URL
-(no-store, no referrer) and then only 404: the Firefox
-link carries that hop, not the login URL. The command waits for the browser to fetch it, at
-most HOP_WAIT seconds.
+(no-store, no referrer) and then only 404: the Firefox link carries that hop, not the login
+URL. The hop's URL is on the browser's command line, which every local user can read, so the
+hop answers only the user's own processes (web.loopback looks each connection's owner up in
+the kernel's socket tables): another uid's request is refused and counted, never served, and
+the command says so. Where the platform cannot tell who connects, the browser is handed a
+private file instead (`_through_a_private_page`). The command waits for the user's browser to
+take the hand-off, at most HOP_WAIT seconds.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -121,40 +126,105 @@ def container_link(profile: str, url: str, color: str | None) -> str:
 
 
 def open_console(profile: str, login_url: str, browser: Browser, color: str | None,
-                 wait: float = HOP_WAIT) -> None:
-    """Open `login_url` for `profile` in `browser`, through a one-shot hop; returns once the
-    browser has followed it. Raises UserError when no browser could be started or none came."""
+                 wait: float = HOP_WAIT, owner_check: bool | None = None) -> str:
+    """Open `login_url` for `profile` in `browser`; returns once the user's own browser has
+    taken the hand-off, with "" or the refused attempts of other local users in words.
+    `owner_check`: whether the loopback hop can tell who connects (None: as the platform says,
+    `loopback.owner_check_available`); without it the browser is handed a private file instead,
+    and Firefox's container link (which takes only a URL) is refused. Raises UserError when no
+    browser could be started, or the user's own browser did not take the hand-off in time."""
+    from ..web import loopback
+
+    if owner_check is None:
+        owner_check = loopback.owner_check_available()
+    if not owner_check and browser.family == "firefox":
+        raise UserError("the Firefox container link takes only a URL, and on this platform "
+                        "xaccount-credproc cannot tell whose process opens a local one",
+                        f"use a Chromium-family browser or default, or 'xaccount-credproc "
+                        f"console --profile {profile} --print'")
+    if owner_check:
+        def handle(query: dict[str, str]) -> tuple[loopback.Reply, bool]:
+            return loopback.redirect(login_url), True  # once: then the listener answers 404
+
+        with loopback.Listener("/" + secrets.token_urlsafe(32), handle, "console hop") as hop:
+            _start(browser, profile, hop.url, color)
+            return _outcome(hop, wait)
+    return _through_a_private_page(profile, login_url, browser, color, wait)
+
+
+def _start(browser: Browser, profile: str, url: str, color: str | None) -> None:
+    """Start `browser` on `url` (never the sign-in URL itself) without waiting for it."""
     import subprocess
 
+    if browser.family == "default":
+        from ..web.opener import open_url
+
+        if not open_url(url):
+            raise UserError("no web browser could be opened", "use 'xaccount-credproc "
+                            f"console --profile {profile} --print' and open the URL "
+                            "yourself (it signs you in: keep it private)")
+        return
+    assert browser.executable is not None
+    if browser.family == "chromium":
+        argv = [browser.executable, f"--user-data-dir={data_dir(profile)}", "--new-window", url]
+    else:
+        argv = [browser.executable, container_link(profile, url, color)]
+        debug.log("Firefox container link: it carries only the one-shot local address, "
+                  "not the sign-in URL")
+    try:
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        raise UserError(f"cannot start {browser.executable} ({e.strerror})",
+                        "check the browser setting") from None
+
+
+def _outcome(hop, wait: float) -> str:
+    """"" or the refused attempts, once the hand-off is done; UserError when it is not."""
+    done = hop.wait(wait)
+    refused = hop.refusals()
+    if not done:
+        tried = (f"; meanwhile local {refused} asked for it and was refused (only your own "
+                 "browser is answered)" if refused else "")
+        raise UserError(f"your browser did not take the sign-in within {wait:g}s{tried}",
+                        "check that it started; or use 'console --print' and open the URL "
+                        "yourself")
+    return refused
+
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="referrer" content="no-referrer"><title>xaccount-credproc</title>
+<script>fetch({ack}, {{mode: "no-cors", cache: "no-store"}}).finally(function () {{
+location.replace({url}); }});</script></head>
+<body><p>Signing in to the AWS console&hellip;</p></body></html>
+"""
+
+
+def _through_a_private_page(profile: str, login_url: str, browser: Browser,
+                            color: str | None, wait: float) -> str:
+    """Where the platform cannot tell who connects: the browser is given a page in a file
+    only this user can read (0600 in a 0700 directory), which tells the loopback listener it
+    was read (a path written only in the page) and goes on to the sign-in URL; the file is
+    removed once it was read, or when the wait ends."""
+    from .. import files
     from ..web import loopback
 
     def handle(query: dict[str, str]) -> tuple[loopback.Reply, bool]:
-        return loopback.redirect(login_url), True  # once: then the listener answers 404
+        return loopback.Reply(204), True
 
-    with loopback.Listener("/" + secrets.token_urlsafe(32), handle, "console hop") as hop:
-        if browser.family == "default":
-            from ..web.opener import open_url
+    directory = files.private_runtime_dir("console")
+    with loopback.Listener("/" + secrets.token_urlsafe(32), handle, "console page") as ack:
+        path = os.path.join(directory, secrets.token_urlsafe(16) + ".html")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(PAGE.format(ack=json.dumps(ack.url), url=json.dumps(login_url)))
+            from pathlib import Path
 
-            if not open_url(hop.url):
-                raise UserError("no web browser could be opened", "use 'xaccount-credproc "
-                                f"console --profile {profile} --print' and open the URL "
-                                "yourself (it signs you in: keep it private)")
-        else:
-            assert browser.executable is not None
-            if browser.family == "chromium":
-                argv = [browser.executable, f"--user-data-dir={data_dir(profile)}",
-                        "--new-window", hop.url]
-            else:
-                argv = [browser.executable, container_link(profile, hop.url, color)]
-                debug.log("Firefox container link: it carries only the one-shot local address, "
-                          "not the sign-in URL")
-            try:
-                subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
-            except OSError as e:
-                raise UserError(f"cannot start {browser.executable} ({e.strerror})",
-                                "check the browser setting") from None
-        if not hop.wait(wait):
-            raise UserError(f"the browser did not open the sign-in page within {wait:g}s",
-                            "check that it started; or use 'console --print' and open the URL "
-                            "yourself")
+            _start(browser, profile, Path(path).as_uri(), color)
+            return _outcome(ack, wait)
+        finally:
+            try:  # noqa: SIM105 - the page may be gone already
+                os.unlink(path)
+            except OSError:
+                pass

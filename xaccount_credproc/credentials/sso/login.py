@@ -261,6 +261,10 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say,
             say(f"Open this URL in a browser on this computer to sign in to {session.label} "
                  f"(waiting at most {timeout:g}s): {url}")
         callback.wait(timeout, elsewhere=elsewhere)
+        if callback.refused:  # the authorize URL (its state) was on the browser's command line
+            say(f"warning: local {callback.refusals()} sent this sign-in's callback too and "
+                "was refused (only your own browser is answered): someone on this machine "
+                "reads other users' command lines")
         if "error" in came:
             raise LoginNeeded(f"the sign-in was not completed in the browser ({came['error']})",
                               "run the login again and allow access")
