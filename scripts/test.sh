@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two workers, each test given to whichever is free (work stealing); `-n 0` after it runs
+# everything in one process.
+exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"

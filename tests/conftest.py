@@ -23,8 +23,10 @@ def sts_server():
 
 @pytest.fixture
 def sts(sts_server):
-    """The recording STS server on 127.0.0.1, emptied for each test."""
+    """The recording STS server on 127.0.0.1, emptied for each test and on a port of the test's
+    own (StsEmulator.listen_anew: no cache entry of one test is another's)."""
     sts_server.reset()
+    sts_server.listen_anew()
     sts_server.reset_moto()
     return sts_server
 
@@ -60,51 +62,97 @@ def world(tmp_path, sts, secret_service):
     return World(tmp_path, sts, secret_service)
 
 
-class KernelKeysMadeHere:
-    """This tool's kernel-keyring entries made since the test began (entries that were there
-    before, e.g. a developer's own, are neither counted nor touched)."""
-
-    def __init__(self):
-        from tests.harness import kernel_keys
-
-        self._keys = kernel_keys
-        self.before = {key.id for key in kernel_keys.ours()} if os.path.exists("/proc/keys") \
-            else set()
-
-    def ours(self):
-        return [key for key in self._keys.ours() if key.id not in self.before]
-
-    def remove(self):
-        self._keys.remove(key.id for key in self.ours())
-
-
-@pytest.fixture(scope="session", autouse=True)
-def no_kernel_keys_left_after_the_suite():
-    """The whole suite, checked as a whole: this tool's entries in the kernel keyring are the
-    same after it as before (each test removes its own; this catches a leak past that)."""
-    made = KernelKeysMadeHere()
-    yield
-    if os.path.exists("/proc/keys"):
-        import time
-
-        deadline = time.monotonic() + 5  # removed keys are collected after an RCU grace period
-        while made.ours() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = made.ours()
-        made.remove()
-        assert not left, f"the suite left kernel keys behind: {left}"
+# The kernel keyring's user keyring is one per uid: every worker of a parallel run shares it.
+# Each test's STS endpoint is its own, and cache entries are keyed by it, so tests running side
+# by side never meet in it; a test that counts or sweeps what was made there, or keeps entries
+# not keyed by an endpoint (a stored source's keys), takes the keyring for itself (an
+# exclusive lock) while the others share it.
+KERNEL_TURNS = Path(f"/tmp/xaccount-credproc-tests-{os.getuid()}.kernel-keyring.lock")
+_SUITE = {}
 
 
 @pytest.fixture(autouse=True)
-def kernel_keys_made_here():
-    """Every test leaves the machine's kernel keyring as it found it: entries this tool made
-    during the test (in the user keyring, shared by the uid's sessions) are removed, so no test
-    sees another's. The user keyring is one per uid: two suites run at once as the same user
-    would remove each other's entries."""
-    made = KernelKeysMadeHere()
+def kernel_keyring_turn(request):
+    import fcntl
+
+    exclusive = "kernel_keys_made_here" in request.fixturenames
+    fd = os.open(KERNEL_TURNS, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def link_local_turn():
+    """169.254.170.2, the ECS address a container reaches the credential server at, for one
+    test at a time: in a parallel run two tests would each put it on a veth of their own."""
+    import fcntl
+
+    fd = os.open(f"/tmp/xaccount-credproc-tests-{os.getuid()}.link-local.lock",
+                 os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def kernel_keys_made_here(kernel_keyring_turn):
+    """The entries this tool made in the kernel keyring during the test, which has the keyring
+    to itself (kernel_keyring_turn); they are removed when it ends, so the next test starts
+    from what was there before."""
+    from tests.harness.kernel_keys import MadeHere
+
+    made = MadeHere()
     yield made
     if os.path.exists("/proc/keys"):
         made.remove()
+
+
+def pytest_configure(config):
+    """The run's own directory of claimed ports (sts_emulator.PORTS_CLAIMED_ENV), made by the
+    whole run before its workers start, which inherit the variable."""
+    import tempfile
+
+    from tests.harness.sts_emulator import PORTS_CLAIMED_ENV
+
+    if not hasattr(config, "workerinput"):
+        os.environ[PORTS_CLAIMED_ENV] = tempfile.mkdtemp(prefix="xcp-test-ports-")
+
+
+def pytest_unconfigure(config):
+    from tests.harness.sts_emulator import PORTS_CLAIMED_ENV
+
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(os.environ.pop(PORTS_CLAIMED_ENV, ""), ignore_errors=True)
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the whole run, not one of its workers
+        from tests.harness.kernel_keys import MadeHere
+
+        _SUITE["made"] = MadeHere()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The whole run, checked as a whole once every worker is done: what this tool left in the
+    kernel keyring are cache entries with a kernel timeout (the kernel drops them at their
+    expiry; a test that keeps anything for good cleans it up itself), and the run removes
+    them, so the machine's keyring is as it was before."""
+    made = _SUITE.pop("made", None)
+    if made is None or not os.path.exists("/proc/keys"):
+        return
+    lasting = [key for key in made.ours() if key.timeout == "perm"]
+    made.remove()
+    if lasting:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"the suite left kernel keys without an expiry behind: {lasting}",
+                                red=True)
 
 
 @pytest.fixture
@@ -190,3 +238,28 @@ def alice(world):
     world.aws_config.write_text("")
     counter = counting_mfa(world)
     return {"key": key, "secret": secret, "arn": arn, "counter": counter}
+
+
+@pytest.fixture
+def mallory(throwaway_user):
+    """Another local user: what they may plant, read or hold must change nothing of ours."""
+    return throwaway_user
+
+
+@pytest.fixture
+def immutable(tmp_path):
+    """Make a directory refuse every change, root's too (root ignores mode bits)."""
+    from tests.harness import unavailable
+
+    made = []
+
+    def freeze(path):
+        result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            unavailable(f"chattr +i is not possible here: {result.stderr.strip()}")
+        made.append(path)
+
+    yield freeze
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)

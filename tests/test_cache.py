@@ -1,11 +1,22 @@
-"""The cache entry format and the cache over a store: unit tests with an in-memory store, plus the
-Secret Service fast path against the real gnome-keyring (it must read exactly what keyring wrote)."""
+"""The credential cache: its entry format and keys (unit tests with an in-memory store), the
+Secret Service fast path against the real gnome-keyring (it must read exactly what keyring
+wrote), and the cache end to end through the real `aws` CLI: hits, the refresh margin, corrupt
+or foreign entries, a locked or absent keyring, cache = "none", Windows' size limit, and a hit
+that imports nothing heavy."""
 
+import errno
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from tests.harness.kernel_keys import refuse_keyctl
+from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.memory_store import MemoryStore
+from tests.harness.mfa import counting_mfa, times_asked
+from tests.harness.setups import helper_json
+from tests.harness.world import EXTERNAL_ID
 from xaccount_credproc.backends import secret_service
 from xaccount_credproc.config import Profile
 from xaccount_credproc.credentials import Credentials, cache
@@ -15,6 +26,29 @@ from xaccount_credproc.credentials.cache import CHUNK, CredentialCache, decode, 
 def creds(token_length=400) -> Credentials:
     return Credentials("ASIAEXAMPLE000000001", "s" * 40, "t" * token_length or None,
                        int(time.time()) + 3600)
+
+
+@pytest.fixture
+def keyring_env(secret_service, monkeypatch):
+    for key, value in secret_service.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")  # no keyringrc.cfg
+    import keyring.core
+
+    keyring.core.init_backend()
+    return keyring
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(world, *extra_env) -> set[str]:
+    result = world.run("credential-process", "--profile", "prod-read-only",
+                       env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0
+    return {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+            if line.startswith("import time:")}
 
 
 @pytest.mark.parametrize("token_length", [0, 100, 1100, 1200, 2500, 6000])
@@ -108,21 +142,6 @@ def test_keys_change_with_everything_that_changes_the_result(monkeypatch):
     assert cache.mfa_session_key(Profile(**{**base, "mfa_serial": "arn:aws:iam::1:mfa/b"})) != session
 
 
-# -- the fast path against the real Secret Service -------------------------------------------
-
-
-@pytest.fixture
-def keyring_env(secret_service, monkeypatch):
-    for key, value in secret_service.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent")  # no keyringrc.cfg
-    import keyring.core
-
-    keyring.core.init_backend()
-    return keyring
-
-
 def test_fast_path_reads_exactly_what_keyring_wrote(keyring_env):
     keyring = keyring_env
     # keyring chains the Secret Service (first: it takes the writes) and the kernel keyring.
@@ -174,3 +193,163 @@ def test_fast_path_steps_aside_when_keyring_is_configured_otherwise(keyring_env,
 def test_fast_path_gives_up_without_a_bus(keyring_env, monkeypatch, tmp_path):
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     assert secret_service.read("xaccount-credproc", ["role/one"]) is None
+
+
+def test_second_call_is_served_from_the_keyring(world, kernel_keys_made_here):
+    world.standard()
+    counter = counting_mfa(world)
+    first = helper_json(world)
+    second = helper_json(world)
+    assert first == second
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+    assert times_asked(counter) == 1
+    names = sorted(item["username"] for item in world.keyring_items())
+    assert [n.split("/")[0] for n in names] == ["mfa-session", "role"]
+    # The record of the MFA code just used (credentials/mfa_codes.py: a code is good once) is
+    # in the kernel keyring, which drops it after 90 s.
+    (record,) = kernel_keys_made_here.ours()
+    assert record.description.split(":", 1)[1].startswith("mfa-code/")
+    assert all(item["service"] == "xaccount-credproc" for item in world.keyring_items())
+
+
+def test_credentials_are_refreshed_when_they_cross_the_refresh_margin(world):
+    world.standard()
+    counting_mfa(world)
+    world.sts.lifetime = 1200 + 6  # servable for 6 seconds past the default 1200 s margin
+    first = helper_json(world)
+    assert helper_json(world) == first  # still more than the margin left
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+    time.sleep(7)
+    third = helper_json(world)
+    assert third["AccessKeyId"] != first["AccessKeyId"]
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+
+
+def test_credentials_with_less_than_the_margin_left_are_never_served_from_the_cache(world):
+    world.standard()
+    counting_mfa(world)
+    world.sts.lifetime = 1100  # less than the 1200 s margin from the start
+    keys = {helper_json(world)["AccessKeyId"] for _ in range(3)}
+    assert len(keys) == 3
+    assert len(world.sts.calls_of("AssumeRole")) == 3
+
+
+def test_refresh_margin_is_configurable(world):
+    world.standard()
+    counting_mfa(world)
+    world.write_toml(world.toml.read_text() + "refresh_margin = 1000\n")
+    world.sts.lifetime = 1100
+    assert helper_json(world) == helper_json(world)
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+@pytest.mark.parametrize("garbage", ["", "garbage", "xcp1 2 00000000 {", "xcp9 1 0 {}",
+                                     "xcp1 1 00000000 " + "x" * 2000])
+def test_corrupt_or_foreign_entries_are_misses_that_get_overwritten(world, garbage):
+    world.standard()
+    counting_mfa(world)
+    helper_json(world)
+    role_entry = next(i["username"] for i in world.keyring_items()
+                      if i["username"].startswith("role/"))
+    world.keyring_set(role_entry, garbage)
+    second = helper_json(world)
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+    third = helper_json(world)
+    assert third == second and len(world.sts.calls_of("AssumeRole")) == 2
+
+
+def test_locked_keyring_still_returns_credentials_with_one_warning(world, tmp_path):
+    daemon = SecretServiceDaemon(tmp_path / "locked").start()
+    try:
+        daemon.lock()
+        world.standard()
+        counting_mfa(world)
+        env = dict(daemon.env)
+        started = time.monotonic()
+        result = world.run("credential-process", "--profile", "prod-read-only", env=env)
+        assert time.monotonic() - started < 30
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+        assert result.stderr.strip() == (
+            "xaccount-credproc: warning: the OS keyring is locked, so credentials are kept in "
+            "the kernel keyring meanwhile; "
+            "unlock it (log in to your desktop session, or run 'gnome-keyring-daemon --unlock'), "
+            'or set cache = "none" in the config to stop using the keyring')
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOSYS])
+def test_absent_keyring_still_returns_credentials_with_one_warning(world, tmp_path, refusal):
+    """No Secret Service, and a kernel that refuses keyctl (a container's seccomp profile)."""
+    world.standard()
+    counter = counting_mfa(world)
+    env = {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    result = world.run("credential-process", "--profile", "prod-read-only", env=env,
+                       preexec_fn=refuse_keyctl(refusal))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("xaccount-credproc: warning: ")
+    assert "credentials are not cached" in result.stderr and 'cache = "none"' in result.stderr
+    assert "no Secret Service answers" in result.stderr
+    assert f"the kernel refuses keyctl ({errno.errorcode[refusal]}" in result.stderr
+    # Without a cache the MFA code goes on AssumeRole (an MFA session could not be kept).
+    assert world.sts.calls_of("GetSessionToken") == []
+    assert times_asked(counter) == 1
+
+
+def test_cache_none_calls_sts_every_time_and_writes_nothing(world):
+    world.standard()
+    counting_mfa(world)
+    world.write_toml(world.toml.read_text() + 'cache = "none"\n')
+    helper_json(world)
+    helper_json(world)
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+    assert world.keyring_items() == []
+
+
+def test_entries_fit_a_keyring_with_the_windows_size_limit(world):
+    world.standard()
+    counting_mfa(world)
+    world.sts.token_length = 3000  # a session token with many session tags
+    store = world.root / "limited-keyring.json"
+    env = {"PYTHON_KEYRING_BACKEND": "tests.harness.limited_keyring.LimitedKeyring",
+           "LIMITED_KEYRING_FILE": str(store), "PYTHONPATH": str(ROOT)}
+    first = helper_json(world, env=env)
+    assert len(first["SessionToken"]) == 3000
+    assert helper_json(world, env=env) == first
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+    data = json.loads(store.read_text())
+    assert 0 < data["largest"] <= 2560
+    assert len(data["items"]) >= 6  # role and MFA session entries, split into chunks
+    assert world.keyring_items() == []  # the fast path did not write to Secret Service
+
+
+def test_a_cache_hit_imports_neither_boto3_nor_keyring_nor_a_toml_parser(world):
+    world.standard()
+    counting_mfa(world)
+    config_written = time.time()
+    helper_json(world)  # fills the cache
+    time.sleep(max(0.0, config_written + 2.1 - time.time()))  # past the snapshot's racy window
+    helper_json(world)  # writes the resolved-profile snapshot
+    modules = imported_modules(world)
+    assert "xaccount_credproc.backends.secret_service" in modules  # the Secret Service was read directly
+    for heavy in ("boto3", "botocore", "keyring", "secretstorage", "jeepney", "tomllib",
+                  "tomlkit", "filelock", "argparse", "json", "re", "pathlib", "socket",
+                  "dataclasses", "subprocess", "contextlib", "xaccount_credproc.config.loader",
+                  "xaccount_credproc.prompt.mfa", "xaccount_credproc.credentials.locking"):
+        assert heavy not in modules, heavy
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+def test_a_config_change_is_seen_at_once_despite_the_snapshot(world):
+    world.standard()
+    counting_mfa(world)
+    helper_json(world)
+    time.sleep(2.1)
+    helper_json(world)
+    world.write_toml(world.toml.read_text().replace(EXTERNAL_ID, "WrongId"))
+    result = world.run("credential-process", "--profile", "prod-read-only")
+    assert result.returncode == 3  # a new key (another ExternalId), and STS refuses it
+    assert "AWS denied AssumeRole" in result.stderr

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.harness.chains import HUB, SPOKES, hub_and_spokes
+from tests.harness.checks import failure_line
 from tests.harness.federation import FederationEndpoint
 from tests.harness.mfa import times_asked
 from tests.harness.world import ALICE_ARN, MFA_SERIAL, World
@@ -267,3 +268,29 @@ def test_an_expired_or_missing_sso_login_is_one_line_naming_aws_sso_login(world,
             "there is no terminal or browser here to sign in with; run 'xaccount-credproc sso "
             "login --sso-session corp' (or 'aws sso login --sso-session corp')") in result.stderr
     assert world.sts.calls_of("AssumeRole") == []
+
+
+def test_a_refused_hop_is_named_with_the_profile_whose_setting_to_change(world):
+    """The hub's role wants an ExternalId; asked for a spoke behind it, the line names the hub
+    (whose external_id to set) and the spoke asked for (#37)."""
+    hub_and_spokes(world, extra="")
+    world.sts.add_role(HUB, mfa_required=True, trusts=(ALICE_ARN,), external_id="hub-ext")
+    result = world.run("credential-process", "--profile", "spoke1")
+    failure_line(result, f"AWS denied AssumeRole on {HUB} for profile 'hub' (in the chain of "
+                         "'spoke1') (AccessDenied); check that the role's trust policy allows "
+                         "your source identity, whether the role requires an ExternalId (set "
+                         "external_id in profile 'hub')", code=3)
+    assert "'spoke1' (AccessDenied)" not in result.stderr
+    # Asked for the hub itself, the line is about the hub alone.
+    result = world.run("credential-process", "--profile", "hub")
+    failure_line(result, f"AWS denied AssumeRole on {HUB} for profile 'hub' (AccessDenied); "
+                         "check that the role's trust policy allows your source identity, "
+                         "whether the role requires an ExternalId (set external_id)", code=3)
+    # Where a spoke's own role refuses, the spoke is named, and the setting is its own.
+    world.sts.add_role(HUB, mfa_required=True, trusts=(ALICE_ARN,))
+    world.sts.add_role(SPOKES["spoke1"], external_id="another", trusts=(HUB,))
+    result = world.run("credential-process", "--profile", "spoke1")
+    failure_line(result, f"AWS denied AssumeRole on {SPOKES['spoke1']} for profile 'spoke1' "
+                         "(AccessDenied); check that the role's trust policy allows your source "
+                         "identity, that external_id matches the trust policy", code=3)
+

@@ -1,10 +1,12 @@
-"""The command line: argparse's familiar shape for every command, one-line usage errors, and the
-exact hot-path form of credential-process parsed without importing argparse."""
+"""The command line: argparse's familiar shape for every command, one-line usage errors, names with
+terminal escapes shown escaped, and the exact hot-path form of credential-process parsed without
+importing argparse."""
 
 import json
 
 import pytest
 
+from tests.harness.checks import failure_line
 from xaccount_credproc.cli import COMMANDS, credential_process
 
 
@@ -96,3 +98,16 @@ def test_readme_documents_every_command_with_the_options_its_help_shows(world):
                                                        documented[name]))
         for option in set(re.findall(r"--[a-z][a-z-]*", documented[name])):
             assert option in shown, f"README names {option} for {name}; --help does not"
+
+
+@pytest.mark.parametrize("command", [["credential-process", "--profile"], ["clear"],
+                                     ["console", "--print", "--profile"]])
+def test_a_name_with_terminal_escapes_is_shown_escaped(world, command):
+    world.standard(mfa_required=False)
+    name = "evil\n\x1b[2J\x1b]0;pwned\x07"
+    result = world.run(*command, name)
+    assert result.returncode == 2
+    line = failure_line(result)
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    # Not a valid profile name: quoted by its first 8 characters only, escaped.
+    assert "there is no profile 'evil\\n\\x1b[2... (19 characters)' in" in line, line

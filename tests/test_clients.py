@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.harness import required
-from tests.harness.world import AWS_V2, HELPER
+from tests.harness.world import ASSUMED, AWS_V2, HELPER
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 
 
 @pytest.fixture

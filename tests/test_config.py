@@ -1,7 +1,14 @@
-"""The TOML config model: inheritance, role naming, includes, and validation with file:line:key."""
+"""The TOML config: inheritance, role naming, includes, validation with file:line:key, and a
+broken profile failing alone (a source_profile cycle, a 6-deep chain or a bad value leaves the
+others working through the real aws CLI; init lists every broken one with its line)."""
+
+import json
 
 import pytest
 
+from tests.harness.checks import failure_line
+from tests.harness.setups import broken_world
+from tests.harness.world import ROLE_ARN
 from xaccount_credproc.config import loader as config
 from xaccount_credproc.config import rules
 from xaccount_credproc.errors import ConfigError, ProfileNotFound
@@ -17,6 +24,16 @@ def error_of(tmp_path, text) -> str:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, text)
     return str(info.value)
+
+
+TYPO_LINE = 'duration_seconds = "3600"'
+
+
+LOOP_LINE = 'source_profile = "loop-b"'
+
+
+def line_of(world, text: str) -> int:
+    return world.toml.read_text().splitlines().index(text) + 1
 
 
 def test_profile_inherits_defaults_and_overrides(tmp_path):
@@ -230,3 +247,81 @@ region = "eusc-de-east-1"
     assert console.hosts("aws-eusc") == ("signin.amazonaws-eusc.eu", "console.amazonaws-eusc.eu")
     assert console.destination_url(None, "aws-eusc", "eusc-de-east-1").startswith(
         "https://console.amazonaws-eusc.eu/")
+
+
+def test_a_valid_profile_works_while_others_are_broken(world):
+    broken_world(world)
+    result = world.aws("sts", "get-caller-identity", "--profile", "prod-read-only")
+    assert result.returncode == 0, result.stderr
+    assert ":assumed-role/DevReadOnly-CrossAccount/" in json.loads(result.stdout)["Arn"]
+    assert world.sts.calls_of("AssumeRole")[0].params["RoleArn"] == ROLE_ARN
+    # And the broken one says what is wrong with it, and only it.
+    typo = world.run("credential-process", "--profile", "typo")
+    assert typo.returncode == 2
+    assert typo.stderr.strip() == (
+        f"xaccount-credproc: {world.toml}:{line_of(world, TYPO_LINE)}: "
+        "'duration_seconds' must be a whole number of seconds, not a string; write it unquoted: "
+        "duration_seconds = 3600")
+
+
+def test_init_lists_every_broken_profile_with_its_line_and_writes_nothing(world):
+    broken_world(world)
+    before = world.aws_config.read_text()
+    result = world.run("init")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 5, lines  # loop-a, loop-b, too-deep, typo, then the summary
+    assert lines[-1] == (
+        "xaccount-credproc: 4 profiles of the TOML config cannot be used (loop-a, loop-b, "
+        "too-deep, typo); fix each as said above, then run 'xaccount-credproc init' again; "
+        "the other profiles keep working")
+    text = "\n".join(lines)
+    assert f"{world.toml}:{line_of(world, LOOP_LINE)}: source_profile " \
+           "makes a cycle" in text
+    assert "profile 'too-deep' is reached through 6 roles" in text
+    assert f"{world.toml}:{line_of(world, TYPO_LINE)}: 'duration_seconds'" \
+        in text
+    assert world.aws_config.read_text() == before
+
+
+@pytest.mark.parametrize("variable", ["XACCOUNT_CREDPROC_CACHE_DIR", "XACCOUNT_CREDPROC_CONFIG"])
+def test_a_relative_path_in_a_variable_is_refused(world, variable):
+    world.standard()
+    world.use_mfa_process()
+    result = world.run("credential-process", "--profile", "prod-read-only",
+                       env={variable: "cache/here"}, cwd=str(world.root))
+    assert result.returncode == 2 and result.stdout == ""
+    assert failure_line(result) == (
+        f"xaccount-credproc: {variable}='cache/here' is a relative path, which would mean "
+        "another place in each directory a command runs from; set it to an absolute path, or "
+        "unset it")
+    assert not (world.root / "cache").exists()
+    assert json.loads(world.run("credential-process", "--profile", "prod-read-only",
+                                env={variable: ""}).stdout)["AccessKeyId"]
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"])
+def test_an_unknown_profile_name_that_is_not_valid_is_not_echoed_back(world, name):
+    """A 5000-character name made a 10 KB line, twice the name; a secret pasted by mistake
+    was printed back whole. Only a valid name is quoted whole, and add is suggested only
+    for a name it would take."""
+    world.standard()
+    world.use_mfa_process()
+    for args in (["credential-process", "--profile", name], ["remove", name],
+                 ["console", "--profile", name, "--print"]):
+        result = world.run(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1 and len(result.stderr) < 400, result.stderr
+        assert name not in result.stderr and name[:9] not in result.stderr
+        assert name[:8] in result.stderr
+        assert "xaccount-credproc add" not in result.stderr
+        assert "not a valid profile name" in result.stderr
+
+
+def test_an_unknown_valid_profile_name_is_quoted_with_the_add_suggestion(world):
+    world.standard()
+    world.use_mfa_process()
+    result = world.run("credential-process", "--profile", "prod-writer")
+    assert result.returncode == 2
+    assert ("profile 'prod-writer' is not in" in result.stderr
+            and "add it with 'xaccount-credproc add prod-writer --role-arn ARN'" in result.stderr)

@@ -1,5 +1,5 @@
-"""init, add and remove end to end: the installed console script edits real files, the real `aws`
-CLI then uses what it wrote, and Organization discovery runs against moto's Organizations API."""
+"""init, add and remove end to end: the installed console script edits real files, and the real
+`aws` CLI then uses what it wrote."""
 
 import json
 import os
@@ -12,29 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.harness.world import (
-    ALICE_KEY,
-    ALICE_SECRET,
-    EXTERNAL_ID,
-    FAST_START,
-    HELPER,
-    MFA_SERIAL,
-    ROLE_ARN,
-)
-
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
-
-
-def setup(world, aws_config: str = "") -> None:
-    world.standard()
-    world.use_mfa_process()
-    world.aws_config.write_text(aws_config)
-
-
-def run_ok(world, *args, **kwargs):
-    result = world.run(*args, **kwargs)
-    assert result.returncode == 0, result.stderr
-    return result
+from tests.harness.setups import run_ok, setup
+from tests.harness.world import ASSUMED, EXTERNAL_ID, FAST_START, HELPER, MFA_SERIAL, ROLE_ARN
 
 
 def test_init_then_the_real_aws_cli_works(world):
@@ -224,9 +203,6 @@ def test_concurrent_adds_and_inits_serialise_without_lost_updates(world):
     assert "is up to date (9 managed profiles)" in result.stdout
 
 
-# -- add and remove ----------------------------------------------------------------------------
-
-
 def test_add_creates_a_commented_config_and_keeps_comments(world):
     world.standard()
     world.toml.unlink()
@@ -294,80 +270,6 @@ def test_remove_of_an_included_profile_names_the_file_to_edit(world):
     result = world.run("remove", "team")
     assert result.returncode == 2
     assert "profile 'team' is defined in a file that" in result.stderr
-
-
-# -- organization discovery --------------------------------------------------------------------
-
-
-def organization(world, names: list[str], suspended: tuple[str, ...] = ()):
-    import boto3
-
-    client = boto3.client("organizations", region_name="us-east-1",
-                          endpoint_url=world.sts.url, aws_access_key_id=ALICE_KEY,
-                          aws_secret_access_key=ALICE_SECRET)
-    client.create_organization(FeatureSet="ALL")
-    ids = {}
-    for name in names:
-        status = client.create_account(AccountName=name, Email=f"{abs(hash(name))}@example.com")
-        ids[name] = status["CreateAccountStatus"]["AccountId"]
-    for name in suspended:
-        client.close_account(AccountId=ids[name])
-    return ids
-
-
-def test_from_organization_adds_a_profile_per_active_account(world):
-    setup(world)
-    names = [f"Team {i:02d} Prod" for i in range(23)] + ["Sandbox", "sandbox", "Old"]
-    ids = organization(world, names, suspended=("Old",))
-    result = run_ok(world, "init", "--from-organization", "--role-name", "ReadOnly",
-                    env={"AWS_ENDPOINT_URL": world.sts.url})
-    summary = result.stdout.splitlines()[0]
-    # moto lists the management account as well.
-    assert summary.startswith("organization: 26 active accounts, 26 new profiles")
-    text = world.toml.read_text()
-    # One naming function for every discovery (discovery/naming.py): case kept, a name that
-    # differs from a taken one only in case is taken too.
-    assert '[profiles.Team-00-Prod-ReadOnly]' in text
-    assert f'account_id = "{ids["Team 00 Prod"]}"' in text
-    pairs = [("Sandbox", "sandbox"), ("sandbox", "Sandbox")]
-    assert any(f"[profiles.{a}-ReadOnly]" in text and f"[profiles.{b}-ReadOnly-{ids[b]}]" in text
-               for a, b in pairs), text
-    assert "Old-ReadOnly" not in text
-    aws_text = world.aws_config.read_text()
-    assert "[profile Team-22-Prod-ReadOnly]" in aws_text  # more than one page of accounts
-    # A second run keeps the existing entries and adds nothing.
-    again = run_ok(world, "init", "--from-organization", "--role-name", "ReadOnly",
-                   env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert "26 active accounts, 0 new profiles" in again.stdout
-    assert world.toml.read_text() == text
-
-
-def test_from_organization_name_template_and_errors(world):
-    setup(world)
-    ids = organization(world, ["Data Lake"])
-    run_ok(world, "init", "--from-organization", "--role-name", "Admin", "--name-template",
-           "{account_id}-{role}", env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert f"[profiles.{ids['Data Lake']}-Admin]" in world.toml.read_text()
-    result = world.run("init", "--from-organization", "--role-name", "Admin", "--name-template",
-                       "{nope}", env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert result.returncode == 2, result.stderr
-    assert "--name-template '{nope}' is not a usable name template" in result.stderr
-    result = world.run("init", "--from-organization")
-    assert result.returncode == 2 and "needs --role-name ROLE" in result.stderr
-    result = world.run("init", "--role-name", "Admin")
-    assert result.returncode == 2 and "go with --from-organization" in result.stderr
-
-
-def test_from_organization_outside_an_organization(world):
-    setup(world)
-    world.sts.json_failures["AWSOrganizationsV20161128.ListAccounts"] = (
-        400, "AWSOrganizationsNotInUseException",
-        "Your account is not a member of an organization.")
-    result = world.run("init", "--from-organization", "--role-name", "Admin",
-                       env={"AWS_ENDPOINT_URL": world.sts.url})
-    assert result.returncode == 3 and result.stdout == ""
-    assert "cannot list the organization's accounts (AWSOrganizationsNotInUseException)" in (
-        result.stderr)
 
 
 def test_help_lists_every_command(world):

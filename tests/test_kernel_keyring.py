@@ -2,8 +2,10 @@
 the real kernel (add_key/keyctl, the user keyring, its per-uid quota and timeouts), the real `aws`
 CLI and the recording STS server, with no session bus at all.
 
-Every entry a test makes is removed again (conftest's kernel_keys_made_here; the throwaway
-user's keyring is cleared before the user is deleted)."""
+Tests run beside others that write the same user keyring: a test looks at its own world's
+entries (tests/harness/kernel_keys.of_world), or takes the keyring for itself where it counts
+them all (conftest's kernel_keys_made_here, which also removes them again); the throwaway user's
+keyring is cleared before the user is deleted."""
 
 import errno
 import json
@@ -69,9 +71,9 @@ def decoded(key: kernel_keys.Key) -> list[str]:
 # -- chosen by itself, one STS call and one MFA code for 32 parallel commands ------------------
 
 
-def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_one_mfa(
-        headless, kernel_keys_made_here):
+def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_one_mfa(headless):
     world = headless.standard()
+    made = kernel_keys.MadeHere(kernel_keys.of_world(world))  # this world's, beside others
     counter = counting_mfa(world)
     parallel_cold_aws_calls(world)
     assert len(world.sts.calls_of("AssumeRole")) == 1
@@ -90,7 +92,7 @@ def test_with_no_session_bus_32_parallel_aws_commands_make_one_assume_role_and_o
     # Three entries in the user keyring, readable by the uid only, each with a kernel timeout
     # at its expiry, so the kernel drops them by itself: the role, the MFA session, and the
     # record of the MFA code just used (90 s: AWS takes a code once).
-    entries = entries_by_kind(kernel_keys_made_here)
+    entries = entries_by_kind(made)
     assert sorted(entries) == ["mfa-code", "mfa-session", "role"]
     for key in entries.values():
         assert key.permissions == 0x3F3F0000, hex(key.permissions)  # nothing for group/others
@@ -187,8 +189,9 @@ def test_keyring_itself_picks_the_kernel_backend_without_a_secret_service(headle
 
 
 @pytest.mark.parametrize("how", ["config", "environment"])
-def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how, kernel_keys_made_here):
+def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how):
     world.standard()
+    made = kernel_keys.MadeHere(kernel_keys.of_world(world))
     counting_mfa(world)
     env = {}
     if how == "config":
@@ -201,19 +204,19 @@ def test_the_kernel_keyring_can_be_forced_despite_a_secret_service(world, how, k
     assert len(world.sts.calls_of("AssumeRole")) == 1
     assert world.keyring_items() == []  # the Secret Service was not used
     # The role, the MFA session, and the record of the MFA code just used (credentials/mfa_codes.py).
-    assert sorted(entries_by_kind(kernel_keys_made_here)) == ["mfa-code", "mfa-session", "role"]
+    assert sorted(entries_by_kind(made)) == ["mfa-code", "mfa-session", "role"]
 
 
-def test_the_secret_service_can_be_forced_where_keyring_would_pick_the_kernel(
-        headless, kernel_keys_made_here):
+def test_the_secret_service_can_be_forced_where_keyring_would_pick_the_kernel(headless):
     world = headless.standard()
+    made = kernel_keys.MadeHere(kernel_keys.of_world(world))
     counting_mfa(world)
     world.write_toml(world.toml.read_text() + 'keyring_backend = "secret-service"\n')
     served, stderr = helper(world)
     assert served["AccessKeyId"].startswith("ASIA")
     assert stderr.count("\n") == 1
     assert 'keyring_backend = "secret-service", but no Secret Service answers' in stderr
-    assert kernel_keys_made_here.ours() == []
+    assert made.ours() == []
 
 
 def test_a_bad_keyring_backend_is_one_line_and_exit_2(headless):
@@ -227,9 +230,9 @@ def test_a_bad_keyring_backend_is_one_line_and_exit_2(headless):
 
 
 @pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOSYS])
-def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(
-        headless, refusal, kernel_keys_made_here):
+def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(headless, refusal):
     world = headless.standard()
+    made = kernel_keys.MadeHere(kernel_keys.of_world(world))
     counting_mfa(world)
     for setting in ("", 'keyring_backend = "kernel"\n'):
         world.write_toml(world.toml.read_text() + setting)
@@ -238,7 +241,7 @@ def test_a_kernel_that_refuses_keyctl_is_one_warning_and_credentials(
         assert stderr.count("\n") == 1, stderr
         assert f"the kernel refuses keyctl ({errno.errorcode[refusal]}" in stderr
         assert "credentials are not cached" in stderr
-    assert kernel_keys_made_here.ours() == []
+    assert made.ours() == []
 
 
 # -- list, clear, doctor ---------------------------------------------------------------------

@@ -7,14 +7,7 @@ import shlex
 import time
 from pathlib import Path
 
-from tests.harness.world import (
-    ALICE_ARN,
-    ALICE_KEY,
-    ALICE_SECRET,
-    BIN,
-    FAST_START,
-    ROLE_ARN,
-)
+from tests.harness.world import ALICE_ARN, ALICE_KEY, ALICE_SECRET, BIN, FAST_START, ROLE_ARN
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "xaccount_credproc"

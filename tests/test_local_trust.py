@@ -1,35 +1,20 @@
 """Nothing local that another process could have written is trusted: profile snapshots and the cache
 directory (planted by a second, unprivileged user), replies on the session bus (a stand-in peer
-that sends malformed messages), signals at the MFA prompt, and loops back into the helper."""
+that sends malformed messages), and loops back into the helper through a wrapper."""
 
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import termios
 import time
 
 import pytest
 
 from tests.harness import fake_dbus
-from tests.harness.terminal import Terminal
-from tests.harness.users import as_user
-from tests.harness.world import HELPER, MFA_CODE, ROLE_ARN
-
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
-DEPLOY_ARN = "arn:aws:iam::333333333333:role/Deploy"
-
-
-def identity_and_direct_run(world, profile="prod-read-only", env=None):
-    """The identity the real `aws` CLI gets, and the helper's own run (botocore swallows the
-    stderr of a credential_process that succeeds, so warnings are read from a direct run)."""
-    arn = world.identity(profile, env=env)
-    direct = world.run("credential-process", "--profile", profile, env=env)
-    assert direct.returncode == 0, direct.stderr
-    assert json.loads(direct.stdout)["AccessKeyId"].startswith("ASIA")
-    return arn, direct
+from tests.harness.checks import nonblank_lines
+from tests.harness.setups import DEPLOY_ARN, identity_and_direct_run
+from tests.harness.world import ASSUMED, HELPER, MFA_CODE, ROLE_ARN
 
 
 def add_deploy(world) -> None:
@@ -38,22 +23,10 @@ def add_deploy(world) -> None:
     world.write_aws_config("prod-read-only", "deploy")
 
 
-def warning_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.strip()]
-
-
 def settle(world) -> None:
     """Wait until the config files are past the snapshot's 2 s "racy" window."""
     newest = max(p.stat().st_ctime for p in [world.toml])
     time.sleep(max(0.0, newest + 2.2 - time.time()))
-
-
-# -- a second user ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def mallory(throwaway_user):
-    return throwaway_user
 
 
 def forged_snapshot(world, cache_dir, profile: str, overrides: dict) -> tuple[bytes, str]:
@@ -88,6 +61,33 @@ def plant(user, path: str, data: bytes) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def snapshot_files(world):
+    return sorted((world.cache_dir / "profiles").glob("*.snapshot"))
+
+
+def snapshot_name(world, profile: str) -> str:
+    code = ("import sys, os; from xaccount_credproc.config import snapshot as resolved; "
+            "print(os.path.basename(resolved._snapshot_path(sys.argv[1], sys.argv[2])))")
+    return subprocess.run([sys.executable, "-c", code, str(world.toml), profile], env=world.env,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def right(world, monkeypatch):
+    """Two profiles, this process in the world's environment (in-process for speed: the paths
+    read are exactly those the installed helper reads), past the snapshot's racy window.
+    Returns prod-read-only as the config resolves it."""
+    from xaccount_credproc.config import loader as config
+
+    world.standard()
+    world.use_mfa_process()
+    add_deploy(world)
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    settle(world)
+    return config.load(world.toml).resolve("prod-read-only")
+
+
 @pytest.mark.parametrize("layout", ["world-writable", "owned-by-other-user"])
 def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public_tmp, tmp_path,
                                                           layout):
@@ -111,7 +111,7 @@ def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public
     for _ in range(2):
         arn, result = identity_and_direct_run(world, env=env)
         assert arn == ASSUMED
-        (line,) = warning_lines(result.stderr)
+        (line,) = nonblank_lines(result.stderr)
         assert "the cache directory" in line and "so it is not used" in line, line
         assert ("writable by other users" in line if layout == "world-writable"
                 else "belongs to another user" in line), line
@@ -120,37 +120,6 @@ def test_snapshots_planted_by_another_user_are_never_used(world, mallory, public
     # Nothing of ours was written into the shared directory, and its mode is untouched.
     assert {p.name for p in shared.rglob("*")} <= {"profiles", os.path.basename(path)}
     assert (shared.stat().st_mode & 0o7777) == (0o1777 if layout == "world-writable" else 0o755)
-
-
-def lock_names(world, cache_dir) -> list[str]:
-    """The lock files prod-read-only's fetch would take (names are no secret)."""
-    code = ("import sys; from xaccount_credproc.config import loader as config; "
-            "from xaccount_credproc.credentials import cache; "
-            "p = config.load(sys.argv[1]).resolve('prod-read-only'); "
-            "print(cache.role_key(p)); print(cache.mfa_session_key(p))")
-    env = {**world.env, "XACCOUNT_CREDPROC_CACHE_DIR": str(cache_dir)}
-    keys = subprocess.run([sys.executable, "-c", code, str(world.toml)], env=env,
-                          capture_output=True, text=True, check=True).stdout.split()
-    return [key.replace("/", "-") + ".lock" for key in keys]
-
-
-def test_lock_files_planted_as_symlinks_truncate_nothing(world, mallory, public_tmp):
-    world.standard()
-    world.use_mfa_process()
-    shared = public_tmp / "shared-cache"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o1777)
-    victim_file = world.home / "precious.txt"
-    victim_file.write_text("keep me\n")
-    links = " ".join(f"ln -s {victim_file} {shared}/locks/{name};"
-                     for name in lock_names(world, shared))
-    result = as_user(mallory, ["sh", "-c", f"mkdir -p {shared}/locks && {links}"])
-    assert result.returncode == 0, result.stderr
-    arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(shared)})
-    assert arn == ASSUMED
-    assert len(warning_lines(result.stderr)) == 1
-    assert victim_file.read_text() == "keep me\n"
-    assert all(os.lstat(p).st_uid == mallory.pw_uid for p in (shared / "locks").iterdir())
 
 
 def test_a_cache_path_that_links_to_a_shared_directory_is_never_chmodded(world, tmp_path):
@@ -163,7 +132,7 @@ def test_a_cache_path_that_links_to_a_shared_directory_is_never_chmodded(world, 
     link.symlink_to(shared)
     arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(link)})
     assert arn == ASSUMED
-    (line,) = warning_lines(result.stderr)
+    (line,) = nonblank_lines(result.stderr)
     assert "writable by other users" in line
     assert (shared.stat().st_mode & 0o7777) == 0o1777
 
@@ -190,7 +159,7 @@ def test_a_group_writable_cache_dir_of_ours_is_refused_and_left_as_it_is(world):
     for _ in range(2):
         arn, result = identity_and_direct_run(world)
         assert arn == ASSUMED
-        (line,) = warning_lines(result.stderr)
+        (line,) = nonblank_lines(result.stderr)
         assert line.startswith(f"xaccount-credproc: warning: the cache directory "
                                f"{world.cache_dir} is writable by other users, so it is not "
                                "used"), line
@@ -210,16 +179,9 @@ def test_an_unusable_cache_dir_is_one_warning_and_credentials(world, tmp_path, k
         (target / "profiles").write_text("")  # a file where a directory must be
     arn, result = identity_and_direct_run(world, env={"XACCOUNT_CREDPROC_CACHE_DIR": str(target)})
     assert arn == ASSUMED
-    (line,) = warning_lines(result.stderr)
+    (line,) = nonblank_lines(result.stderr)
     assert line.startswith("xaccount-credproc: warning: the cache directory"), line
     assert "Traceback" not in result.stderr
-
-
-# -- snapshot swaps and mutations -------------------------------------------------------------
-
-
-def snapshot_files(world):
-    return sorted((world.cache_dir / "profiles").glob("*.snapshot"))
 
 
 def test_a_swapped_snapshot_never_serves_another_profiles_role(world):
@@ -238,29 +200,6 @@ def test_a_swapped_snapshot_never_serves_another_profiles_role(world):
     assert arn == ASSUMED and result.stderr == ""
     assert {i["username"] for i in world.keyring_items()} == items  # no stray entries
     assert len(world.sts.calls_of("AssumeRole")) == 2  # the hit came from the cache
-
-
-def snapshot_name(world, profile: str) -> str:
-    code = ("import sys, os; from xaccount_credproc.config import snapshot as resolved; "
-            "print(os.path.basename(resolved._snapshot_path(sys.argv[1], sys.argv[2])))")
-    return subprocess.run([sys.executable, "-c", code, str(world.toml), profile], env=world.env,
-                          capture_output=True, text=True, check=True).stdout.strip()
-
-
-@pytest.fixture
-def right(world, monkeypatch):
-    """Two profiles, this process in the world's environment (in-process for speed: the paths
-    read are exactly those the installed helper reads), past the snapshot's racy window.
-    Returns prod-read-only as the config resolves it."""
-    from xaccount_credproc.config import loader as config
-
-    world.standard()
-    world.use_mfa_process()
-    add_deploy(world)
-    for key, value in world.env.items():
-        monkeypatch.setenv(key, value)
-    settle(world)
-    return config.load(world.toml).resolve("prod-read-only")
 
 
 def test_300_mutations_of_a_snapshot_give_the_right_profile_or_a_reparse(world, right):
@@ -318,9 +257,6 @@ def test_a_snapshot_that_cannot_be_replaced_leaves_no_temp_file(world):
     assert not [p for p in (world.cache_dir / "profiles").iterdir() if ".tmp" in p.name]
 
 
-# -- a hostile session bus ----------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("mode", fake_dbus.MODES)
 def test_the_dbus_reader_gives_up_in_time_on_any_malformed_reply(tmp_path, monkeypatch, mode):
     from xaccount_credproc.backends import dbus, secret_service
@@ -353,66 +289,12 @@ def test_a_malformed_bus_still_gets_credentials_with_one_warning(world, mode, tm
         arn, result = identity_and_direct_run(world, env={"DBUS_SESSION_BUS_ADDRESS": bus.address})
         took = time.monotonic() - started
         assert arn == ASSUMED
-        (line,) = warning_lines(result.stderr)
+        (line,) = nonblank_lines(result.stderr)
         assert line.startswith("xaccount-credproc: warning: the Secret Service "), line
         assert "so credentials are kept in the kernel keyring meanwhile" in line, line
         assert took < 20, took  # two runs: aws, then the helper alone
     finally:
         bus.stop()
-
-
-# -- the terminal prompt ------------------------------------------------------------------------
-
-
-def prompt(world) -> Terminal:
-    world.standard()
-    terminal = Terminal([str(HELPER), "credential-process", "--profile", "prod-read-only"],
-                        world.env)
-    terminal.expect(r"MFA code for .*: ")
-    time.sleep(0.2)  # echo is off once the prompt shows; give tcsetattr its moment
-    assert not termios.tcgetattr(terminal.master)[3] & termios.ECHO
-    return terminal
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_a_signal_at_the_prompt_leaves_echo_on_and_exits_conventionally(world, signum):
-    terminal = prompt(world)
-    terminal.proc.send_signal(signum)
-    terminal.proc.wait(timeout=30)
-    assert termios.tcgetattr(terminal.master)[3] & termios.ECHO  # echo is back on
-    result = terminal.finish()
-    assert result.returncode == 128 + signum
-    assert result.stdout == ""
-    assert result.stderr.strip() == (f"xaccount-credproc: MFA code entry interrupted by "
-                                     f"{signal.Signals(signum).name}")
-    assert world.sts.calls_of("AssumeRole") == []
-
-
-def test_ctrl_d_at_the_prompt_gives_up_at_once(world):
-    terminal = prompt(world)
-    terminal.type("\x04")
-    result = terminal.finish()
-    assert result.returncode == 4
-    assert "MFA code entry cancelled" in result.stderr
-    assert terminal.screen.count(b"MFA code for") == 1  # not asked again
-    assert world.sts.calls == []
-
-
-# -- loops back into the helper ----------------------------------------------------------------
-
-
-def test_the_reentry_marker_does_not_reach_mfa_process(world):
-    world.standard()
-    dump = world.root / "mfa-env"
-    script = world.root / "mfa.sh"
-    script.write_text(f"#!/bin/sh\nenv > {dump}\nexec {world.mfa_process_command()}\n")
-    script.chmod(0o700)
-    world.write_toml(world.toml.read_text().replace(
-        "[defaults]\n", f'[defaults]\nmfa_process = "{script}"\n'))
-    arn, _ = identity_and_direct_run(world)
-    assert arn == ASSUMED
-    assert dump.exists()
-    assert "XACCOUNT_CREDPROC_ACTIVE" not in dump.read_text()
 
 
 def test_a_wrapper_that_scrubs_the_environment_cannot_make_the_helper_loop(world):

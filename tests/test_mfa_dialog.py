@@ -18,11 +18,10 @@ import pytest
 
 from tests.harness.desktop import Desktop
 from tests.harness.terminal import Terminal
-from tests.harness.world import AWS, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
+from tests.harness.world import ASSUMED, AWS, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 TITLE = "MFA code for profile prod-read-only"
 
 

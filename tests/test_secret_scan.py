@@ -27,3 +27,19 @@ def test_activity_leaves_no_secret_and_the_scan_sees_it_when_one_is_planted(worl
     found, _ = leaks([world.home], [f"oops: {code}."], secrets, codes)
     assert found == [f"a secret is in {planted}", f"an MFA code is in a stderr: 'oops: {code}.'"]
     planted.unlink()
+
+
+def test_the_scan_finds_a_secret_wherever_it_stands_and_a_code_only_on_its_own(tmp_path):
+    """Inside a longer run of token characters, split over nothing, with spaces in it (a
+    passphrase): found. Six digits inside a longer number (an account ID): not a code."""
+    token = "IQoJb3JpZ2luX2VjE" + "A1b2-C3d4_E5f6" * 20
+    (tmp_path / "run").write_text(f"prefix{token}suffix.more\n")
+    (tmp_path / "phrase").write_text("the passphrase is: correct horse battery staple\n")
+    (tmp_path / "number").write_text("account 123456789012\n")
+    found, scanned = leaks([tmp_path], ["no code 9123456 here", "code 654321 here"],
+                           [token, "correct horse battery staple"], ["123456", "654321"])
+    assert scanned == 3
+    assert sorted(found) == sorted([f"a secret is in {tmp_path / 'run'}",
+                                    f"a secret is in {tmp_path / 'phrase'}",
+                                    "an MFA code is in a stderr: 'code 654321 here'"])
+

@@ -15,11 +15,10 @@ import pytest
 from tests.harness import required
 from tests.harness.chains import HUB, SSO_CONFIG, hub_and_spokes
 from tests.harness.cred_server import CredServer, get, get_served, raw
-from tests.harness.world import ADMIN_ROLE_ARN, AWS_V2, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
+from tests.harness.world import ADMIN_ROLE_ARN, ASSUMED, AWS_V2, EXTERNAL_ID, MFA_SERIAL, ROLE_ARN
 
 SSO_ROLE = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"
 
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 ADMIN_ASSUMED = "arn:aws:sts::333333333333:assumed-role/Admin/alice"
 # boto3 as a long-running program would use it: the default chain, nothing but the environment.
 BOTO = ("import boto3, json; print(json.dumps(boto3.client('sts', region_name='eu-west-1')"
@@ -429,7 +428,7 @@ def _netns_available():
 
 
 @pytest.fixture
-def container_net(world):
+def container_net(world, link_local_turn):
     """A network namespace whose veth has 169.254.170.1/24, the host's end 169.254.170.2/24: a
     container's view of the ECS link-local network, made and removed here."""
     _netns_available()
@@ -546,7 +545,7 @@ PODMAN = __import__("pathlib").Path("/usr/bin/podman")
 
 
 @pytest.fixture
-def podman():
+def podman(link_local_turn):
     """Rootful Podman with runc and cgroupfs, its storage, run state and network configs in
     this test's own directories (never the machine's), and a root file system of the host's
     /usr, mounted read-only (REFERENCE.md has the recipe)."""

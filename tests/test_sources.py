@@ -1,23 +1,25 @@
 """Long-term IAM user keys in the OS keyring (`source add|import|rotate|remove|list`), end to end:
 an IAM user and its access key made through moto's IAM (which the STS emulator then accepts, for
 as long as IAM has the key), the real Secret Service, the real `aws` CLI, and `rotate` killed
-with SIGKILL at each of its steps."""
+with SIGKILL at each of its steps; a source add that fails half-way, a closed stdin, a signal at
+a key prompt, and a mute IAM named as IAM, each one line."""
 
 import json
 import os
 import signal
+import socket
 import subprocess
+import termios
+import threading
 import time
 
 import pytest
 
+from tests.harness.checks import failure_line
 from tests.harness.iam_users import ADMIN, USER, iam, keys_in_iam
 from tests.harness.mfa import times_asked
 from tests.harness.terminal import Terminal
-from tests.harness.world import (
-    EXTERNAL_ID,
-    HELPER,
-)
+from tests.harness.world import ALICE_KEY, ALICE_SECRET, EXTERNAL_ID, HELPER
 
 
 def files_holding(world, secret: str) -> list:
@@ -34,7 +36,20 @@ def imported(world, alice) -> None:
     assert init.returncode == 0, init.stderr
 
 
-# -- import, then everything works from the keyring ---------------------------------------------
+# Where rotate is killed, seen from outside: a request held at the emulator (IAM answering
+# slowly), not a hook in the product.
+KILL_POINTS = {"after-create": ("CreateAccessKey", True),  # created in IAM, the answer lost
+               "after-store": ("GetCallerIdentity", False),  # stored, not yet seen accepted
+               "before-delete": ("DeleteAccessKey", False)}  # the old key not yet deleted
+
+
+def term_finish_keeping_master(term):
+    """finish(), after checking on the still-open terminal that echo is back on."""
+    stdout, stderr = term.proc.communicate(timeout=30)
+    assert termios.tcgetattr(term.master)[3] & termios.ECHO, "echo left off"
+    os.close(term.master)
+    return subprocess.CompletedProcess(term.proc.args, term.proc.returncode, stdout.decode(),
+                                       stderr.decode())
 
 
 def test_import_moves_the_keys_and_the_cli_works_for_a_role_and_for_the_user(world, alice):
@@ -238,9 +253,6 @@ def test_list_and_remove_show_nothing_secret(world, alice):
     assert [i for i in world.keyring_items() if i["username"].startswith("source/")] == []
 
 
-# -- rotate ------------------------------------------------------------------------------------
-
-
 def test_rotate_end_to_end(world, alice):
     imported(world, alice)
     world.identity("prod-read-only")  # sessions made with the old key, cached
@@ -271,13 +283,6 @@ def test_rotate_refuses_a_user_with_two_keys_before_changing_anything(world, ali
     assert f"already has 2 access keys (stored: …{alice['key'][-4:]}; not stored here: " \
            f"…{extra[-4:]})" in result.stderr
     assert sorted(keys_in_iam(world)) == sorted([alice["key"], extra])
-
-
-# Where rotate is killed, seen from outside: a request held at the emulator (IAM answering
-# slowly), not a hook in the product.
-KILL_POINTS = {"after-create": ("CreateAccessKey", True),  # created in IAM, the answer lost
-               "after-store": ("GetCallerIdentity", False),  # stored, not yet seen accepted
-               "before-delete": ("DeleteAccessKey", False)}  # the old key not yet deleted
 
 
 @pytest.mark.parametrize("step", sorted(KILL_POINTS))
@@ -320,3 +325,104 @@ def test_a_rotation_with_nothing_held_finishes_promptly(world, alice):
     started = time.monotonic()
     assert world.run("source", "rotate", "dev").returncode == 0
     assert time.monotonic() - started < 30
+
+
+def test_duplicate_sections_are_refused_with_both_line_numbers(world):
+    world.standard(mfa_required=False)
+    text = ("[profile prod-read-only]\nregion = eu-west-1\n\n"
+            "[profile other]\nregion = eu-west-1\n\n"
+            "[profile prod-read-only]\noutput = json\n")
+    world.aws_config.write_text(text)
+    result = world.run("init")
+    assert result.returncode == 2 and result.stdout == ""
+    assert failure_line(result) == (
+        f"xaccount-credproc: {world.aws_config} has the same section twice ([profile "
+        "prod-read-only] at lines 1, 7), so the AWS CLI cannot read it at all; merge each into "
+        "one section, then run 'xaccount-credproc init' again")
+    assert world.aws_config.read_text() == text  # nothing written, nothing dropped
+    doctor = world.run("doctor")
+    assert doctor.returncode == 1
+    assert (f"FAIL  AWS config: {world.aws_config} has the same section twice ([profile "
+            "prod-read-only] at lines 1, 7)") in doctor.stdout
+
+
+def test_a_source_add_the_keyring_refuses_leaves_no_declaration(world):
+    world.standard(mfa_required=False)
+    world.write_toml(world.toml.read_text().replace(
+        "[defaults]\n", '[defaults]\nkeyring_backend = "secret-service"\n'))
+    before = world.toml.read_text()
+    result = world.run("source", "add", "ops", input=f"{ALICE_KEY}\n{ALICE_SECRET}\n",
+                       stdin=None, env={"DBUS_SESSION_BUS_ADDRESS": ""})
+    assert result.returncode == 1 and result.stdout == ""
+    line = failure_line(result)
+    assert line.startswith("xaccount-credproc: cannot store the keys: "), line
+    assert world.toml.read_text() == before  # no [sources.ops] left behind
+    assert ALICE_SECRET not in result.stderr
+
+
+def test_a_source_add_under_a_profile_name_stores_nothing(world):
+    world.standard(mfa_required=False)
+    result = world.run("source", "add", "prod-read-only",
+                       input=f"{ALICE_KEY}\n{ALICE_SECRET}\n", stdin=None)
+    assert result.returncode == 2
+    assert failure_line(result) == (
+        f"xaccount-credproc: 'prod-read-only' is a profile in {world.toml}, so it cannot also "
+        "name a stored source; choose another name for the source")
+    assert [i for i in world.keyring_items() if i["username"].startswith("source/")] == []
+
+
+def test_source_add_with_stdin_closed_is_one_line(world):
+    world.standard(mfa_required=False)
+    result = world.run("source", "add", "ops", stdin=subprocess.DEVNULL,
+                       preexec_fn=lambda: os.close(0))
+    assert result.returncode == 1
+    assert failure_line(result) == (
+        "xaccount-credproc: stdin is closed, so there are no keys to read; pipe two lines to "
+        "stdin (the access key ID, then the secret), or run it in a terminal")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_at_the_key_prompt_is_reported_truthfully(world, signum):
+    world.standard(mfa_required=False)
+    term = Terminal([str(HELPER), "source", "add", "ops"], world.env)
+    term.expect("Secret access key|Access key ID: ")
+    term.type(ALICE_KEY + "\n")
+    term.expect(r"Secret access key \(not shown\): ")
+    term.proc.send_signal(signum)
+    result = term_finish_keeping_master(term)
+    assert result.returncode == 128 + signum
+    assert failure_line(result) == (f"xaccount-credproc: secret access key entry interrupted by "
+                                f"{signal.Signals(signum).name}")
+    assert "[sources.ops]" not in world.toml.read_text()
+
+
+def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
+    """The real botocore against a socket that accepts and never answers."""
+    from xaccount_credproc.credentials.source_session import READ_TIMEOUT, SourceSession
+    from xaccount_credproc.credentials.stored.keys import StoredKeys
+    from xaccount_credproc.errors import AwsError
+    from xaccount_credproc.reentry import REENTRY_ENV
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(listener.accept()) for _ in range(8)],
+                     daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", url)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # SourceSession marks this process as resolving a source (REENTRY_ENV): undone after the test,
+    # or every later test's helper run from this process would see a loop.
+    monkeypatch.setenv(REENTRY_ENV, "")
+    source = SourceSession("ops", "eu-west-1", "ops",
+                       keys=StoredKeys(ALICE_KEY, ALICE_SECRET, "arn:aws:iam::1:user/a"))
+    started = time.monotonic()
+    with pytest.raises(AwsError) as failed:
+        source.call_api("ListAccessKeys", lambda: source.iam().list_access_keys(UserName="a"))
+    assert time.monotonic() - started < 4 * READ_TIMEOUT
+    assert str(failed.value) == (
+        f"{url}/ accepted the connection but did not answer ListAccessKeys within {READ_TIMEOUT}s, "
+        "each of the 2 times it was sent; IAM or a proxy in between is stuck: try again later, "
+        "or check the network, proxy settings and AWS_ENDPOINT_URL_IAM")
+    listener.close()

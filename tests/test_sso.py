@@ -1,67 +1,31 @@
 """IAM Identity Center built in: `sso login` (device code and PKCE), the token in the AWS CLI's
-own file, renewal without a person, `sso status` and `sso logout`; through the real aws CLI and
-botocore against the Identity Center emulator (tests/harness/sso_portal.py)."""
+own file, renewal without a person, `sso status` and `sso logout`, and its roles as profiles;
+through the real aws CLI and botocore against the Identity Center emulator
+(tests/harness/sso_portal.py). `sso sync` is test_discovery.py."""
 
 import hashlib
 import json
 import stat
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from tests.harness.chains import hub_and_spokes
 from tests.harness.checks import failure_line
+from tests.harness.identity_center import SSO_TOML, approving, device_login, signed_in_as, sso_profiles
 from tests.harness.world import HELPER, MFA_SERIAL
 
 SSO_ROLE = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Developer_0123456789abcdef/alice"
+
+
 HUB_TRUSTS = "arn:aws:iam::111111111111:role/AWSReservedSSO_Developer_0123456789abcdef"
 
 
 def token_path(world, name="corp"):
     return world.home / ".aws" / "sso" / "cache" / (hashlib.sha1(name.encode()).hexdigest()
                                                      + ".json")
-
-
-def approving(sso, count: int = 1):
-    """A person who approves, from another device, each code a device login shows."""
-    def approve():
-        deadline = time.monotonic() + 60
-        done = 0
-        while done < count and time.monotonic() < deadline:
-            for code in sso.pending_user_codes():
-                sso.approve(code)
-                done += 1
-            time.sleep(0.2)
-
-    thread = threading.Thread(target=approve, daemon=True)
-    thread.start()
-    return thread
-
-
-def device_login(world, sso, *extra):
-    approving(sso)
-    result = world.run("sso", "login", "--sso-session", "corp", "--use-device-code",
-                       "--no-browser", *extra, timeout=90)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def signed_in_as(world, *argv: str, profile: str = "corp-sso") -> str:
-    """Who signed the GetCallerIdentity that `argv` (the plain `aws` CLI, boto3) just made
-    with `profile`: the SSO role whose credentials botocore got from the portal."""
-    before = len(world.sts.calls_of("GetCallerIdentity"))
-    if argv:
-        result = subprocess.run([*argv], env=world.env, capture_output=True, text=True,
-                                timeout=90)
-    else:
-        result = world.aws("sts", "get-caller-identity", "--profile", profile)
-    assert result.returncode == 0, result.stderr
-    calls = world.sts.calls_of("GetCallerIdentity")[before:]
-    assert len(calls) == 1
-    return world.sts.caller_arn(calls[0].caller)
 
 
 def secrets_of(world) -> list[str]:
@@ -76,7 +40,32 @@ def sso_chain(world):
     world.sts.add_role("arn:aws:iam::111111111111:role/Hub", trusts=(HUB_TRUSTS,))
 
 
-# -- signing in ------------------------------------------------------------------------------
+def expire_in_file(world, seconds_left: float) -> None:
+    path = token_path(world)
+    document = json.loads(path.read_text())
+    document["expiresAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                          time.gmtime(time.time() + seconds_left))
+    path.write_text(json.dumps(document))
+
+
+def stand_in_browser(world, delay: float = 0.0):
+    """A program that does what a browser does with the authorize URL: follows its redirect
+    back to the loopback listener (after `delay` seconds, as a person takes time)."""
+    browser = world.root / "browser"
+    browser.write_text(f"#!{sys.executable}\nimport sys, time, urllib.request\n"
+                       f"time.sleep({delay})\n"
+                       "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n")
+    browser.chmod(0o755)
+    return str(browser)
+
+
+def revoked(world, sso):
+    """Signed in once; the refresh token since revoked and the access token expired."""
+    device_login(world, sso)
+    sso_chain(world)
+    sso.refresh_tokens.clear()
+    sso.expire_access_tokens()
+    expire_in_file(world, -60)
 
 
 def test_a_device_login_writes_the_aws_clis_token_file_and_plain_botocore_uses_it(world, sso):
@@ -125,6 +114,37 @@ def test_a_browser_login_with_pkce_comes_back_to_the_loopback_listener(world, ss
     assert registered["redirects"] == ["http://127.0.0.1/oauth/callback"]
     for secret in secrets_of(world):
         assert secret not in result.stdout + result.stderr
+    assert signed_in_as(world) == SSO_ROLE
+
+
+def test_another_local_user_cannot_answer_the_callback_in_the_browsers_place(
+        world, sso, throwaway_user, public_tmp):
+    """The authorize URL (its state, its callback) is on the browser's command line: another
+    user who reads it and sends the callback first, with a code of their own (a login CSRF), is
+    refused; the user's own browser completes the login, and the command says who was refused."""
+    from tests.harness.watcher import Watcher
+
+    with Watcher(throwaway_user, public_tmp / "watcher") as watcher:
+        browser = world.root / "browser"
+        browser.write_text(
+            f"#!{sys.executable}\nimport os, sys, time, urllib.request\n"
+            "deadline = time.monotonic() + 5\n"
+            f"while time.monotonic() < deadline and not (os.path.exists({str(watcher.record)!r})"
+            f" and open({str(watcher.record)!r}).read().count(chr(10)) >= 3):\n"
+            "    time.sleep(0.02)\n"
+            "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n")
+        browser.chmod(0o755)
+        result = world.run("sso", "login", "--sso-session", "corp",
+                           env={"BROWSER": str(browser)}, timeout=90)
+    assert result.returncode == 0, result.stderr
+    forged = [a for a in watcher.attempts() if "code=forged" in a.get("url", "")]
+    assert len(forged) == 1 and forged[0]["status"] == 403, watcher.attempts()
+    port = forged[0]["url"].split("/")[2]
+    at_the_callback = [a for a in watcher.attempts() if a.get("url", "").split("/")[2] == port]
+    assert all(a.get("status") == 403 for a in at_the_callback), watcher.attempts()
+    assert [r["grant"] for r in sso.calls("CreateToken")] == ["authorization_code"]
+    assert (f"warning: local uid {throwaway_user.pw_uid} ({throwaway_user.pw_name}) sent this "
+            "sign-in's callback too and was refused" in result.stderr)
     assert signed_in_as(world) == SSO_ROLE
 
 
@@ -198,17 +218,6 @@ def test_a_device_code_never_approved_is_one_line_within_the_bound(world, sso):
     assert "Traceback" not in result.stderr
 
 
-# -- staying signed in -----------------------------------------------------------------------
-
-
-def expire_in_file(world, seconds_left: float) -> None:
-    path = token_path(world)
-    document = json.loads(path.read_text())
-    document["expiresAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                          time.gmtime(time.time() + seconds_left))
-    path.write_text(json.dumps(document))
-
-
 def test_an_expired_token_is_renewed_without_a_person_once_for_parallel_callers(world, sso):
     device_login(world, sso)
     sso_chain(world)
@@ -267,9 +276,6 @@ def test_a_revoked_refresh_token_is_one_line_naming_the_login(world, sso):
     assert world.sts.calls_of("AssumeRole") == []
 
 
-# -- status and logout -----------------------------------------------------------------------
-
-
 def test_status_and_logout(world, sso):
     before = world.run("sso", "status")
     assert before.returncode == 0 and "corp  https://corp.awsapps.com/start  not signed in" in \
@@ -290,9 +296,6 @@ def test_status_and_logout(world, sso):
     assert "not signed in" in world.run("sso", "status").stdout
     again = world.run("sso", "logout", "--sso-session", "corp")
     assert again.stdout.strip() == "sso-session 'corp' was not signed in"
-
-
-# -- bad input -------------------------------------------------------------------------------
 
 
 def test_an_unknown_session_is_one_line(world, sso):
@@ -334,29 +337,6 @@ def test_the_token_file_is_never_left_half_written_or_readable_by_others(world, 
     leftovers = [p.name for p in token_path(world).parent.iterdir() if p.suffix == ".tmp"]
     assert leftovers == []
     assert stat.S_IMODE(token_path(world).stat().st_mode) == 0o600
-
-
-# -- when the token cannot be renewed: a person signs in again ---------------------------------
-
-
-def stand_in_browser(world, delay: float = 0.0):
-    """A program that does what a browser does with the authorize URL: follows its redirect
-    back to the loopback listener (after `delay` seconds, as a person takes time)."""
-    browser = world.root / "browser"
-    browser.write_text(f"#!{sys.executable}\nimport sys, time, urllib.request\n"
-                       f"time.sleep({delay})\n"
-                       "urllib.request.urlopen(sys.argv[1], timeout=10).read()\n")
-    browser.chmod(0o755)
-    return str(browser)
-
-
-def revoked(world, sso):
-    """Signed in once; the refresh token since revoked and the access token expired."""
-    device_login(world, sso)
-    sso_chain(world)
-    sso.refresh_tokens.clear()
-    sso.expire_access_tokens()
-    expire_in_file(world, -60)
 
 
 def test_on_a_terminal_credential_process_signs_in_again_with_a_device_code(world, sso):
@@ -469,38 +449,6 @@ def test_list_and_doctor_show_each_session_and_its_login_never_the_token(world, 
         assert secret not in listed.stdout + listed.stderr + doctor.stdout + doctor.stderr
 
 
-# -- Identity Center roles as profiles of the TOML config ---------------------------------------
-
-SSO_TOML = """\
-[defaults]
-region = "eu-west-1"
-
-[sso-sessions.corp]
-sso_start_url = "https://corp.awsapps.com/start"
-sso_region = "eu-west-1"
-sso_registration_scopes = ["sso:account:access"]
-
-[profiles.corp-dev]
-sso_session = "corp"
-sso_account_id = "111111111111"
-sso_role_name = "Developer"
-
-[profiles.corp-ro]
-sso_session = "corp"
-sso_account_id = "111111111111"
-sso_role_name = "ReadOnly"
-"""
-
-
-def sso_profiles(world, extra: str = "", aws_config: str | None = None):
-    world.write_toml(SSO_TOML + extra)
-    if aws_config is not None:
-        world.aws_config.write_text(aws_config)
-    result = world.run("init")
-    assert result.returncode == 0, result.stderr
-    return result
-
-
 def test_an_identity_center_role_is_a_profile_served_from_the_cache(world, sso):
     sso_profiles(world, aws_config="")
     text = world.aws_config.read_text()
@@ -602,83 +550,6 @@ def test_a_start_url_that_is_not_https_in_the_toml_is_refused_at_load(world, sso
     result = world.run("credential-process", "--profile", "corp-dev")
     failure_line(result, "sso_start_url 'http://corp.awsapps.com/start' is not an https URL",
                  code=2)
-    assert sso.requests == []
-
-
-# -- sso sync: a profile for every account and role ---------------------------------------------
-
-
-def assigned(sso):
-    sso.assignments = {"111111111111": ("corp-dev", ["Developer", "ReadOnly"]),
-                       "222222222222": ("corp prod", ["Admin"]),
-                       "333333333333": ("corp-dev", ["Developer"])}
-    sso.page_limit = 2  # every list comes in pages
-
-
-def test_sync_adds_a_profile_per_assignment_keeps_hand_made_ones_and_writes_stanzas(world, sso):
-    from tests.harness.sso_portal import THROTTLED
-
-    hand_made = ('\n[profiles.corp-prod-Admin]\nsource_profile = "dev"\n'
-                 'role_arn = "arn:aws:iam::444444444444:role/Other"\n')
-    sso_profiles(world, extra=hand_made)
-    device_login(world, sso)
-    assigned(sso)
-    before = world.toml.read_text()
-    sso.answer_next.append(THROTTLED)  # the portal's throttling, retried with backoff
-    result = world.run("sso", "sync", "--sso-session", "corp", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "sso-session 'corp': 3 accounts, 4 roles assigned; 2 profiles kept" in result.stdout
-    assert ("add 2: corp-prod-Admin-222222222222, corp-dev-Developer"
-            in result.stdout), result.stdout
-    text = world.toml.read_text()
-    assert text.startswith(before)  # hand-made profiles and comments untouched
-    assert ('[profiles.corp-prod-Admin-222222222222]\nsso_session = "corp"\n'
-            'sso_account_id = "222222222222"\nsso_role_name = "Admin"\nsso_synced = true\n') in text
-    assert "[profile corp-prod-Admin-222222222222]" in world.aws_config.read_text()
-    assert signed_in_as(world, profile="corp-prod-Admin-222222222222") == (
-        "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice")
-    again = world.run("sso", "sync", "--sso-session", "corp")
-    assert "4 profiles kept" in again.stdout and "\nadd " not in again.stdout
-
-
-def test_sync_prune_removes_exactly_the_synced_profiles_no_longer_assigned(world, sso):
-    sso_profiles(world)
-    device_login(world, sso)
-    assigned(sso)
-    assert world.run("sso", "sync", "--sso-session", "corp").returncode == 0
-    # Account 333 is gone, and ReadOnly of 111 (whose profile, corp-ro, is hand-made).
-    sso.assignments = {"111111111111": ("corp-dev", ["Developer"]),
-                       "222222222222": ("corp prod", ["Admin"])}
-    dry = world.run("sso", "sync", "--sso-session", "corp", "--prune", "--dry-run")
-    assert "would remove 1: corp-dev-Developer" in dry.stdout, dry.stdout
-    assert "[profiles.corp-dev-Developer]" in world.toml.read_text()
-    result = world.run("sso", "sync", "--sso-session", "corp", "--prune")
-    assert result.returncode == 0, result.stderr
-    assert "remove 1: corp-dev-Developer" in result.stdout
-    text, aws = world.toml.read_text(), world.aws_config.read_text()
-    assert "corp-dev-Developer" not in text + aws
-    assert "[profiles.corp-ro]" in text and "[profile corp-ro]" in aws
-
-
-def test_sync_dry_run_writes_nothing(world, sso):
-    sso_profiles(world)
-    device_login(world, sso)
-    assigned(sso)
-    before = (world.toml.read_bytes(), world.aws_config.read_bytes())
-    result = world.run("sso", "sync", "--sso-session", "corp", "--dry-run",
-                       "--template", "{session}-{account_id}-{role_name}")
-    assert result.returncode == 0, result.stderr
-    assert "would add 2: corp-222222222222-Admin, corp-333333333333-Developer" in result.stdout
-    assert (world.toml.read_bytes(), world.aws_config.read_bytes()) == before
-
-
-def test_sync_with_a_bad_template_is_one_line(world, sso):
-    sso_profiles(world)
-    result = world.run("sso", "sync", "--sso-session", "corp", "--name-template", "{acount}")
-    failure_line(result, "--name-template '{acount}' is not a usable name template", code=2)
-    # --template, as sso sync called it before, is still taken.
-    result = world.run("sso", "sync", "--sso-session", "corp", "--template", "{acount}")
-    failure_line(result, "--name-template '{acount}' is not a usable name template", code=2)
     assert sso.requests == []
 
 

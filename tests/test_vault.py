@@ -5,6 +5,7 @@ moments of `vault passwd` and `source add`."""
 
 import base64
 import concurrent.futures
+import functools
 import hashlib
 import json
 import os
@@ -18,16 +19,10 @@ import pytest
 
 from tests.harness.checks import failure_line
 from tests.harness.iam_users import ADMIN, CREDENTIALS, iam_user
+from tests.harness.kernel_keys import MadeHere, of_world
 from tests.harness.mfa import counting_mfa, times_asked
 from tests.harness.terminal import Terminal
-from tests.harness.world import (
-    DEFAULT_TOML,
-    EXTERNAL_ID,
-    EXTRA_SECRETS,
-    HELPER,
-    ROLE_ARN,
-    World,
-)
+from tests.harness.world import DEFAULT_TOML, EXTERNAL_ID, EXTRA_SECRETS, HELPER, ROLE_ARN, World
 
 PASSPHRASE = "correct horse battery vault"
 NEW_PASSPHRASE = "another horse, another vault"
@@ -37,9 +32,10 @@ EXTRA_SECRETS += [PASSPHRASE, NEW_PASSPHRASE]
 
 
 @pytest.fixture
-def headless(tmp_path, sts, kernel_keys_made_here):
+def headless(tmp_path, sts):
     """Alice's IAM user with no session bus: the kernel keyring is the only OS store; a
-    passphrase_process that counts its runs; her keys in ~/.aws/credentials."""
+    passphrase_process that counts its runs; her keys in ~/.aws/credentials. `world.made`: the
+    kernel entries her commands made (the keyring is shared with the tests running beside)."""
     world = World(tmp_path, sts, secret_service=None)
     assert not any(k.startswith("DBUS") for k in world.env)
     key, secret, arn = iam_user(world)
@@ -57,7 +53,7 @@ def headless(tmp_path, sts, kernel_keys_made_here):
                                               f'"{sys.executable} {script} {counter} {phrase}"\n')
     world.vault = world.home / ".local" / "share" / "xaccount-credproc" / "vault.json"
     world.alice = {"key": key, "secret": secret, "arn": arn, "ran": counter, "phrase": phrase}
-    world.made = kernel_keys_made_here
+    world.made = MadeHere(of_world(world, lambda: json.loads(world.vault.read_text())["id"]))
     return world
 
 
@@ -67,7 +63,9 @@ def ok(result):
 
 
 def reboot(world) -> None:
-    """What a reboot does to this tool: every kernel-keyring entry it made is gone."""
+    """What a reboot does to this tool: every kernel-keyring entry it made is gone (this
+    world's: its credentials, its vault's key; a test that keeps a stored source's keys in the
+    kernel keyring has it to itself and sees those go too)."""
     world.made.remove()
     assert world.made.ours() == []
 
@@ -123,15 +121,23 @@ def test_import_then_a_reboot_then_8_parallel_commands_ask_for_the_passphrase_on
 
 
 def derive(passphrase: str, kdf: dict) -> bytes:
+    """The vault's key from `passphrase`, as the vault derives it (Argon2id, half a second):
+    worked out once for each passphrase and salt (the salt changes when a passwd completes)."""
+    return _derived(passphrase, kdf["salt"], kdf["iterations"], kdf["lanes"], kdf["memory_kib"])
+
+
+@functools.lru_cache(maxsize=64)
+def _derived(passphrase: str, salt: str, iterations: int, lanes: int, memory_kib: int) -> bytes:
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-    return Argon2id(salt=base64.b64decode(kdf["salt"]), length=32,
-                    iterations=kdf["iterations"], lanes=kdf["lanes"],
-                    memory_cost=kdf["memory_kib"]).derive(passphrase.encode())
+    return Argon2id(salt=base64.b64decode(salt), length=32, iterations=iterations, lanes=lanes,
+                    memory_cost=memory_kib).derive(passphrase.encode())
 
 
-def test_without_a_vault_import_refuses_unless_volatile_and_init_moves_the_key_in(headless):
+def test_without_a_vault_import_refuses_unless_volatile_and_init_moves_the_key_in(
+        headless, kernel_keys_made_here):
     world = headless
+    world.made = kernel_keys_made_here  # source/dev in the kernel keyring: nobody else's now
     before = world.aws_credentials.read_bytes()
     refused = world.run("source", "import", "dev", "--region", "eu-west-1")
     failure_line(refused, "vault init", "--volatile", code=1)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.world import BIN, FAST_START, HELPER
+from tests.harness.world import ASSUMED, BIN, FAST_START, HELPER
 from xaccount_credproc.reentry import is_helper
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 
 
 def wrappers(world) -> dict[str, str]:

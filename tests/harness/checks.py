@@ -27,3 +27,17 @@ def failure_line(result, *words: str, code: int | None = None, pattern: str | No
     for secret in (ALICE_SECRET, MFA_CODE, *secrets):
         assert secret not in stderr
     return line
+
+
+def nonblank_lines(text: str) -> list[str]:
+    """The lines of `text` that say something (a warning, an error)."""
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` is running (a zombie is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -133,3 +133,58 @@ def refuse_keyctl(code: int = errno.EPERM):
             os._exit(122)
 
     return install
+
+
+# -- what a test made ------------------------------------------------------------------------
+
+
+def value_of(key_id: int) -> str:
+    """An entry's value as this tool wrote it ("" when it cannot be read or is not ours)."""
+    from xaccount_credproc.backends.keyctl import decode
+
+    try:
+        decoded = decode(read_payload(key_id))
+    except OSError:
+        return ""
+    return decoded[0] if decoded else ""
+
+
+class MadeHere:
+    """This tool's kernel-keyring entries made since `MadeHere()` (entries that were there
+    before, e.g. a developer's own, are neither counted nor touched); with `belongs(key)`, only
+    those of one test, in a keyring other tests write at the same time."""
+
+    def __init__(self, belongs=None):
+        self.before = {key.id for key in ours()} if os.path.exists("/proc/keys") else set()
+        self.belongs = belongs
+
+    def ours(self):
+        return [key for key in ours() if key.id not in self.before
+                and (self.belongs is None or self.belongs(key))]
+
+    def remove(self):
+        remove(key.id for key in self.ours())
+
+
+def of_world(world, vault_id=None):
+    """`belongs` for MadeHere: the entries a world's commands made (in a keyring other tests
+    write at the same time): credentials its STS issued, records of its device's codes, its
+    vault's key. Stored sources' keys are nobody's in particular: a test that keeps them in the
+    kernel keyring takes it for itself (conftest's kernel_keys_made_here)."""
+    def vault() -> str | None:
+        try:
+            return vault_id() if vault_id is not None else None
+        except (OSError, ValueError, KeyError):
+            return None  # no vault (yet, or any more)
+
+    def belongs(key) -> bool:
+        name = key.description.split(":", 1)[-1]
+        if name.startswith("vault-key/"):
+            return name == f"vault-key/{vault()}"
+        value = value_of(key.id)
+        if name.startswith("mfa-code/"):  # this test's devices' codes, not the session's
+            codes = {c for device in list(world.sts.devices.values()) for c in device.accepted}
+            return bool(codes & set(value.split(" ")))
+        return bool(set(world.sts.keys) & set(value.split("\n")))
+
+    return belongs

@@ -7,9 +7,9 @@ IAM Identity Center's tokens, client secrets, device and authorization codes
 (tests/harness/sso_portal.py's ISSUED) may be in one place only: the AWS CLI's token files,
 ~/.aws/sso/cache/*.json, where the AWS tools read them."""
 
+import re
 from pathlib import Path
 
-from tests.harness.otp import appears
 from tests.harness.sso_portal import ISSUED as SSO_ISSUED
 from tests.harness.world import ALICE_SECRET, ALL_WORLDS, CAPTURED_STDERR, EXTRA_SECRETS, MFA_CODE
 
@@ -19,33 +19,70 @@ def evidence(sts) -> tuple[list[str], list[str]]:
     return [*sts.issued_secrets(), ALICE_SECRET, *EXTRA_SECRETS], [*sts.codes_seen(), MFA_CODE]
 
 
+class Needles:
+    """Many secrets looked for at once in much text: every run of token characters is slid
+    over with an index of the secrets' first PREFIX characters (a plain `in` for each secret
+    and each file made the session's scan take half a minute); a secret with other characters
+    (a passphrase with spaces) is looked for as it is."""
+
+    PREFIX = 12
+    RUN = re.compile(rb"[A-Za-z0-9_\-+/=.]{%d,}" % PREFIX)
+
+    def __init__(self, secrets):
+        self.index: dict[bytes, list[bytes]] = {}
+        self.odd: list[bytes] = []
+        for secret in {s.encode() for s in secrets if s}:
+            if len(secret) >= self.PREFIX and self.RUN.fullmatch(secret):
+                self.index.setdefault(secret[:self.PREFIX], []).append(secret)
+            else:
+                self.odd.append(secret)
+
+    def found(self, data: bytes) -> set[bytes]:
+        out = {secret for secret in self.odd if secret in data}
+        for match in self.RUN.finditer(data):
+            run = match.group()
+            for start in range(len(run) - self.PREFIX + 1):
+                for secret in self.index.get(run[start:start + self.PREFIX], ()):
+                    if run.startswith(secret, start):
+                        out.add(secret)
+        return out
+
+
+CODE_RE = re.compile(rb"(?<![0-9])([0-9]{6})(?![0-9])")
+
+
+def numbers(data: bytes) -> set[str]:
+    """The six-digit numbers that stand on their own in `data` (as an MFA code would)."""
+    return {number.decode() for number in CODE_RE.findall(data)}
+
+
 def leaks(roots: list[Path], stderrs: list[str], secrets: list[str],
           codes: list[str]) -> tuple[list[str], int]:
     """(where each secret or code was found, how many files were read)."""
     found, scanned = [], 0
+    ours, sso, code_set = Needles(secrets), Needles(SSO_ISSUED), set(codes)
+    alice = ALICE_SECRET.encode()
     for root in roots:
         for path in root.rglob("*"):
             if not path.is_file() or path.is_symlink():
                 continue
             data = path.read_bytes()
             scanned += 1
-            for secret in secrets:
-                if secret == ALICE_SECRET and path.name == "credentials":
-                    continue  # the tests write alice's key there themselves
-                if secret.encode() in data:
-                    found.append(f"a secret is in {path}")
-            found += [f"an MFA code is in {path}" for code in codes if appears(code, data)]
+            # The tests write alice's key into the credentials file themselves.
+            hits = ours.found(data) - ({alice} if path.name == "credentials" else set())
+            found += [f"a secret is in {path}"] * len(hits)
+            found += [f"an MFA code is in {path}"] * len(numbers(data) & code_set)
             token_file = path.parent.name == "cache" and path.parent.parent.name == "sso" \
                 and path.suffix == ".json"
-            found += [f"an IAM Identity Center secret is in {path}" for secret in SSO_ISSUED
-                      if not token_file and secret.encode() in data]
+            if not token_file:
+                found += [f"an IAM Identity Center secret is in {path}"] * len(sso.found(data))
     for stderr in stderrs:
-        found += [f"a secret is in a stderr: {stderr[:200]!r}" for secret in secrets
-                  if secret in stderr]
-        found += [f"an MFA code is in a stderr: {stderr[:200]!r}" for code in codes
-                  if appears(code, stderr)]
-        found += [f"an IAM Identity Center secret is in a stderr: {stderr[:200]!r}"
-                  for secret in SSO_ISSUED if secret in stderr]
+        data = stderr.encode()
+        shown = repr(stderr[:200])
+        found += [f"a secret is in a stderr: {shown}"] * len(ours.found(data))
+        found += [f"an MFA code is in a stderr: {shown}"] * len(numbers(data) & code_set)
+        found += [f"an IAM Identity Center secret is in a stderr: {shown}"] * len(
+            sso.found(data))
     return found, scanned
 
 

@@ -63,6 +63,7 @@ Each rule, what AWS answers, and where AWS says so:
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import threading
@@ -142,15 +143,18 @@ class MfaDevice:
     codes: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
     accepted: list[str] = field(default_factory=list)  # in order, for tests and secret scans
+    # Seconds the device (and AWS's view of it) is ahead of the wall clock: a test moves time
+    # on by a TOTP step instead of waiting for it (`StsEmulator.next_step`).
+    ahead: float = 0.0
 
     def valid_now(self) -> set[str]:
         if self.seed is None:
             return set(self.codes)
-        now = time.time()
+        now = time.time() + self.ahead
         return {otp.code_at(self.seed, now + step * otp.PERIOD) for step in (-1, 0, 1)}
 
     def current(self) -> str:
-        return otp.code_at(self.seed, time.time())
+        return otp.code_at(self.seed, time.time() + self.ahead)
 
 
 TAG_CHARS = r"[\w\s_.:/=+\-@]"
@@ -192,6 +196,30 @@ class Hold:
 
     def release(self) -> None:
         self._released.set()
+
+
+# The directory the whole test run shares (its workers too: conftest.pytest_configure), where
+# each port an emulator listened on is claimed once.
+PORTS_CLAIMED_ENV = "XCP_TEST_PORTS_CLAIMED"
+
+
+def _server_on_a_port_never_used_before(app):
+    """A server on a loopback port no emulator of this run has listened on. The kernel hands
+    out ephemeral ports again (about 8 repeats in a run of 700 listens over 28 000 ports), and
+    a cache entry names its endpoint: a repeated port would serve one test another's entry,
+    made at an emulator since reset, and AWS would call its token invalid."""
+    claimed = os.environ.get(PORTS_CLAIMED_ENV)
+    for _ in range(100):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        if not claimed:
+            return server
+        try:
+            os.close(os.open(os.path.join(claimed, str(server.server_port)),
+                             os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return server
+        except FileExistsError:
+            server.server_close()
+    raise RuntimeError("no loopback port this run has not used yet")
 
 
 class StsEmulator:
@@ -269,6 +297,15 @@ class StsEmulator:
         """What the TOTP device shows now."""
         return self.devices[serial].current()
 
+    def next_step(self, serial: str) -> str:
+        """Time moves on by one TOTP step for the device and for AWS alike (the rule they keep
+        is the same: a code is accepted once, in its step or one either side); the code the
+        device shows now."""
+        with self.lock:
+            device = self.devices[serial]
+            device.ahead += otp.PERIOD
+            return device.current()
+
     def unused_code(self, serial: str, timeout: float = 35) -> str:
         """What the TOTP device shows once it shows a code not accepted yet (the next step's,
         when the current one was just used): what a person would type."""
@@ -303,7 +340,7 @@ class StsEmulator:
     # -- server -------------------------------------------------------------------------------
 
     def start(self) -> str:
-        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._server = _server_on_a_port_never_used_before(self)
         self._server.daemon_threads = True
         emulator = self
 
@@ -317,6 +354,18 @@ class StsEmulator:
         self._server.RequestHandlerClass = SkewedClock
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        return self.url
+
+    def listen_anew(self) -> str:
+        """Serve on a fresh port from now on, and no longer on the one before. Each test's
+        endpoint is its own: a cache entry's key names the endpoint, so no entry one test made
+        is ever another's (in the same session or beside it in another worker), and no test
+        has to sweep the uid's kernel keyring, which every worker shares, to be alone."""
+        before = self._server
+        self.start()
+        if before is not None:
+            before.shutdown()
+            before.server_close()
         return self.url
 
     def stop(self) -> None:

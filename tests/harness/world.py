@@ -22,6 +22,8 @@ MFA_CODE = "845271"  # a fixed device's code; not a substring of account IDs suc
 OTP_TOOL = Path(__file__).resolve().parent / "otp.py"
 ROLE_ARN = "arn:aws:iam::222222222222:role/DevReadOnly-CrossAccount"
 ADMIN_ROLE_ARN = "arn:aws:iam::333333333333:role/Admin"
+# Who the standard world's prod-read-only role is at STS.
+ASSUMED = "arn:aws:sts::222222222222:assumed-role/DevReadOnly-CrossAccount/alice"
 EXTERNAL_ID = "DeveloperAccess"
 
 DEFAULT_TOML = f"""\
