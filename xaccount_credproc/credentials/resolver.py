@@ -33,7 +33,7 @@ if TYPING:
     from ..backends.store import SecretStore
     from .mfa_codes import CodeSource
     from .providers import Provider, Source
-    from .sso import SignIn
+    from .sign_in import SignIn
 
 # Only a miss needs `providers` (and boto3 behind it), `locking` (filelock) and `prompt.mfa`
 # (re, subprocess, termios): they are imported where used, to keep the hit path short.

@@ -98,8 +98,9 @@ def sync(config_path: str, session_name: str, template: str = naming.DEFAULT_TEM
     """(Plan, init's result or None on a dry run)."""
     from ..config import loader, stanzas
     from ..config.toml_edit import sync_profiles
+    from ..credentials.sign_in import PersonSignIn
     from ..credentials.sso import session_named
-    from ..credentials.sso.login import PersonSignIn, fresh_token
+    from ..credentials.sso.login import fresh_token
 
     naming.check_template(template)
     loaded = loader.load(config_path, lenient=True)

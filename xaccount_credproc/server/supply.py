@@ -16,7 +16,7 @@ import threading
 import time
 
 from .. import debug
-from ..credentials.sso import LoginNeeded
+from ..credentials.sign_in import LoginNeeded
 from ..errors import AwsError, ConfigError, MfaError, ProfileNotFound, UserError
 from . import REFRESH_AT, SERVE_MIN
 
@@ -24,7 +24,7 @@ TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
     from ..config import Profile
     from ..config.model import Config
-    from ..credentials.sso import SsoSession
+    from ..credentials.sign_in import SignInSession
     from ..prompt.mfa import MfaCodeSource
 
 # How long a failed fetch's answer is given again before a new fetch: SDKs retry 3 times within
@@ -61,7 +61,7 @@ class Job:
     def __init__(self, background: bool):
         self.background = background
         self.waiting_for_mfa = False
-        self.waiting_for_login: SsoSession | None = None  # whose browser login it waits for
+        self.waiting_for_login: SignInSession | None = None  # whose browser login it waits for
         self.done = False
         self._listeners: list = []
         self._lock = threading.Lock()
@@ -134,28 +134,27 @@ class JobMfa:
 
 
 class JobSignIn:
-    """An IAM Identity Center login for a job whose token cannot be renewed: a background job
-    declines; a client's job opens the browser login once, where a browser can be opened,
-    while requests are answered SsoLoginRequired."""
+    """A login for a job whose login cannot be renewed (an IAM Identity Center session, an AWS
+    Sign-In login): a background job declines; a client's job opens the browser login once,
+    where a browser can be opened, while requests are answered LoginRequired."""
 
     def __init__(self, job: Job, log):
         self.job, self.log = job, log
 
-    def __call__(self, session: "SsoSession", why: LoginNeeded) -> dict:
-        from ..credentials.sso.login import browser_login, signed_in_elsewhere
+    def __call__(self, session: "SignInSession", why: LoginNeeded) -> dict:
         from ..web.opener import browser_available
 
         if self.job.background:
             raise HumanNeeded(f"{session.label} needs a login")
         if not browser_available():
             raise LoginNeeded(f"{why.what}, and the server has no browser to open",
-                              f"run {session.login_command}, then retry")
+                              f"run {session.login_command}, then retry", session.kind)
         self.job.waiting_for_login = session
         self.job.changed()
         try:
-            return browser_login(session, browser=True, say=lambda line: self.log(
-                line.split(": http")[0]),  # the URL is for a person, not the log
-                elsewhere=signed_in_elsewhere(session))
+            # The URL is for a person, not the log.
+            return session.browser_login(lambda line: self.log(line.split(": http")[0]),
+                                         session.signed_in_elsewhere())
         finally:
             self.job.waiting_for_login = None
 
@@ -277,9 +276,9 @@ class Supply:
             return mfa_required(name, asking=True)
         if job.waiting_for_login is not None and not job.background:
             session = job.waiting_for_login
-            return error(503, "SsoLoginRequired", f"profile '{name}' needs an IAM Identity "
-                         f"Center login of {session.label}: complete it in the browser that "
-                         f"opened, or run {session.login_command}; then retry", name)
+            return error(503, login_required(session.kind), f"profile '{name}' needs a login of "
+                         f"{session.label}: complete it in the browser that opened, or run "
+                         f"{session.login_command}; then retry", name)
         return error(503, "CredentialsPending",
                      f"profile '{name}': credentials are being fetched (another "
                      "xaccount-credproc may be waiting for an MFA code); retry in a moment", name)
@@ -333,7 +332,7 @@ class Supply:
         except MfaError as e:
             answer = mfa_required(name, reason=str(e))
         except LoginNeeded as e:
-            answer = error(503, "SsoLoginRequired", _naming(name, str(e)), name)
+            answer = error(503, login_required(e.kind), _naming(name, str(e)), name)
         except ConfigError as e:
             answer = error(500, "ConfigError", _naming(name, str(e)), name)
         except AwsError as e:
@@ -394,6 +393,15 @@ class Supply:
                 if now - slot.background_failed < RETRY_BACKGROUND:
                     continue
                 self._start(slot, background=True)
+
+
+def login_required(kind: str) -> str:
+    """The code of a 503 for a profile whose login needs a person: SsoLoginRequired (IAM
+    Identity Center, the code clients have known since it came) or LoginRequired (AWS
+    Sign-In)."""
+    from ..credentials.sign_in import IDENTITY_CENTER
+
+    return "SsoLoginRequired" if kind == IDENTITY_CENTER else "LoginRequired"
 
 
 def mfa_required(name: str, asking: bool = False, reason: str | None = None) -> Answer:

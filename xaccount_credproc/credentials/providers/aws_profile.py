@@ -7,7 +7,7 @@ from .interface import NEVER
 
 TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
-    from ..sso import SignIn
+    from ..sign_in import SignIn
 
 
 class _AwsProfileSource:
@@ -51,7 +51,7 @@ class SsoSource(_AwsProfileSource):
 
     def __init__(self, session: SourceSession, sign_in: "SignIn | None" = None):
         """`sign_in(session, why)`: a person signing in again when the token cannot be renewed
-        (None: the person at this terminal or desktop, credentials/sso/login.PersonSignIn)."""
+        (None: the person at this terminal or desktop, credentials/sign_in.PersonSignIn)."""
         super().__init__(session)
         self.sign_in = sign_in
 
@@ -59,8 +59,9 @@ class SsoSource(_AwsProfileSource):
         if self._credentials is None:
             session = self._session.scoped_config().get("sso_session")
             if session:  # legacy profiles (sso_start_url alone) have no refresh token
+                from ..sign_in import PersonSignIn
                 from ..sso import TokenFile, session_named
-                from ..sso.login import PersonSignIn, fresh_token
+                from ..sso.login import fresh_token
 
                 fresh_token(TokenFile(session_named(session)), warnings=self._session.warnings,
                             sign_in=self.sign_in or PersonSignIn())

@@ -8,7 +8,7 @@ from ..source_session import SourceSession
 
 TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
-    from ..sso import SignIn
+    from ..sign_in import SignIn
 
 
 class IdentityCenterRole:
@@ -36,8 +36,9 @@ class IdentityCenterRole:
         return session_from_profile(self.profile)
 
     def fetch(self) -> Credentials:
+        from ..sign_in import PersonSignIn
         from ..sso import LoginNeeded, TokenFile
-        from ..sso.login import PersonSignIn, call_api, expect_fields, fresh_token, service_client
+        from ..sso.login import call_api, expect_fields, fresh_token, service_client
 
         sso = self.profile.sso
         assert sso is not None

@@ -17,31 +17,18 @@ import hashlib
 import json
 import os
 import time
-from typing import Protocol
 
 from ...errors import ConfigError, UserError
+from ..sign_in import LoginNeeded
+
+__all__ = ["LoginNeeded", "SsoSession", "TokenFile", "all_sessions", "parse_timestamp",
+           "session_from_profile", "session_named", "session_of_profile", "state", "timestamp"]
 
 # Renewed from this much left: botocore renews from 15 minutes and fails on an expired token,
 # so a helper that renews earlier leaves botocore nothing to do.
 REFRESH_MARGIN = 20 * 60
 TOKEN_FIELDS = ("startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
                 "registrationExpiresAt", "refreshToken")
-
-
-class LoginNeeded(UserError):
-    """No usable token and none can be had without a person."""
-
-    exit_code = 3
-
-
-class SignIn(Protocol):
-    """A person signing in to IAM Identity Center again, when a session's token can no longer
-    be renewed without one: `credentials.sso.login.PersonSignIn` (the browser, or the device
-    code on the terminal), `server.supply.JobSignIn` (the browser once, SsoLoginRequired
-    meanwhile; never in a background renewal). Returns the new token document, or raises
-    LoginNeeded (`why`, or why it could not be)."""
-
-    def __call__(self, session: "SsoSession", why: "LoginNeeded") -> dict: ...
 
 
 def timestamp(epoch: float) -> str:
@@ -85,7 +72,7 @@ class SsoSession:
         return TokenFile(self)
 
 
-def _aws_config() -> dict:
+def aws_config() -> dict:
     import botocore.session
 
     try:
@@ -96,7 +83,7 @@ def _aws_config() -> dict:
 
 
 def session_named(name: str) -> SsoSession:
-    config = _aws_config()
+    config = aws_config()
     sessions = config.get("sso_sessions", {})
     if name not in sessions:
         known = ", ".join(sorted(sessions)) or "none"
@@ -116,13 +103,13 @@ def session_from_profile(profile) -> SsoSession:
 
 def all_sessions() -> list[SsoSession]:
     """Every [sso-session NAME] of the AWS config, by name."""
-    sessions = _aws_config().get("sso_sessions", {})
+    sessions = aws_config().get("sso_sessions", {})
     return [_session(name, sessions[name]) for name in sorted(sessions)]
 
 
 def session_of_profile(profile: str) -> SsoSession:
     """The session an AWS profile signs in with: its sso_session, or its own sso_start_url."""
-    config = _aws_config()
+    config = aws_config()
     section = config.get("profiles", {}).get(profile)
     if section is None:
         raise ConfigError(f"there is no profile '{profile}' in the AWS config",

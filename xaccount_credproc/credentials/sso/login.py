@@ -15,24 +15,15 @@ could run this helper) happens on the way.
 """
 
 import base64
-import contextlib
 import hashlib
-import os
 import secrets
 import sys
 import time
 
 from ... import debug
 from ...errors import AwsError, UserError
-from . import (
-    REFRESH_MARGIN,
-    LoginNeeded,
-    SignIn,
-    SsoSession,
-    TokenFile,
-    parse_timestamp,
-    timestamp,
-)
+from ..sign_in import IDENTITY_CENTER, Ask, Elsewhere, LoginNeeded, Say, SignIn
+from . import REFRESH_MARGIN, SsoSession, TokenFile, parse_timestamp, timestamp
 
 DEVICE_GRANTS = ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
 PKCE_GRANTS = ["authorization_code", "refresh_token"]
@@ -284,44 +275,32 @@ def browser_login(session: SsoSession, browser: bool = True, say=_say,
     return _save(session, registration, answer, PKCE_GRANTS)
 
 
-class PersonSignIn:
-    """Signing in again when the token cannot be renewed (the refresh token expired or was
-    revoked, or there never was a login), started by `credential-process` itself: once for N
-    callers (it runs under the session's token lock, as an MFA prompt under its key's lock).
-    With a browser at hand (a desktop, $BROWSER) the browser login, out of band for an IDE or a
-    terminal alike; else, on a terminal, the device code shown there; else nobody to ask."""
+class SsoSignIn:
+    """An IAM Identity Center session as a SignInSession (credentials/sign_in.py): the ways a
+    person signs in to it again."""
 
-    def __init__(self, tty_path: str = "/dev/tty"):
-        self.tty_path = tty_path
+    kind = IDENTITY_CENTER
 
-    def __call__(self, session: SsoSession, why: LoginNeeded) -> dict:
-        """A new login for `session`, whose token could not be renewed (`why`)."""
-        from ...prompt.notify import notify
-        from ...prompt.terminal import open_terminal
-        from ...web.opener import browser_available
+    def __init__(self, session: SsoSession):
+        self.session = session
 
-        fd = open_terminal(self.tty_path)
-        desktop = browser_available()
-        if fd is None and not desktop:
-            raise LoginNeeded(f"{why.what}, and there is no terminal or browser here to sign "
-                              "in with", f"run {session.login_command}")
+    @property
+    def label(self) -> str:
+        return self.session.label
 
-        def say(line: str) -> None:
-            debug.log(line)
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.write(fd, f"xaccount-credproc: {line}\r\n".encode())
-            else:
-                notify("Sign in to IAM Identity Center", line)
+    @property
+    def login_command(self) -> str:
+        return self.session.login_command
 
-        elsewhere = signed_in_elsewhere(session)
-        try:
-            if desktop:
-                return browser_login(session, browser=True, say=say, elsewhere=elsewhere)
-            return device_login(session, browser=False, say=say, elsewhere=elsewhere)
-        finally:
-            if fd is not None:
-                os.close(fd)
+    def signed_in_elsewhere(self) -> Elsewhere:
+        return signed_in_elsewhere(self.session)
+
+    def browser_login(self, say: Say, elsewhere: Elsewhere) -> dict:
+        return browser_login(self.session, browser=True, say=say, elsewhere=elsewhere)
+
+    def terminal_login(self, say: Say, ask: Ask, elsewhere: Elsewhere) -> dict:
+        """The device code, shown here and approved on any device (`ask` is not needed)."""
+        return device_login(self.session, browser=False, say=say, elsewhere=elsewhere)
 
 
 def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
@@ -342,7 +321,7 @@ def fresh_token(token_file: TokenFile, margin: float = REFRESH_MARGIN,
             if sign_in is None:
                 raise
             debug.log(f"{e.what}: signing in again")
-            return sign_in(token_file.session, e)
+            return sign_in(SsoSignIn(token_file.session), e)
 
     return fetched_once(token_file.lock_name,
                         f"the IAM Identity Center token of {token_file.session.label}", read,
