@@ -221,6 +221,19 @@ def sso(world):
 
 
 @pytest.fixture
+def signin(world):
+    """AWS Sign-In's emulator (tests/harness/signin_emulator.py), reached as botocore reaches
+    it: AWS_ENDPOINT_URL_SIGNIN."""
+    from tests.harness.signin_emulator import SignInEmulator
+
+    emulator = SignInEmulator(world.sts)
+    world.env["AWS_ENDPOINT_URL_SIGNIN"] = emulator.url
+    yield emulator
+    emulator.mute.clear()
+    emulator.stop()
+
+
+@pytest.fixture
 def alice(world):
     """Alice's IAM user (moto), her MFA device and a role that needs ExternalId and MFA; her
     keys in ~/.aws/credentials (CRLF, comments) and a backup of it, as people keep."""

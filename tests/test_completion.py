@@ -162,3 +162,14 @@ def test_bash_completes_sso_session_names_from_the_toml_and_the_aws_config(world
     assert names == ["corp"]
     names, _ = bash_tab(world, "xaccount-credproc sso ")
     assert sorted(names) == ["login", "logout", "status", "sync"]
+
+
+def test_bash_completes_login_names_from_the_toml_and_the_aws_config(world):
+    """A login is a [logins.NAME] of the TOML or an AWS profile with login_session."""
+    world.write_toml('[logins.kept]\nstorage = "keyring"\n')
+    world.aws_config.write_text("[profile signedin]\nlogin_session = arn:aws:iam::111111111111:"
+                                "user/alice\n\n[profile keys]\nregion = eu-west-1\n")
+    names, _ = bash_tab(world, "xaccount-credproc login --profile ")
+    assert names == ["kept", "signedin"]
+    names, _ = bash_tab(world, "xaccount-credproc logout --profile s")
+    assert names == ["signedin"]

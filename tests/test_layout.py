@@ -314,8 +314,9 @@ def test_one_read_lock_read_again_fetch():
                      "credentials/mfa_codes.py"], users
     calls = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                    if "fetched_once(" in path.read_text())
-    assert calls == ["credentials/__init__.py", "credentials/resolver.py",
-                     "credentials/sso/login.py", "credentials/stored/unlock.py"], calls
+    assert calls == ["credentials/__init__.py", "credentials/login/flows.py",
+                     "credentials/resolver.py", "credentials/sso/login.py",
+                     "credentials/stored/unlock.py"], calls
 
 
 def test_credentials_gets_credentials_and_nothing_else():

@@ -43,3 +43,25 @@ def test_the_scan_finds_a_secret_wherever_it_stands_and_a_code_only_on_its_own(t
                                     f"a secret is in {tmp_path / 'phrase'}",
                                     "an MFA code is in a stderr: 'code 654321 here'"])
 
+
+
+def test_the_scan_allows_aws_sign_in_secrets_only_in_login_token_files(world, signin):
+    """A refresh token or a DPoP key of a login in the login cache (where the AWS tools read
+    it) is expected; anywhere else, or on a stderr, it is a leak."""
+    from tests.harness.logins import login_world, read_token, token_path
+
+    login_world(world, signin)
+    document = read_token(world)
+    found, _ = leaks([world.home], [], [], [])
+    assert found == []
+    (world.home / "notes.txt").write_text(f"refresh: {document['refreshToken']}\n")
+    (world.home / "key.pem").write_text(document["dpopKey"])
+    found, _ = leaks([world.home], [f"oops {document['accessToken']['sessionToken']}"], [], [])
+    assert sorted(found) == sorted([f"an AWS Sign-In secret is in {world.home / 'notes.txt'}"]
+                                   + [f"an AWS Sign-In secret is in {world.home / 'key.pem'}"]
+                                   * (len(document["dpopKey"].splitlines()) - 2)
+                                   + ["an AWS Sign-In secret is in a stderr: 'oops "
+                                      f"{document['accessToken']['sessionToken'][:195]}'"])
+    (world.home / "notes.txt").unlink()
+    (world.home / "key.pem").unlink()
+    assert token_path(world).exists()

@@ -5,11 +5,16 @@ runs it once the whole session is over, from a session fixture's teardown.
 
 IAM Identity Center's tokens, client secrets, device and authorization codes
 (tests/harness/sso_portal.py's ISSUED) may be in one place only: the AWS CLI's token files,
-~/.aws/sso/cache/*.json, where the AWS tools read them."""
+~/.aws/sso/cache/*.json, where the AWS tools read them. AWS Sign-In's (the console
+credentials, refresh tokens, authorization and verification codes, PKCE verifiers:
+tests/harness/signin_emulator.py's ISSUED) and each login's DPoP key likewise: only in
+~/.aws/login/cache/*.json."""
 
 import re
 from pathlib import Path
 
+from tests.harness.signin_emulator import ISSUED as SIGNIN_ISSUED
+from tests.harness.signin_emulator import key_secrets
 from tests.harness.sso_portal import ISSUED as SSO_ISSUED
 from tests.harness.world import ALICE_SECRET, ALL_WORLDS, CAPTURED_STDERR, EXTRA_SECRETS, MFA_CODE
 
@@ -61,6 +66,7 @@ def leaks(roots: list[Path], stderrs: list[str], secrets: list[str],
     """(where each secret or code was found, how many files were read)."""
     found, scanned = [], 0
     ours, sso, code_set = Needles(secrets), Needles(SSO_ISSUED), set(codes)
+    signin = Needles([*SIGNIN_ISSUED, *login_keys(roots)])
     alice = ALICE_SECRET.encode()
     for root in roots:
         for path in root.rglob("*"):
@@ -72,10 +78,10 @@ def leaks(roots: list[Path], stderrs: list[str], secrets: list[str],
             hits = ours.found(data) - ({alice} if path.name == "credentials" else set())
             found += [f"a secret is in {path}"] * len(hits)
             found += [f"an MFA code is in {path}"] * len(numbers(data) & code_set)
-            token_file = path.parent.name == "cache" and path.parent.parent.name == "sso" \
-                and path.suffix == ".json"
-            if not token_file:
+            if not token_file(path, "sso"):
                 found += [f"an IAM Identity Center secret is in {path}"] * len(sso.found(data))
+            if not token_file(path, "login"):
+                found += [f"an AWS Sign-In secret is in {path}"] * len(signin.found(data))
     for stderr in stderrs:
         data = stderr.encode()
         shown = repr(stderr[:200])
@@ -83,7 +89,29 @@ def leaks(roots: list[Path], stderrs: list[str], secrets: list[str],
         found += [f"an MFA code is in a stderr: {shown}"] * len(numbers(data) & code_set)
         found += [f"an IAM Identity Center secret is in a stderr: {shown}"] * len(
             sso.found(data))
+        found += [f"an AWS Sign-In secret is in a stderr: {shown}"] * len(signin.found(data))
     return found, scanned
+
+
+def token_file(path: Path, kind: str) -> bool:
+    """Whether `path` is one of the AWS tools' token files of `kind` (~/.aws/KIND/cache)."""
+    return path.parent.name == "cache" and path.parent.parent.name == kind \
+        and path.suffix == ".json"
+
+
+def login_keys(roots: list[Path]) -> list[str]:
+    """The DPoP keys of every login token file left under `roots`: secrets the helper made."""
+    import json
+
+    keys: list[str] = []
+    for root in roots:
+        for path in root.rglob("*.json"):
+            if token_file(path, "login") and path.is_file():
+                try:
+                    keys += key_secrets(json.loads(path.read_text()).get("dpopKey") or "")
+                except (ValueError, OSError, AttributeError):
+                    continue
+    return keys
 
 
 def scan_session(sts, daemon_root: Path) -> tuple[list[str], int]:

@@ -59,6 +59,12 @@ Each rule, what AWS answers, and where AWS says so:
   tags").
 - each GetSessionToken answers its own credentials (moto answers one fixed example key). Source:
   GetSessionToken API reference.
+- console credentials (AWS Sign-In, `aws login`) are temporary credentials: GetSessionToken signed
+  by them -> 403 AccessDenied, as for any session credentials. Source: GetSessionToken API
+  reference; AWS Sign-In user guide ("temporary credentials"). Unpublished, so switches run both
+  ways (`login_role_cap`, `login_mfa`): whether AssumeRole signed by them is held to 1 hour; and
+  whether a role's MFA condition takes a code on that AssumeRole or the console sign-in's own MFA
+  (then a code on the call is refused: 403 AccessDenied, the wording ours).
 """
 
 import hashlib
@@ -77,6 +83,10 @@ from werkzeug.serving import make_server
 from tests.harness import otp
 
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+
+LOGIN_MFA_REFUSED = ("SerialNumber and TokenCode are not accepted with console credentials: the "
+                     "MFA of the console sign-in applies")
 
 
 def digest(code: str) -> str:
@@ -107,7 +117,9 @@ def principal_of(arn: str) -> str:
 @dataclass
 class AccessKey:
     secret: str
-    kind: str  # "user" (long-term), "iam" (long-term, made through moto's IAM), "mfa-session", "role"
+    # "user" (long-term), "iam" (long-term, made through moto's IAM), "mfa-session", "role",
+    # "login" (AWS Sign-In's console credentials, tests/harness/signin_emulator.py)
+    kind: str
     arn: str
     session_token: str | None = None
     mfa: bool = False
@@ -120,7 +132,7 @@ class AccessKey:
 
     @property
     def temporary(self) -> bool:
-        return self.kind in ("mfa-session", "role")
+        return self.kind in ("mfa-session", "role", "login")
 
 
 @dataclass
@@ -254,6 +266,14 @@ class StsEmulator:
             # JSON-protocol calls (X-Amz-Target) to answer with an error instead of moto's
             # answer, e.g. what AWS says where moto is lenient.
             self.json_failures: dict[str, tuple[int, str, str]] = {}
+            # What AWS does not publish about console credentials (AWS Sign-In): switches, and
+            # the suite runs both ways. Whether a role assumed with them is held to 1 hour, as
+            # with any temporary credentials (True), or not; whether a role's MFA condition
+            # takes a code on the AssumeRole they sign ("code": the console sign-in's MFA does
+            # not count) or the console sign-in's MFA ("console": a code on the call is
+            # refused).
+            self.login_role_cap: bool = True
+            self.login_mfa: str = "code"
             for hold in getattr(self, "holds", {}).values():
                 hold.release()
             self.holds: dict[str, Hold] = {}
@@ -278,6 +298,15 @@ class StsEmulator:
             self.keys[access_key_id] = AccessKey(secret=secret, kind="role", arn=arn,
                                                  session_token=session_token, expires=expires)
             self.all_issued += [secret, session_token]
+
+    def add_login_key(self, access_key_id: str, secret: str, session_token: str, arn: str,
+                      expires: float, mfa: bool) -> None:
+        """Console credentials AWS Sign-In issued to `arn` (its `mfa`: the console sign-in
+        used MFA). Their secrets are the sign-in emulator's to list, not STS's."""
+        with self.lock:
+            self.keys[access_key_id] = AccessKey(secret=secret, kind="login", arn=arn,
+                                                 session_token=session_token, expires=expires,
+                                                 mfa=mfa)
 
     def caller_arn(self, access_key_id: str | None) -> str | None:
         """Who a recorded call was signed as (the ARN behind its access key)."""
@@ -508,6 +537,9 @@ class StsEmulator:
             if action == "GetSessionToken" and key.temporary:
                 return 403, "AccessDenied", "Cannot call GetSessionToken with session credentials"
             mfa_ok = None
+            if ("SerialNumber" in form or "TokenCode" in form) and key.kind == "login" \
+                    and self.login_mfa == "console":
+                return 403, "AccessDenied", LOGIN_MFA_REFUSED
             if "SerialNumber" in form or "TokenCode" in form:
                 device = self.devices.get(form.get("SerialNumber", ""))
                 code = form.get("TokenCode", "")
@@ -576,12 +608,13 @@ class StsEmulator:
             return denied()
         if rule.external_id is not None and form.get("ExternalId") != rule.external_id:
             return denied()
-        if rule.mfa_required and not (mfa_ok or key.mfa):
+        carries_mfa = key.mfa and (key.kind != "login" or self.login_mfa == "console")
+        if rule.mfa_required and not (mfa_ok or carries_mfa):
             return denied()
         if rule.trusts is not None and principal_of(key.arn) not in rule.trusts:
             return denied()
         duration = int(form.get("DurationSeconds", 3600))
-        if key.temporary and duration > 3600:
+        if key.temporary and duration > 3600 and (key.kind != "login" or self.login_role_cap):
             return 400, "ValidationError", (
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles "
                 "assumed by role chaining.")
@@ -613,7 +646,8 @@ class StsEmulator:
 
     def _after(self, action, form, caller, payload: bytes) -> bytes:
         text = payload.decode()
-        if action == "GetCallerIdentity" and self.keys[caller].kind in ("user", "iam", "mfa-session"):
+        if action == "GetCallerIdentity" and self.keys[caller].kind in ("user", "iam", "mfa-session",
+                                                                       "login"):
             # moto knows no IAM user behind keys registered here: answer with the user's ARN.
             arn = self.keys[caller].arn
             text = re.sub("<Arn>[^<]*</Arn>", f"<Arn>{arn}</Arn>", text)
@@ -659,7 +693,9 @@ class StsEmulator:
                 self.keys[field_of("AccessKeyId")] = AccessKey(
                     secret=field_of("SecretAccessKey"), kind="role", arn=field_of("Arn"),
                     session_token=field_of("SessionToken"),
-                    mfa="TokenCode" in form or caller_key.mfa, expires=expires,
+                    mfa="TokenCode" in form or (caller_key.mfa and (
+                        caller_key.kind != "login" or self.login_mfa == "console")),
+                    expires=expires,
                     chained=caller_key.kind == "role", source_identity=source_identity,
                     tags={**caller_key.transitive_tags, **tags},
                     transitive_tags={**caller_key.transitive_tags,

@@ -4,6 +4,7 @@ a Source, and the resolver gives the providers what they ask of it."""
 from xaccount_credproc.credentials.providers import (
     ChainResolver,
     IdentityCenterRole,
+    LoginSource,
     LongTermKeys,
     MfaSession,
     Provider,
@@ -16,14 +17,14 @@ from xaccount_credproc.credentials.resolver import Cached, Resolver
 
 
 def every_provider_is_a_provider(cached: Cached, hop: RoleHop, session: MfaSession,
-                                 keys: LongTermKeys, sso: SsoSource,
-                                 stored: StoredSource) -> list[Provider]:
-    return [cached, hop, session, keys, sso, stored]
+                                 keys: LongTermKeys, sso: SsoSource, stored: StoredSource,
+                                 login: LoginSource) -> list[Provider]:
+    return [cached, hop, session, keys, sso, stored, login]
 
 
 def every_source_is_a_source(keys: LongTermKeys, sso: SsoSource, stored: StoredSource,
-                             center: IdentityCenterRole) -> list[Source]:
-    return [keys, sso, stored, center]
+                             center: IdentityCenterRole, login: LoginSource) -> list[Source]:
+    return [keys, sso, stored, center, login]
 
 
 def the_resolver_composes_chains(resolver: Resolver) -> ChainResolver:

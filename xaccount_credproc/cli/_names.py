@@ -46,3 +46,23 @@ def sso_session_names(prefix="", parsed_args=None, **_):
         names |= {s.key[len(awsconfig.SESSION_PREFIX):] for s in awsconfig.sections(lines)
                   if s.key and s.key.startswith(awsconfig.SESSION_PREFIX)}
     return sorted(n for n in names if n.startswith(prefix))
+
+
+def login_names(prefix="", parsed_args=None, **_):
+    """The TOML's [logins.NAME] and the AWS profiles with a login_session."""
+    import contextlib
+
+    names: set[str] = set()
+    with contextlib.suppress(BaseException):
+        names |= set(_config(parsed_args).logins)
+    with contextlib.suppress(BaseException):
+        import re
+
+        from ..config import aws_config_path, awsconfig
+
+        lines = awsconfig.split_lines(awsconfig.read(aws_config_path()))
+        for section in awsconfig.sections(lines):
+            body = "".join(lines[section.start + 1:section.end])
+            if section.profile and re.search(r"(?m)^login_session\s*=", body):
+                names.add(section.profile)
+    return sorted(n for n in names if n.startswith(prefix))

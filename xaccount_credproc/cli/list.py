@@ -57,7 +57,7 @@ def run(args) -> int:
     if attributed:
         print("\nWho is behind the role (SourceIdentity and session tags on AssumeRole):")
         print("\n".join(attributed))
-    for line in _sso_sessions():
+    for line in _sso_sessions() + _logins(args):
         print(line)
     from ..server.client import summary
 
@@ -78,3 +78,20 @@ def _sso_sessions() -> list[str]:
         return []
     return ["\nIAM Identity Center sessions:"] + [
         f"  {s.name}  {s.start_url}  {sso.state(s)[0]}" for s in sessions]
+
+
+def _logins(args) -> list[str]:
+    """Each AWS Sign-In login: who, until when its access key lasts, when the login ends
+    (never a token)."""
+    from ..credentials import login
+    from ..errors import UserError
+
+    try:
+        logins = login.every_login(config_path(args))
+    except UserError as e:
+        return [f"\nAWS Sign-In logins: {e.what}"]
+    if not logins:
+        return []
+    kept = {"file": "file", "keyring": "OS keyring"}
+    return ["\nAWS Sign-In logins (console credentials):"] + [
+        f"  {one.label} ({kept[one.storage]}): {login.state(one)[0]}" for one in logins]

@@ -1,10 +1,10 @@
 """The configuration family, and its one table of settings: every key the TOML config takes,
 declared once, as a field of the record it fills (`Profile`, `Console`, `IdentityCenter`,
-`StoredSourceSettings`, `VaultSettings`, `SsoSessionSettings`) with its type, its default, the
-rule that checks it (`check`, a rule of rules.py by name) and what `list` and `doctor` call it
-(`label`). The loader, the rules, the snapshot's type checks and the records' constructors are
-all made from it; keys that only build a field (`account_id` and `role_name` build `role_arn`)
-are `inputs` of their record.
+`StoredSourceSettings`, `LoginSettings`, `VaultSettings`, `SsoSessionSettings`) with its type,
+its default, the rule that checks it (`check`, a rule of rules.py by name) and what `list` and
+`doctor` call it (`label`). The loader, the rules, the snapshot's type checks and the records'
+constructors are all made from it; keys that only build a field (`account_id` and `role_name`
+build `role_arn`) are `inputs` of their record.
 
 `Profile` is a resolved profile, everything needed to get one role's credentials, which is all
 the rest of the package takes from the config; what `console` shows and opens is apart, in its
@@ -56,6 +56,8 @@ MFA_PROMPTS = ("auto", "terminal", "dialog")
 KEYRING_BACKENDS = ("auto", "secret-service", "kernel", "vault")  # "vault": sources only
 OUTPUTS = ("json", "text", "table", "yaml", "yaml-stream")
 BROWSER_FAMILIES = ("chromium", "firefox")
+LOGIN_STORAGES = ("file", "keyring")
+LOGIN_KEYRINGS = ("auto", "secret-service", "kernel")
 
 
 # -- the table of settings -----------------------------------------------------------------------
@@ -259,6 +261,21 @@ class SsoSessionSettings(Record):
 
 
 @record
+class LoginSettings(Record):
+    """[logins.NAME]: an AWS Sign-In login (console credentials, `xaccount-credproc login
+    --profile NAME`) as a source: where its token is kept, and the region of AWS Sign-In. A
+    source_profile naming an AWS profile with `login_session` is such a login without a table,
+    kept as the AWS CLI keeps it."""
+
+    name: str = derived()
+    # "file": where the AWS CLI and botocore keep it; "keyring": the OS keyring alone.
+    storage: str = setting(default="file", check="choice", args=LOGIN_STORAGES, label="kept in")
+    region: str | None = setting(default=None, check="region", inherited=True, label="region")
+    keyring_backend: str = setting(default="auto", check="choice", args=LOGIN_KEYRINGS,
+                                   label="keyring")
+
+
+@record
 class Profile(Record):
     """One fully resolved, validated profile (see rules.py and model.py for the rules)."""
 
@@ -307,6 +324,8 @@ class Profile(Record):
     # source_profile names keys this tool keeps: their keyring_backend, and the vault's settings.
     stored_source: str | None = derived(default=None)
     vault: VaultSettings | None = derived(default=None)
+    # source_profile names a login of the TOML ([logins.NAME]): its settings.
+    login: LoginSettings | None = derived(default=None)
     # An IAM Identity Center role: its credentials come from the portal, and role_arn is the
     # role's nominal ARN (account and name), for display.
     sso: IdentityCenter | None = derived(default=None)

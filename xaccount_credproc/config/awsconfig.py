@@ -343,6 +343,33 @@ def profiles_served_by_helper(text: str) -> dict[str, str]:
     return out
 
 
+def with_settings(text: str, profile: str, values: dict[str, str]) -> str:
+    """`text` with `values` set in the profile's section, as the AWS CLI's `configure set` and
+    `login` set them: an existing `key = value` line of the section replaced in place, a new
+    one after the section's settings, a missing section appended; every other byte kept."""
+    lines = split_lines(text)
+    first_break = re.search(r"\r\n|\r|\n", text)
+    newline = first_break.group() if first_break else "\n"
+    section = next((s for s in sections(lines) if s.profile == profile), None)
+    if section is None:
+        header = "default" if profile == "default" else f"profile {profile}"
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += newline
+        block = [f"[{header}]{newline}"] + [f"{k} = {v}{newline}" for k, v in values.items()]
+        return "".join(lines + ([newline] if lines else []) + block)
+    end, _ = section_keys(lines, section)
+    rest = dict(values)
+    for index in range(section.start + 1, end):
+        key = re.split(r"[=:]", lines[index], maxsplit=1)[0].strip()
+        if key in rest and not lines[index][:1].isspace():
+            ending = lines[index][len(lines[index].rstrip("\r\n")):] or newline
+            lines[index] = f"{key} = {rest.pop(key)}{ending}"
+    if end > 0 and not lines[end - 1].endswith(("\n", "\r")):
+        lines[end - 1] += newline
+    lines[end:end] = [f"{k} = {v}{newline}" for k, v in rest.items()]
+    return "".join(lines)
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading and safe writing
 

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from .lines import where as _where
 from .model import Config
 from .rules import (
+    LOGIN_VALIDATORS,
     MAX_CONFIG_SIZE,
     MAX_INCLUDE_DEPTH,
     SOURCE_VALIDATORS,
@@ -37,6 +38,13 @@ def load(path, lenient: bool = False) -> Config:
             path_, text_ = config.origins[("sources", name)]
             raise ConfigError(f"{_where(path_, text_, ('sources',), name)}'{name}' is both a "
                               "stored source and a profile", "rename one of them")
+    for name in config.logins:
+        other = ("a profile" if name in config.profiles else
+                 "a stored source" if name in config.sources else None)
+        if other:
+            path_, text_ = config.origins[("logins", name)]
+            raise ConfigError(f"{_where(path_, text_, ('logins',), name)}'{name}' is both a "
+                              f"login and {other}", "rename one of them")
     for name in list(config.profiles):
         # Validate every profile (and chain) now, so a typo anywhere is reported by any command.
         try:
@@ -66,7 +74,7 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
     for key in sorted(unknown):
         raise ConfigError(f"{_where(path, text, (), key)}unknown key '{key}'",
                           "top-level keys are include, [defaults], [profiles.NAME], "
-                          "[sources.NAME], [sso-sessions.NAME] and [vault]")
+                          "[sources.NAME], [logins.NAME], [sso-sessions.NAME] and [vault]")
 
     include = data.get("include", [])
     if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
@@ -125,6 +133,14 @@ def _load_into(config: Config, path: Path, stack: tuple[Path, ...], lenient: boo
                                "in a source")
         config.sources.setdefault(name, {}).update(checked)
         config.origins[("sources", name)] = (path, text)
+
+    for name, table, error in _named_tables(data, "logins", "login", path, text):
+        if error is not None:
+            raise error
+        checked = _check_table(table, path, text, ("logins", name), LOGIN_VALIDATORS,
+                               "in a login")
+        config.logins.setdefault(name, {}).update(checked)
+        config.origins[("logins", name)] = (path, text)
 
 
 def _named_tables(data: dict, key: str, kind: str, path: Path, text: str):

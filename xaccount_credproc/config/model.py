@@ -13,12 +13,14 @@ from . import (
     MAX_CHAIN,
     Console,
     IdentityCenter,
+    LoginSettings,
     Profile,
     StoredSourceSettings,
     VaultSettings,
 )
 from .lines import where as _where
 from .rules import (
+    LOGIN_INHERITS,
     MIN_SERVABLE,
     NOT_FOR_SSO_ROLES,
     SOURCE_INHERITS,
@@ -46,6 +48,7 @@ class Config:
     broken: dict[str, ConfigError] = field(default_factory=dict)
     vault: dict[str, Any] = field(default_factory=dict)  # the [vault] table
     sso_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)  # [sso-sessions.*]
+    logins: dict[str, dict[str, Any]] = field(default_factory=dict)  # [logins.*]
     _resolved: dict[str, Profile] = field(default_factory=dict, repr=False)
     _resolving: list[str] = field(default_factory=list, repr=False)
 
@@ -70,6 +73,8 @@ class Config:
             if profile.source_profile in self.sources:
                 profile.stored_source = source(self, profile.source_profile).keyring_backend
                 profile.vault = self.vault_settings()
+            if profile.source_profile in self.logins:
+                profile.login = login(self, profile.source_profile)
             if profile.source_profile in self.profiles:
                 self._resolving.append(name)
                 try:
@@ -298,6 +303,13 @@ def source(config: Config, name: str) -> StoredSourceSettings:
                           f"sources: {known})", f"add it with 'xaccount-credproc source add "
                           f"{name}' or 'source import {name}'")
     return stored_source(name, config.defaults, config.sources[name])
+
+
+def login(config: Config, name: str) -> LoginSettings:
+    """A login's settings ([logins.NAME]), with what it takes from [defaults]."""
+    inherited = {k: config.defaults[k] for k in LOGIN_INHERITS if k in config.defaults}
+    values = {k: v for k, v in {**inherited, **config.logins[name]}.items() if v is not None}
+    return LoginSettings(name=name, **values)
 
 
 def stored_source(name: str, defaults: dict[str, Any], own: dict[str, Any]) -> StoredSourceSettings:

@@ -12,6 +12,7 @@ from . import (
     DEFAULT_UNLOCK_TIMEOUT,  # noqa: F401 - where the vault's users look for it
     KEYRING_BACKENDS,  # noqa: F401 - named in messages and README
     MAX_DURATION,  # noqa: F401
+    LoginSettings,
     Profile,
     Setting,
     SsoSessionSettings,
@@ -46,7 +47,8 @@ BOTOCORE_REFRESH_WINDOW = 900
 MIN_SERVABLE = 600
 MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
-TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "vault", "sso-sessions"}
+TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "logins", "vault",
+                  "sso-sessions"}
 
 
 def partition_of_region(region: str | None) -> str:
@@ -394,6 +396,7 @@ VALIDATORS = _validators(Profile)  # [defaults] and [profiles.NAME]
 PROFILE_KEYS = set(VALIDATORS)
 SOURCE_VALIDATORS = _validators(StoredSourceSettings)  # [sources.NAME]
 SOURCE_KEYS = set(SOURCE_VALIDATORS)
+LOGIN_VALIDATORS = _validators(LoginSettings)  # [logins.NAME]
 SSO_SESSION_VALIDATORS = _validators(SsoSessionSettings)  # [sso-sessions.NAME]
 SSO_SESSION_KEYS = set(SSO_SESSION_VALIDATORS)
 VAULT_VALIDATORS = _validators(VaultSettings)  # [vault]
@@ -402,6 +405,8 @@ VAULT_KEYS = set(VAULT_VALIDATORS)
 # (GetRoleCredentials), so none of the AssumeRole keys apply to it.
 SSO_ROLE_KEYS = ("sso_account_id", "sso_role_name")
 NOT_FOR_SSO_ROLES = tuple(name for name, row in keys(Profile).items() if row.assume_role)
+# What a login takes from [defaults].
+LOGIN_INHERITS = tuple(name for name, row in keys(LoginSettings).items() if row.inherited)
 # What a stored source takes from [defaults], as profiles do.
 SOURCE_INHERITS = tuple(name for name, row in keys(StoredSourceSettings).items()
                         if row.inherited)

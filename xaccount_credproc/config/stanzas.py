@@ -138,11 +138,30 @@ def init(config_path: str, dry_run: bool = False, force: bool = False,
     return InitResult(target, result, stale)
 
 
+def set_profile_settings(profile: str, values: dict[str, str]) -> bool:
+    """Set `values` in [profile NAME] of the AWS config (as `login` records its session), every
+    other byte kept, atomically and under init's lock; whether the file changed."""
+    target = aws_config_path()
+    with locked(target, "the AWS config"):
+        text = awsconfig.read(target)
+        awsconfig.refuse_duplicates(target, text, then="the command")
+        new = awsconfig.with_settings(text, profile, values)
+        if new == text:
+            return False
+        try:
+            files.replace_text(target, new)
+        except OSError as e:
+            raise UserError(f"cannot write {target}: {e.strerror}",
+                            "check the permissions of the file and its directory") from None
+    return True
+
+
 def _refuse_loops(loaded: model.Config, aws_text: str) -> None:
     served = awsconfig.profiles_served_by_helper(aws_text)
     for name in loaded.names():
         source = loaded.resolve(name).source_profile
-        if source in served and source not in loaded.profiles and source not in loaded.sources:
+        if source in served and source not in loaded.profiles and source not in loaded.sources \
+                and source not in loaded.logins:
             raise ConfigError(
                 f"profile '{name}': its source_profile '{source}' is an AWS profile served by "
                 "xaccount-credproc, which would loop",

@@ -78,17 +78,21 @@ def encode(name: str, credentials: Credentials, chunk: int = CHUNK) -> list[str]
               credentials.session_token or "", str(int(credentials.expiration))]
     if any("\n" in field for field in fields):
         raise ValueError("credentials with a line break cannot be cached")
-    payload = "\n".join(fields)
+    return pieces("\n".join(fields), chunk)
+
+
+def pieces(payload: str, chunk: int = CHUNK, limit: int = MAX_CHUNKS) -> list[str]:
+    """`payload` as chunks of at most `chunk` characters, the first with the header."""
     header_room = chunk - 32
-    pieces = [payload[:header_room]]
+    out = [payload[:header_room]]
     rest = payload[header_room:]
     while rest:
-        pieces.append(rest[:chunk])
+        out.append(rest[:chunk])
         rest = rest[chunk:]
-    if len(pieces) > MAX_CHUNKS:
-        raise ValueError("credentials too large to cache")
-    pieces[0] = f"{FORMAT} {len(pieces)} {_check(FORMAT, payload):08x} {pieces[0]}"
-    return pieces
+    if len(out) > limit:
+        raise ValueError("too large to keep in the keyring")
+    out[0] = f"{FORMAT} {len(out)} {_check(FORMAT, payload):08x} {out[0]}"
+    return out
 
 
 def _check(version: str, payload: str) -> int:
@@ -100,7 +104,7 @@ def _check(version: str, payload: str) -> int:
     return int.from_bytes(blake2b(data, digest_size=4).digest(), "big")
 
 
-def parse_header(first: str | None) -> tuple[int, int, str, str] | None:
+def parse_header(first: str | None, limit: int = MAX_CHUNKS) -> tuple[int, int, str, str] | None:
     """(chunk count, check, first piece, version) of chunk 0, or None if it is not ours or not a
     format this version reads."""
     if not first:
@@ -112,18 +116,30 @@ def parse_header(first: str | None) -> tuple[int, int, str, str] | None:
         count, crc = int(parts[1]), int(parts[2], 16)
     except ValueError:
         return None
-    if not 1 <= count <= MAX_CHUNKS:
+    if not 1 <= count <= limit:
         return None
     return count, crc, parts[3], parts[0]
 
 
-def decode(name: str, chunks: list[str | None]) -> Credentials | None:
-    """Credentials from all chunks of an entry; None for anything unexpected."""
-    header = parse_header(chunks[0] if chunks else None)
+def joined(chunks: list[str | None], limit: int = MAX_CHUNKS) -> str | None:
+    """The payload of all chunks of an entry; None for anything unexpected."""
+    header = parse_header(chunks[0] if chunks else None, limit)
     if header is None or len(chunks) != header[0] or any(c is None for c in chunks[1:]):
         return None
     payload = header[2] + "".join(c or "" for c in chunks[1:])  # none is None (checked)
     if _check(header[3], payload) != header[1]:
+        return None
+    return payload
+
+
+def decode(name: str, chunks: list[str | None]) -> Credentials | None:
+    """Credentials from all chunks of an entry; None for anything unexpected."""
+    return from_payload(name, joined(chunks))
+
+
+def from_payload(name: str, payload: str | None) -> Credentials | None:
+    """Credentials from an entry's payload; None for anything unexpected."""
+    if payload is None:
         return None
     fields = payload.split("\n")
     if len(fields) != 5 or fields[0] != name or not fields[1] or not fields[2]:
@@ -137,27 +153,25 @@ def decode(name: str, chunks: list[str | None]) -> Credentials | None:
     return Credentials(fields[1], fields[2], fields[3] or None, int(fields[4]))
 
 
-class CredentialCache:
-    """Credentials by key in a secret store (see backends/); never raises for bad entries."""
+class Entries:
+    """Payloads by key in a secret store (see backends/), each in chunks under one header;
+    never raises for bad entries (they read as None). `limit`: the most chunks an entry takes."""
 
-    def __init__(self, store: "SecretStore"):
-        self.store = store
+    def __init__(self, store: "SecretStore", limit: int = MAX_CHUNKS):
+        self.store, self.limit = store, limit
 
-    def get(self, name: str) -> Credentials | None:
+    def get_payload(self, name: str) -> str | None:
         first = self.store.get_many([name])[0]
-        header = parse_header(first)
+        header = parse_header(first, self.limit)
         if header is None:
             return None
         rest = [chunk_name(name, i) for i in range(1, header[0])]
-        chunks = [first, *self.store.get_many(rest)] if rest else [first]
-        return decode(name, chunks)
+        return joined([first, *self.store.get_many(rest)] if rest else [first], self.limit)
 
-    def put(self, name: str, credentials: Credentials) -> None:
-        old = parse_header(self.store.get_many([name])[0])
-        traits = self.store.traits()
-        chunks = encode(name, credentials, traits.chunk_size or CHUNK)
+    def put_chunks(self, name: str, chunks: list[str], expires: int | None = None) -> None:
+        old = parse_header(self.store.get_many([name])[0], self.limit)
         # A store that can drop entries by itself (the kernel keyring) is told when.
-        expiry = {"expires": int(credentials.expiration)} if traits.expires else {}
+        expiry = {"expires": expires} if expires and self.store.traits().expires else {}
         # Later chunks first, the header last: a reader never sees a header before its pieces.
         for index in range(len(chunks) - 1, -1, -1):
             self.store.set(chunk_name(name, index), chunks[index], **expiry)
@@ -165,8 +179,8 @@ class CredentialCache:
             self.store.delete(chunk_name(name, index))
 
     def delete(self, name: str) -> bool:
-        header = parse_header(self.store.get_many([name])[0])
-        count = header[0] if header else MAX_CHUNKS
+        header = parse_header(self.store.get_many([name])[0], self.limit)
+        count = header[0] if header else self.limit
         found = False
         for index in range(count):
             deleted = self.store.delete(chunk_name(name, index))
@@ -174,3 +188,14 @@ class CredentialCache:
                 break  # without a header, stop at the first gap
             found = found or deleted
         return found
+
+
+class CredentialCache(Entries):
+    """Credentials by key in a secret store (see backends/); never raises for bad entries."""
+
+    def get(self, name: str) -> Credentials | None:
+        return from_payload(name, self.get_payload(name))
+
+    def put(self, name: str, credentials: Credentials) -> None:
+        chunks = encode(name, credentials, self.store.traits().chunk_size or CHUNK)
+        self.put_chunks(name, chunks, int(credentials.expiration))

@@ -54,6 +54,7 @@ class SourceSession:
         # (endpoint, HTTP status, content type) of the last answer, to name a proxy's page.
         self.last_answer: tuple[str, int, str] | None = None
         self.sent = 0  # requests made for the call under way (botocore's retries included)
+        self.login: str | None = None  # the login whose console credentials sign (if one)
 
     # -- building the client ---------------------------------------------------------------
 
@@ -220,6 +221,7 @@ class SourceSession:
         client_call = lambda: self.client(signed_by, once=bool(code)).assume_role(**params)  # noqa: E731
         response = self._call("AssumeRole", client_call, once=bool(code), role_arn=role_arn,
                               sent_external_id=bool(external_id), sent_mfa=bool(code or signer),
+                              sent_code=bool(code),
                               signer=signer, duration=duration, hop=profile, asked=asked)
         self._check_clock(response)
         return self.credentials_from("AssumeRole", response)
@@ -337,7 +339,8 @@ class SourceSession:
 
     def _client_error(self, action: str, error, role_arn: str = "", sent_external_id=False,
                       sent_mfa=False, signer: str | None = None, duration: int = 0,
-                      hop: str | None = None, asked: str | None = None) -> UserError:
+                      hop: str | None = None, asked: str | None = None,
+                      sent_code: bool = False) -> UserError:
         """`hop`: the profile whose role the call assumes (a chain's hop before the one asked
         for runs in the asked one's session); `asked`: the profile asked for, named too when it
         is another."""
@@ -365,6 +368,15 @@ class SourceSession:
             return AwsError(f"AWS does not accept the credentials of {source} ({code})",
                             f"check the keys of profile '{self.source_profile}' in "
                             "~/.aws/credentials", aws_code=code)
+        if code == "AccessDenied" and action == "AssumeRole" and sent_code and self.login \
+                and signer is None:
+            # Whether AWS takes a code on a call signed by console credentials is not
+            # published: where it refuses, the console sign-in's own MFA may be what counts.
+            return AwsError(f"AWS refused the MFA code on the AssumeRole of {named}, which "
+                            f"login '{self.login}' signed (AccessDenied: {message})",
+                            f"AWS may count the MFA of your console sign-in instead: remove "
+                            f"mfa_serial from profile '{hop}' (and sign in with MFA), or check "
+                            f"that the role's trust policy allows {self.login}", aws_code=code)
         if code == "AccessDenied" and action == "AssumeRole":
             for permission, keys in (("sts:SetSourceIdentity", "source_identity"),
                                      ("sts:TagSession", "tags and transitive_tags")):
@@ -384,8 +396,8 @@ class SourceSession:
                             "check " + ", ".join(hints))
         if code == "ValidationError" and "chaining" in message:
             # AWS's wording says role chaining; the rule covers every temporary signer.
-            by = signer or (f"the temporary credentials of {source} (SSO, a role or another "
-                            "tool's session)")
+            by = signer or (f"the temporary credentials of {source} (SSO, a login, a role or "
+                            "another tool's session)")
             return ConfigError(f"{named}: AWS limits a role assumed with temporary credentials "
                                f"to 1 hour, and this AssumeRole ({duration}s) was signed by {by}",
                                f"set duration_seconds = 3600 or less for '{hop}'")

@@ -2,8 +2,9 @@
 
 One module per subject: aws_files (the AWS config and credentials files), keystore (the keyring
 round trip and the kernel quota), prompts (where an MFA code would be asked), identity (each
-source and chain at STS), sso (each IAM Identity Center session's login), browsers (the
-console's browsers are there). Each returns a list of check.Check lines.
+source and chain at STS), sso (each IAM Identity Center session's login), logins (each AWS
+Sign-In login: its token, its key, its refresh), browsers (the console's browsers are there).
+Each returns a list of check.Check lines.
 """
 
 from ..config import loader
@@ -12,7 +13,7 @@ from .check import FAIL, OK, Check
 
 
 def run(config_path: str) -> list[Check]:
-    from . import aws_files, browsers, identity, keystore, prompts, sso
+    from . import aws_files, browsers, identity, keystore, logins, prompts, sso
 
     try:
         loaded = loader.load(config_path, lenient=True)
@@ -33,6 +34,7 @@ def run(config_path: str) -> list[Check]:
     checks += prompts.mfa_prompts(profiles)
     checks += identity.sources(profiles)
     checks += sso.sessions()
+    checks += logins.logins(config_path)
     checks += browsers.configured(profiles)
     checks.append(server_check())
     return checks

@@ -28,6 +28,8 @@ def sources(profiles) -> list[Check]:
             continue
         source = SourceSession(root, profile.chain[0].region, profile.chain[0].name, keys=keys)
         try:
+            if _is_login(profile, source):
+                continue  # its own lines: doctor/logins.py
             arn = source.caller_identity()
         except UserError as e:
             out.append(Check(FAIL, f"STS via source profile '{root}': {e.what}", e.fix))
@@ -35,6 +37,13 @@ def sources(profiles) -> list[Check]:
         out.append(Check(OK, f"STS via source profile '{root}' "
                              f"({source.endpoint_url}): {arn}"))
     return out + _chains(profiles)
+
+
+def _is_login(profile, source) -> bool:
+    """Whether the profile's chain starts at an AWS Sign-In login."""
+    root = profile.chain[0]
+    return root.stored_source is None and (
+        root.login is not None or bool(source.scoped_config().get("login_session")))
 
 
 def _identity_center_role(profile) -> Check:

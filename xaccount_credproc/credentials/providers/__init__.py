@@ -1,16 +1,19 @@
 """The providers: each one way to get credentials, one class with one `fetch`, composed into a
-profile's chain by the resolver (provider.py), which puts each cached one behind its entry.
+profile's chain by the resolver (resolver.py), which puts each cached one behind its entry.
 
     LongTermKeys   an AWS profile's own credentials, as botocore resolves them (keys in
                    ~/.aws/credentials; or another tool's session, which is temporary)
     SsoSource      an AWS profile signed in through IAM Identity Center (`aws sso login`)
+    LoginSource    an AWS Sign-In login (console credentials: `aws login`, `login`), an AWS
+                   profile's `login_session` or a [logins.NAME] of the TOML
     IdentityCenterRole  a role of IAM Identity Center as a profile of this tool's config
                    (GetRoleCredentials with the session's token)
     StoredSource   an IAM user's keys that this tool keeps in the OS keyring or the vault
     MfaSession     GetSessionToken signed by a source, with one MFA code: the shared MFA session
     RoleHop        AssumeRole signed by a source, an MFA session or the hop before it
 
-One module each: `aws_profile` (LongTermKeys, SsoSource), `stored_keys` (StoredSource),
+One module each: `aws_profile` (LongTermKeys, SsoSource), `aws_login` (LoginSource),
+`stored_keys` (StoredSource),
 `identity_center` (IdentityCenterRole), `hops` (MfaSession, RoleHop); their interfaces in
 `interface`. This module composes them: `source_for` picks the source of a profile's chain,
 `role_hop` the provider of its own credentials with the signer its config and source call for,
@@ -25,6 +28,7 @@ from ... import debug
 from ...config import Profile
 from ...errors import ConfigError
 from ..source_session import SourceSession
+from .aws_login import LoginSource
 from .aws_profile import LongTermKeys, SsoSource
 from .hops import MfaSession, RoleHop
 from .identity_center import IdentityCenterRole
@@ -33,15 +37,15 @@ from .stored_keys import StoredSource
 
 TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
-    from ..sso import SignIn
+    from ..sign_in import SignIn
 
 # AWS treats AssumeRole signed by a GetSessionToken session like role chaining: 1 hour at most
 # (IAM User Guide, "Role chaining"; knowledge center "iam-role-chaining-limit").
 SHARED_SESSION_MAX = 3600
 
-__all__ = ["ChainResolver", "IdentityCenterRole", "LongTermKeys", "MfaSession", "Provider",
-           "RoleHop", "Source", "SsoSource", "StoredSource", "attribution", "mfa_use",
-           "role_hop", "source_for"]
+__all__ = ["ChainResolver", "IdentityCenterRole", "LoginSource", "LongTermKeys", "MfaSession",
+           "Provider", "RoleHop", "Source", "SsoSource", "StoredSource", "attribution",
+           "mfa_use", "role_hop", "source_for"]
 
 
 def mfa_use(profile: Profile) -> tuple[str, str]:
@@ -88,17 +92,28 @@ def attribution(profile: Profile) -> str:
 
 def source_for(profile: Profile, warnings: list[str], sign_in: "SignIn | None" = None) -> Source:
     """The source a profile's chain starts from: an IAM Identity Center role of the TOML, a
-    stored source by its config, else the AWS profile, SSO when it names an Identity Center
-    login (`sign_in`: see SsoSource)."""
+    stored source or a login by its config, else the AWS profile: SSO when it names an Identity
+    Center login, a login when it names a `login_session` (`sign_in`: who signs in again when
+    a login cannot be renewed without a person)."""
     if profile.chain[0].sso is not None:
         return IdentityCenterRole(profile.chain[0], warnings, sign_in)
     if profile.chain[0].stored_source is not None:
         return StoredSource(profile, warnings)
+    if profile.chain[0].login is not None:
+        return LoginSource(profile, warnings, sign_in)
     session = SourceSession(profile.root_source, profile.region, profile.name, warnings)
     aws_profile = session.scoped_config()
     if aws_profile.get("sso_session") or aws_profile.get("sso_start_url"):
         return SsoSource(session, sign_in)
+    if aws_profile.get("login_session") and not _has_keys(aws_profile):
+        return LoginSource(profile, warnings, sign_in)
     return LongTermKeys(session)
+
+
+def _has_keys(aws_profile: dict) -> bool:
+    """Whether botocore would take the profile's keys before its login (they come first in
+    its chain: ~/.aws/credentials, then the login, then credential_process)."""
+    return bool(aws_profile.get("aws_access_key_id"))
 
 
 def role_hop(resolver: ChainResolver, profile: Profile) -> Provider:
@@ -121,8 +136,8 @@ def role_hop(resolver: ChainResolver, profile: Profile) -> Provider:
         raise ConfigError(
             f"profile '{p.name}': duration_seconds {p.duration_seconds} is over "
             f"{SHARED_SESSION_MAX}, but source profile '{p.root_source}' has temporary "
-            "credentials (SSO, a role or another tool's session), and AWS limits a role "
-            "assumed with temporary credentials to 1 hour",
+            "credentials (SSO, a login, a role or another tool's session), and AWS limits a "
+            "role assumed with temporary credentials to 1 hour",
             f"set duration_seconds = {SHARED_SESSION_MAX} or less for '{p.name}', or use a "
             "source with long-term IAM user keys")
     if not p.mfa_serial:
