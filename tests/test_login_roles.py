@@ -75,10 +75,14 @@ source_profile = "hub"
     assert world.sts.caller_arn(spoke.caller).startswith("arn:aws:sts::666666666666:")
 
 
-def test_8_callers_of_4_roles_behind_an_expired_login_make_one_refresh(world, signin):
+@pytest.mark.parametrize("refused", [True, False], ids=["used-token-refused",
+                                                     "used-token-accepted"])
+def test_8_callers_of_4_roles_behind_an_expired_login_make_one_refresh(world, signin, refused):
     """The login's access key has run out; eight `credential_process` runs of four roles at
     once, stdin closed: every one served, one CreateOAuth2Token between them (under the
-    login's lock, each reading the file again), one AssumeRole per role."""
+    login's lock, each reading the file again), one AssumeRole per role. Whether AWS refuses
+    a refresh token used before is not published: the same either way."""
+    signin.refuse_used_refresh_tokens = refused
     login_world(world, signin, access_left=-60)
     names = [name for name in ROLES for _ in range(2)]
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
