@@ -419,7 +419,7 @@ def test_another_local_user_reading_command_lines_never_gets_the_sign_in(
         result = world.run("console", "--profile", "prod-read-only", "--browser", browser,
                            env=env_with(world, federation, directory))
     attempts = watcher.attempts()
-    assert attempts, "the other user never saw the hop"
+    assert attempts, f"the other user never saw the hop ({watcher.route}) {watcher.stderr()}"
     assert all(a.get("status") == 403 for a in attempts), attempts
     assert "SigninToken" not in json.dumps(attempts)
     (location,) = locations(record)

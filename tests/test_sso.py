@@ -138,7 +138,8 @@ def test_another_local_user_cannot_answer_the_callback_in_the_browsers_place(
                            env={"BROWSER": str(browser)}, timeout=90)
     assert result.returncode == 0, result.stderr
     forged = [a for a in watcher.attempts() if "code=forged" in a.get("url", "")]
-    assert len(forged) == 1 and forged[0]["status"] == 403, watcher.attempts()
+    assert len(forged) == 1 and forged[0]["status"] == 403, (watcher.route, watcher.attempts(),
+                                                              watcher.stderr())
     port = forged[0]["url"].split("/")[2]
     at_the_callback = [a for a in watcher.attempts() if a.get("url", "").split("/")[2] == port]
     assert all(a.get("status") == 403 for a in at_the_callback), watcher.attempts()

@@ -42,8 +42,14 @@ def sources(profiles) -> list[Check]:
 def _is_login(profile, source) -> bool:
     """Whether the profile's chain starts at an AWS Sign-In login."""
     root = profile.chain[0]
-    return root.stored_source is None and (
-        root.login is not None or bool(source.scoped_config().get("login_session")))
+    if root.stored_source is not None:
+        return False
+    if root.login is not None:
+        return True
+    try:
+        return bool(source.scoped_config().get("login_session"))
+    except Exception:  # an AWS config botocore cannot read: the STS check says so in words
+        return False
 
 
 def _identity_center_role(profile) -> Check:
