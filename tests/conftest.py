@@ -113,18 +113,18 @@ def kernel_keys_made_here(kernel_keyring_turn):
 
 
 def pytest_configure(config):
-    """The run's own directory of claimed ports (sts_emulator.PORTS_CLAIMED_ENV), made by the
+    """The run's own directory of claimed ports (harness/ports.py), made by the
     whole run before its workers start, which inherit the variable."""
     import tempfile
 
-    from tests.harness.sts_emulator import PORTS_CLAIMED_ENV
+    from tests.harness.ports import PORTS_CLAIMED_ENV
 
     if not hasattr(config, "workerinput"):
         os.environ[PORTS_CLAIMED_ENV] = tempfile.mkdtemp(prefix="xcp-test-ports-")
 
 
 def pytest_unconfigure(config):
-    from tests.harness.sts_emulator import PORTS_CLAIMED_ENV
+    from tests.harness.ports import PORTS_CLAIMED_ENV
 
     if not hasattr(config, "workerinput"):
         shutil.rmtree(os.environ.pop(PORTS_CLAIMED_ENV, ""), ignore_errors=True)

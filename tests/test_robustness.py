@@ -6,7 +6,6 @@ STS emulator, gnome-keyring on a private bus."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.harness import ports
 from tests.harness.checks import failure_line, nonblank_lines
 from tests.harness.keyring_daemon import SecretServiceDaemon
 from tests.harness.setups import DEPLOY_ARN, helper
@@ -24,8 +24,7 @@ from tests.harness.world import HELPER
 @pytest.fixture
 def mute_sts():
     """Accepts connections (the kernel completes them) and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
+    server = ports.fresh_socket()
     server.listen(64)
     try:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
@@ -83,8 +82,7 @@ def test_a_mute_sts_on_a_call_without_a_code_says_it_was_sent_twice(world, mute_
 
 @pytest.mark.parametrize("code_on_the_call", [True, False], ids=["with-a-code", "without"])
 def test_a_refused_connection_says_how_often_it_was_tried(world, code_on_the_call):
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
+    closed = ports.fresh_socket()
     refused = f"http://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()  # nothing listens there: each connection is refused at once
     world.standard(mfa_required=code_on_the_call)

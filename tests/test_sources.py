@@ -7,7 +7,6 @@ a key prompt, and a mute IAM named as IAM, each one line."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import termios
 import threading
@@ -15,6 +14,7 @@ import time
 
 import pytest
 
+from tests.harness import ports
 from tests.harness.checks import failure_line
 from tests.harness.iam_users import ADMIN, USER, iam, keys_in_iam
 from tests.harness.mfa import times_asked
@@ -403,8 +403,7 @@ def test_a_mute_iam_endpoint_names_iam_and_its_variable(monkeypatch):
     from xaccount_credproc.errors import AwsError
     from xaccount_credproc.reentry import REENTRY_ENV
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener = ports.fresh_socket()
     listener.listen(8)
     held = []
     threading.Thread(target=lambda: [held.append(listener.accept()) for _ in range(8)],

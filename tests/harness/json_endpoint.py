@@ -8,6 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from tests.harness import ports
+
 
 class HttpEndpoint:
     def __init__(self):
@@ -31,7 +33,9 @@ class HttpEndpoint:
 
             do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ports.fresh(lambda: ThreadingHTTPServer(("127.0.0.1", 0), Handler),
+                                  lambda server: server.server_port,
+                                  lambda server: server.server_close())
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -80,7 +80,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import make_server
 
-from tests.harness import otp
+from tests.harness import otp, ports
 
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
@@ -210,28 +210,10 @@ class Hold:
         self._released.set()
 
 
-# The directory the whole test run shares (its workers too: conftest.pytest_configure), where
-# each port an emulator listened on is claimed once.
-PORTS_CLAIMED_ENV = "XCP_TEST_PORTS_CLAIMED"
-
-
 def _server_on_a_port_never_used_before(app):
-    """A server on a loopback port no emulator of this run has listened on. The kernel hands
-    out ephemeral ports again (about 8 repeats in a run of 700 listens over 28 000 ports), and
-    a cache entry names its endpoint: a repeated port would serve one test another's entry,
-    made at an emulator since reset, and AWS would call its token invalid."""
-    claimed = os.environ.get(PORTS_CLAIMED_ENV)
-    for _ in range(100):
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        if not claimed:
-            return server
-        try:
-            os.close(os.open(os.path.join(claimed, str(server.server_port)),
-                             os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            return server
-        except FileExistsError:
-            server.server_close()
-    raise RuntimeError("no loopback port this run has not used yet")
+    """A threaded WSGI server on a loopback port this run never used (harness/ports.py)."""
+    return ports.fresh(lambda: make_server("127.0.0.1", 0, app, threaded=True),
+                       lambda server: server.server_port, lambda server: server.server_close())
 
 
 class StsEmulator:
