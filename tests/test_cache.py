@@ -353,3 +353,125 @@ def test_a_config_change_is_seen_at_once_despite_the_snapshot(world):
     result = world.run("credential-process", "--profile", "prod-read-only")
     assert result.returncode == 3  # a new key (another ExternalId), and STS refuses it
     assert "AWS denied AssumeRole" in result.stderr
+
+
+# -- the card: a hit served before anything else is imported (credentials/hit.py) ---------
+
+
+def card_run(world, profile: str = "prod-read-only", env: dict | None = None):
+    """(the credential_process document, whether the card served it): the full path imports
+    the profile snapshot's module, the card's path never does."""
+    result = world.run("credential-process", "--profile", profile,
+                       env={"PYTHONPROFILEIMPORTTIME": "1", **(env or {})})
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    assert said == []
+    modules = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+               if line.startswith("import time:")}
+    by_card = "xaccount_credproc.config.snapshot" not in modules
+    if by_card:
+        assert "xaccount_credproc.credentials.hit" in modules
+        for heavy in ("xaccount_credproc.config", "xaccount_credproc.credentials.resolver",
+                      "argparse", "boto3", "keyring", "tomllib", "json"):
+            assert heavy not in modules, heavy
+    return json.loads(result.stdout), by_card
+
+
+def the_card(world) -> Path:
+    (card,) = (world.cache_dir / "profiles").glob("*.hit")
+    return card
+
+
+def carded(world, toml_edit=lambda text: text) -> dict:
+    """A profile served once by STS and once more past the snapshot's racy window, so that its
+    card is written: the first document."""
+    world.standard()
+    world.write_toml(toml_edit(world.toml.read_text()))
+    counting_mfa(world)
+    config_written = time.time()
+    first = helper_json(world)
+    time.sleep(max(0.0, config_written + 2.1 - time.time()))
+    assert card_run(world) == (first, False)  # the full path: it leaves the card
+    return first
+
+
+def test_the_card_serves_a_hit_and_holds_no_secret(world):
+    first = carded(world)
+    card = the_card(world)
+    assert card.stat().st_mode & 0o777 == 0o600
+    data = card.read_bytes()
+    for secret in (first["SecretAccessKey"], first["SessionToken"], first["AccessKeyId"]):
+        assert secret.encode() not in data
+    assert card_run(world) == (first, True)
+    assert card_run(world) == (first, True)
+    assert card.read_bytes() == data  # a hit writes nothing
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+    # The AWS CLI runs the line `init` wrote (`python -S`): the same cached role, no new call.
+    assert ":assumed-role/" in world.identity()
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+@pytest.mark.parametrize("damage", ["flip a byte", "group-writable", "symlink", "truncated"])
+def test_a_damaged_or_untrusted_card_is_not_used_and_the_full_path_replaces_it(world, damage):
+    first = carded(world)
+    card = the_card(world)
+    good = card.read_bytes()
+    if damage == "flip a byte":
+        card.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    elif damage == "group-writable":
+        card.chmod(0o620)
+    elif damage == "symlink":
+        elsewhere = world.root / "elsewhere.hit"
+        elsewhere.write_bytes(good)
+        elsewhere.chmod(0o600)
+        card.unlink()
+        card.symlink_to(elsewhere)
+    else:
+        card.write_bytes(good[:20])
+    assert card_run(world) == (first, False)  # the full path, with the same cached entry
+    assert not card.is_symlink() and card.stat().st_mode & 0o777 == 0o600
+    assert card.read_bytes() == good
+    assert card_run(world) == (first, True)
+    assert len(world.sts.calls_of("AssumeRole")) == 1
+
+
+def test_a_config_change_or_another_user_name_sends_a_hit_to_the_full_path(world):
+    # The default role_session_name is the login name: another one is another cache key.
+    first = carded(world, lambda text: text.replace('role_session_name = "alice"\n', ""))
+    assert card_run(world) == (first, True)
+    other, by_card = card_run(world, env={"USER": "someone-else", "LOGNAME": "someone-else"})
+    assert not by_card and other["AccessKeyId"] != first["AccessKeyId"]
+    (call,) = world.sts.calls_of("AssumeRole")[-1:]
+    assert call.params["RoleSessionName"] == "someone-else"
+    assert card_run(world) == (first, True)
+    # Any change to the config file, even one that changes nothing, and the card is not used.
+    world.toml.write_text(world.toml.read_text() + "\n")
+    assert card_run(world) == (first, False)
+
+
+def test_the_card_never_serves_credentials_inside_the_refresh_margin(world):
+    world.standard()
+    counting_mfa(world)
+    world.sts.lifetime = 1200 + 6  # servable for 6 seconds past the default 1200 s margin
+    config_written = time.time()
+    first = helper_json(world)
+    time.sleep(max(0.0, config_written + 2.1 - time.time()))
+    assert card_run(world) == (first, False)
+    assert card_run(world) == (first, True)
+    import calendar
+
+    expires = calendar.timegm(time.strptime(first["Expiration"], "%Y-%m-%dT%H:%M:%SZ"))
+    time.sleep(max(0.0, expires - 1200 + 0.2 - time.time()))  # just inside the margin
+    third, by_card = card_run(world)
+    assert not by_card and third["AccessKeyId"] != first["AccessKeyId"]
+    assert len(world.sts.calls_of("AssumeRole")) == 2
+
+
+def test_debug_and_a_loop_marker_always_take_the_full_path(world):
+    first = carded(world)
+    result = world.run("--debug", "credential-process", "--profile", "prod-read-only")
+    assert result.returncode == 0 and "debug:" in result.stderr
+    assert json.loads(result.stdout) == first
+    result = world.run("credential-process", "--profile", "prod-read-only",
+                       env={"XACCOUNT_CREDPROC_DEBUG": "1"})
+    assert result.returncode == 0 and "debug:" in result.stderr

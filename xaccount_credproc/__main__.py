@@ -45,9 +45,13 @@ class SiteOnDemand:
 
 
 if not __package__:  # run as a script: sys.path[0] is the package dir itself
-    import os
+    here = sys.path[0].rstrip("/")
+    if here.startswith("/"):  # as `init` writes it: no `os` (2 ms) for a path's parent
+        sys.path[0] = here.rpartition("/")[0] or "/"
+    else:
+        import os
 
-    sys.path[0] = os.path.dirname(os.path.abspath(sys.path[0]))
+        sys.path[0] = os.path.dirname(os.path.abspath(sys.path[0]))
     if sys.flags.no_site and SiteOnDemand not in sys.meta_path:
         sys.meta_path.append(SiteOnDemand)
 

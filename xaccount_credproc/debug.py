@@ -1,10 +1,11 @@
 """`--debug` output: short lines on stderr, never secrets. No `logging` import on the hot path."""
 
-import os
 import sys
 
+from . import environ
+
 DEBUG_ENV = "XACCOUNT_CREDPROC_DEBUG"
-enabled = os.environ.get(DEBUG_ENV, "") not in ("", "0")
+enabled = (environ(DEBUG_ENV) or "") not in ("", "0")
 
 
 def log(message: str) -> None:

@@ -23,18 +23,28 @@ heavy is imported before it is used, and no store module imports this one (the f
 them).
 """
 
-import os
 import sys
 
-from .. import debug
-from ..errors import StoreError
+from .. import environ as env
+
+# StoreError (errors.py) and debug come on first use (module __getattr__, and in the functions):
+# a kernel-keyring hit reads through keyctl.py below this package and needs neither.
 
 TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
+    from ..errors import StoreError
     from .keyring_library import Bounds
     from .store import SecretStore, Traits
 
 __all__ = ["NOT_CACHED", "SERVICE", "STOOD_IN", "AutoStore", "StoreError", "store_named"]
+
+
+def __getattr__(name: str):
+    if name == "StoreError":
+        from ..errors import StoreError
+
+        return StoreError
+    raise AttributeError(name)
 
 SERVICE = "xaccount-credproc"
 # A keyring call that takes longer is given up on: a hung daemon must not hang `aws`.
@@ -54,7 +64,7 @@ def store_named(backend: str = "auto", service: str = SERVICE,
     keyring's choice (`AutoStore`)."""
     bound = TIMEOUT if timeout is None else timeout
     if backend == "auto":
-        named = os.environ.get("PYTHON_KEYRING_BACKEND")
+        named = env("PYTHON_KEYRING_BACKEND")
         backend = ("kernel" if named == KERNEL_BACKEND else
                    "secret-service" if named == KEYRING_SECRET_SERVICE else "auto")
     if backend == "kernel":
@@ -118,6 +128,7 @@ class AutoStore:
             if isinstance(keyring_library.first_writer(backend), KernelKeyring):
                 # keyring chose the kernel keyring: write it directly, with timeouts and quota
                 # management that keyring's API has no words for.
+                from .. import debug
                 from .kernel_keys import KernelKeyringStore
 
                 debug.log("store: the kernel keyring (keyring's choice)")
@@ -131,6 +142,8 @@ class AutoStore:
     def _call(self, use):
         """`use(the chosen store)`, its errors marked as ones another store may stand in for
         (unless the kernel keyring itself failed)."""
+        from ..errors import StoreError
+
         try:
             return use(self._choose())
         except StoreError as e:
@@ -141,17 +154,19 @@ class AutoStore:
 
     def _kernel_may_answer(self) -> bool:
         """Whether a kernel-keyring read may find what keyring's choice wrote."""
-        return sys.platform.startswith("linux") and keyring_unconfigured()
+        return kernel_may_answer()
 
     def get_many(self, names: list[str]) -> list[str | None]:
         """The stored values (None where missing). The fast paths answer only when they find
         every name; a miss there is confirmed by the chosen store."""
+        from ..errors import StoreError
+
         if not names:
             return []
         values = None
         if self._stuck is not None:
             raise self._stuck  # keyring would talk to the same peer, without bounds
-        if os.environ.get("DBUS_SESSION_BUS_ADDRESS") and keyring_uses_secret_service():
+        if env("DBUS_SESSION_BUS_ADDRESS") and keyring_uses_secret_service():
             # (no session bus: SSH, WSL2, servers: not even the D-Bus client is loaded)
             from . import secret_service
 
@@ -175,6 +190,8 @@ class AutoStore:
                           for v, k in zip(values or [None] * len(names), found, strict=True)]
                 if None not in values or self._chose_kernel:
                     return values  # complete, or the kernel is known to be the store
+        from .. import debug
+
         debug.log("keyring lookup (the fast paths had no answer)")
         return self._call(lambda store: store.get_many(names))
 
@@ -182,6 +199,8 @@ class AutoStore:
         self._call(lambda store: store.set(name, value, expires))
 
     def delete(self, name: str) -> bool:
+        from ..errors import StoreError
+
         found = self._call(lambda store: store.delete(name))
         if self._kernel_may_answer() and not self._chose_kernel:
             # Written while no Secret Service ran: gone too, or reads would still find it.
@@ -198,7 +217,7 @@ def keyring_uses_secret_service() -> bool:
     """Whether keyring would use its Secret Service backend (as far as can be told cheaply)."""
     if not sys.platform.startswith("linux"):
         return False
-    chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+    chosen = env("PYTHON_KEYRING_BACKEND")
     if chosen is not None:
         return chosen == KEYRING_SECRET_SERVICE
     return keyring_unconfigured()
@@ -207,7 +226,27 @@ def keyring_uses_secret_service() -> bool:
 def keyring_unconfigured() -> bool:
     """Whether keyring picks its backend by itself: no PYTHON_KEYRING_BACKEND, and no
     keyringrc.cfg, which may name another backend (don't second-guess it)."""
-    if os.environ.get("PYTHON_KEYRING_BACKEND") is not None:
+    if env("PYTHON_KEYRING_BACKEND") is not None:
         return False
-    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-    return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
+    config_home = env("XDG_CONFIG_HOME") or (env("HOME") or "~") + "/.config"
+    if config_home.startswith("~"):
+        import os
+
+        config_home = os.path.expanduser(config_home)
+    try:
+        import posix
+
+        posix.stat(f"{config_home}/python_keyring/keyringrc.cfg")
+    except ImportError:  # pragma: no cover - not POSIX
+        import os
+
+        return not os.path.exists(os.path.join(config_home, "python_keyring", "keyringrc.cfg"))
+    except OSError:
+        return True
+    return False
+
+
+def kernel_may_answer() -> bool:
+    """Whether the kernel keyring may hold what an "auto" store keeps (AutoStore reads it):
+    on Linux, with keyring left to pick its backend by itself."""
+    return sys.platform.startswith("linux") and keyring_unconfigured()

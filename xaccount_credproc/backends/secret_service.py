@@ -14,13 +14,13 @@ The "plain" transfer algorithm is used: the secret crosses the user's own sessio
 which other users cannot open (the same trust keyring places in that bus for everything else).
 """
 
-import os
-
-from ..errors import StoreError
+from .. import environ
 from .dbus import BUS_NAME, Bus, NoAnswer, Unusable
 
 TYPING = False  # True for mypy (pyproject.toml)
 if TYPING:
+    from ..errors import StoreError
+    from .keyring_library import KeyringLibraryStore
     from .store import Traits
 
 SECRETS = "org.freedesktop.secrets"
@@ -35,7 +35,7 @@ class SecretServiceStore:
 
     def __init__(self, service: str, timeout: float):
         self.service, self.timeout = service, timeout
-        self._library = None  # keyring_library.KeyringLibraryStore, for everything but a hit
+        self._library: KeyringLibraryStore | None = None  # for everything but a hit
         self._stuck: StoreError | None = None
 
     def where(self) -> str:
@@ -64,6 +64,8 @@ class SecretServiceStore:
         return self._library
 
     def get_many(self, names: list[str]) -> list[str | None]:
+        from ..errors import StoreError
+
         if self._stuck is not None:
             raise self._stuck
         try:
@@ -85,13 +87,14 @@ class SecretServiceStore:
 def fast_read(service: str, usernames: list[str]) -> list[str | None] | None:
     """`read`, or None without a session bus (SSH, WSL2, servers: not even the D-Bus client is
     loaded then). Raises StoreError when the bus did not answer in time or broke the protocol."""
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+    if not environ("DBUS_SESSION_BUS_ADDRESS"):
         return None
     try:
         return read(service, usernames)
     except Unusable as e:
         what = (f"did not answer within {TIMEOUT:g}s" if isinstance(e, NoAnswer)
                 else "sent a malformed D-Bus reply")
+        from ..errors import StoreError
         from .store import KEYRING_FIX
 
         raise StoreError(f"the Secret Service {what}", "its daemon (gnome-keyring, KWallet) "
@@ -125,35 +128,40 @@ def read(service: str, usernames: list[str]) -> list[str | None] | None:
 
 
 def _read_items(bus: "Bus", service: str, usernames: list[str]) -> list[str | None] | None:
+    # Pipelined in two flights (a cache hit waits on two round trips, not seven): who owns the
+    # Secret Service name, the searches and a session; then each item's lock and the secrets.
     # Replies must come from the connection that owns the Secret Service name right now.
-    (owner,) = bus.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
-                        [SECRETS], "s", destination=BUS_NAME)
+    owner_call = bus.send("/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
+                          [SECRETS], destination=BUS_NAME)
+    searches = [bus.send(DEFAULT_COLLECTION, "org.freedesktop.Secret.Collection", "SearchItems",
+                         "a{ss}", [[("service", service), ("username", username)]],
+                         destination=SECRETS) for username in usernames]
+    # No Close: a session ends with the connection that opened it (Secret Service API,
+    # "Sessions"), which the caller closes next.
+    session_call = bus.send(SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession", "sv",
+                            ["plain", ("s", "")], destination=SECRETS)
+    (owner,) = bus.reply(owner_call, "GetNameOwner", "s", BUS_NAME)
     if not owner.startswith(":"):
         return None
     bus.peer = owner
     found = []
-    for username in usernames:
-        (paths,) = bus.call(DEFAULT_COLLECTION, "org.freedesktop.Secret.Collection",
-                            "SearchItems", "a{ss}", [[("service", service), ("username", username)]],
-                            "ao", destination=SECRETS)
+    for serial in searches:
+        (paths,) = bus.reply(serial, "SearchItems", "ao", owner)
         found.append(paths[0] if paths else None)
+    _, session = bus.reply(session_call, "OpenSession", "vo", owner)
     wanted = [p for p in found if p]
     if not wanted:
         return [None] * len(usernames)
-    for path in wanted:
-        ((kind, locked),) = bus.call(path, "org.freedesktop.DBus.Properties", "Get", "ss",
-                                     ["org.freedesktop.Secret.Item", "Locked"], "v",
-                                     destination=SECRETS)
+    locks = [bus.send(path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                      ["org.freedesktop.Secret.Item", "Locked"], destination=SECRETS)
+             for path in wanted]
+    secrets_call = bus.send(SERVICE_PATH, "org.freedesktop.Secret.Service", "GetSecrets", "aoo",
+                            [wanted, session], destination=SECRETS)
+    for serial in locks:
+        ((kind, locked),) = bus.reply(serial, "Get", "v", owner)
         if kind != "b" or locked:
             return None  # keyring would try to unlock it: let it
-    output, session = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession",
-                               "sv", ["plain", ("s", "")], "vo", destination=SECRETS)
-    try:
-        (secrets,) = bus.call(SERVICE_PATH, "org.freedesktop.Secret.Service", "GetSecrets",
-                              "aoo", [wanted, session], "a{o(oayays)}", destination=SECRETS)
-    finally:
-        bus.call(session, "org.freedesktop.Secret.Session", "Close", "", [], "",
-                 destination=SECRETS)
+    (secrets,) = bus.reply(secrets_call, "GetSecrets", "a{o(oayays)}", owner)
     by_path = dict(secrets)
     out: list[str | None] = []
     for path in found:

@@ -54,9 +54,19 @@ def role_credentials(args):
     try:
         profile = load_profile(config_path(args), name, warnings, source=bool(source))
         provider = Resolver(profile, warnings=warnings)
-        return profile, provider.user_session() if source else provider.credentials()
+        if source:
+            return profile, provider.user_session()
+        credentials = provider.credentials()
     finally:
         warn(warnings)
+    from ..config.snapshot import identities
+    from ..credentials.hit import remember
+    from ..credentials.resolver import CREDENTIAL_PROCESS
+
+    # The next hit of this profile is served before anything is imported (credentials/hit.py).
+    remember(config_path(args), profile, identities(config_path(args), name),
+             int(CREDENTIAL_PROCESS.margin(profile)))
+    return profile, credentials
 
 
 def duration(seconds: float) -> str:

@@ -30,34 +30,11 @@ def run(args) -> int:
 
 
 def parse_exactly(argv: list[str]):
-    """The arguments of `[--config PATH] [--debug] credential-process --profile NAME [...]`
-    without argparse (whose import costs more than a whole cache hit), or None for anything
-    else: help, a typo or an unknown option go to argparse, which explains them."""
-    values: dict[str, str | bool | None] = {"config": None, "debug": False, "profile": None,
-                                            "source": None}
-    seen_command = False
-    index = 0
-    while index < len(argv):
-        token = argv[index]
-        name, has_value, inline = token.partition("=")
-        if token == NAME and not seen_command:
-            seen_command = True
-        elif token == "--debug":
-            values["debug"] = True
-        elif name in ("--config", "--profile", "--source") and (seen_command
-                                                                or name == "--config"):
-            if has_value:
-                value = inline
-            elif index + 1 < len(argv):
-                index += 1
-                value = argv[index]
-            else:
-                return None
-            values[name[2:]] = value
-        else:
-            return None
-        index += 1
-    if not seen_command or values["config"] == "" or bool(values["profile"]) == bool(
-            values["source"]):
+    """The arguments of `[--config PATH] [--debug] credential-process --profile NAME` (or
+    `--source NAME`) without argparse, or None for anything else (argparse explains it)."""
+    from ._fast import exact
+
+    values = exact(argv, (NAME,), ("--profile", "--source"))
+    if values is None or bool(values["profile"]) == bool(values["source"]):
         return None
     return Args(**values)

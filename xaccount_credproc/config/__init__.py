@@ -60,6 +60,8 @@ LOGIN_STORAGES = ("file", "keyring")
 LOGIN_KEYRINGS = ("auto", "secret-service", "kernel")
 
 
+from .. import PARTITIONS, dns_suffix, partition_of_region  # noqa: E402, F401 - shared with eks/
+
 # -- the table of settings -----------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from . import (
     StoredSourceSettings,
     VaultSettings,
     keys,
+    partition_of_region,  # noqa: F401 - the rules' users look for it here
 )
 
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
@@ -49,18 +50,6 @@ MAX_INCLUDE_DEPTH = 16
 MAX_CONFIG_SIZE = 4 << 20
 TOP_LEVEL_KEYS = {"include", "defaults", "profiles", "sources", "logins", "vault",
                   "sso-sessions"}
-
-
-def partition_of_region(region: str | None) -> str:
-    if not region:
-        return "aws"
-    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"),
-                              ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso"),
-                              ("eu-isoe-", "aws-iso-e"), ("us-isof-", "aws-iso-f"),
-                              ("eusc-", "aws-eusc")):
-        if region.startswith(prefix):
-            return partition
-    return "aws"
 
 
 def default_session_name() -> str:

@@ -86,8 +86,27 @@ def load_profile(config_path, name: str, warnings: list[str] | None = None,
     return profile
 
 
+def identities(config_path, name: str) -> list | None:
+    """The identities of the config files profile `name`'s snapshot was made from, while it
+    matches them (for credentials/hit.py's card); None when there is no such snapshot."""
+    try:
+        data = _data(_snapshot_path(config_path, name))
+    except files.UntrustedCacheDir:
+        return None
+    if data is None or _profile_from(data, config_path, name) is None:
+        return None
+    return data["files"]
+
+
 def _read(snapshot: str, config_path, name: str) -> Profile | None:
     """The snapshot's profile, None for any mismatch; UntrustedCacheDir if it is not ours."""
+    data = _data(snapshot)
+    return None if data is None else _profile_from(data, config_path, name)
+
+
+def _data(snapshot: str):
+    """The snapshot's data, tag checked; None for any mismatch; UntrustedCacheDir if it is not
+    ours."""
     directory = os.path.dirname(snapshot)
     if not (files.trusted_dir(os.path.dirname(directory)) and files.trusted_dir(directory)):
         return None
@@ -113,10 +132,9 @@ def _read(snapshot: str, config_path, name: str) -> Profile | None:
     if tag != _tag(body):
         return None
     try:
-        data = marshal.loads(body)  # noqa: S302 - tagged, from a file only this user can write
+        return marshal.loads(body)  # noqa: S302 - tagged, from a file only this user can write
     except (ValueError, EOFError, TypeError):
         return None
-    return _profile_from(data, config_path, name)
 
 
 def _profile_from(data, config_path, name: str) -> Profile | None:

@@ -1,18 +1,19 @@
 """The credentials family, and `Credentials`: a set of temporary AWS credentials and the
 credential_process output format.
 
-The modules of this family: `provider` (the resolver: a profile's chain of providers, each
-cached entry read, locked, read again and fetched in one place, and the refresh policy),
-`providers` (the providers: long-term keys, SSO, a stored source, the MFA session, a role hop;
-only on a miss), `cache` (cache keys and the entry format), `sts` (STS and IAM calls through one
-source, errors made readable), `locking` (the per-key cross-process locks), `mfa_codes` (one
-use per MFA code), `stored/` (IAM users' long-term keys this tool keeps, and the vault's
-unlocking: one owner), `execenv` (credentials as
-`exec`'s environment), `console` (console sign-in and switch-role URLs), `browsers` (where a
-console sign-in opens: one browser identity per profile, the URL never on a command line),
-`organizations`
-(the accounts of an AWS Organization, for `init --from-organization`), `sso/` (IAM Identity
-Center: sessions, the token file shared with the AWS CLI, sign-in and renewal).
+The modules of this family: `resolver` (a profile's chain of providers, each cached entry
+read, locked, read again and fetched in one place, and the refresh policy), `providers/` (the
+providers, one class each: long-term keys of an AWS profile, IAM Identity Center, AWS's own
+sign-in, a stored source, the MFA session and a role hop; only on a miss), `cache` (cache keys
+and the entry format), `hit` (the cache hit served before anything else is imported, from the
+card the full path leaves), `source_session` (the source profile's botocore session, for STS,
+IAM, Organizations and EKS calls, errors made readable), `locking` (the per-key cross-process
+locks), `mfa_codes` (one use per MFA code), `stored/` (IAM users' long-term keys this tool
+keeps, and the vault's unlocking: one owner), `execenv` (credentials as `exec`'s environment),
+`sign_in` (the one seam for a login a person completes), `sso/` (IAM Identity Center:
+sessions, the token file shared with the AWS CLI, sign-in and renewal) and `login/` (AWS's own
+sign-in: the token file, DPoP proofs, the browser and terminal flows). Console sign-in URLs
+and browsers are the console family's; profile discovery is discovery's.
 
 `Credentials` lives here, in the package itself, because a cache hit needs it: no module more to
 import on every `aws` command; and `fetched_once`, the one way anything shared between
@@ -34,7 +35,7 @@ if TYPING:
 def json_string(text: str) -> str:
     """`text` as a JSON string literal (RFC 8259): the json module costs milliseconds to import."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    if any(ord(char) < 0x20 for char in escaped):
+    if not escaped.isprintable() and any(ord(char) < 0x20 for char in escaped):
         escaped = "".join(f"\\u{ord(c):04x}" if ord(c) < 0x20 else c for c in escaped)
     return f'"{escaped}"'
 

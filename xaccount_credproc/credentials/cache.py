@@ -14,8 +14,7 @@ is the key name, AccessKeyId, SecretAccessKey, SessionToken and expiry (epoch se
 no JSON parser on the cache-hit path.
 """
 
-import os
-
+from .. import environ
 from .._digest import blake2b, digest
 from . import Credentials
 
@@ -33,7 +32,7 @@ ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
 
 def _endpoint_identity(region: str | None) -> list:
     # The same role through another endpoint (a test emulator, a FIPS endpoint) is another entry.
-    return [region, *(os.environ.get(v) for v in ENDPOINT_VARIABLES)]
+    return [region, *(environ(v) for v in ENDPOINT_VARIABLES)]
 
 
 def role_key(profile) -> str:

@@ -38,7 +38,7 @@ def assignments(session: SsoSession, token: str) -> tuple[int, list[tuple[str, s
 
     def pages(operation: str, key: str, **params) -> list[dict]:
         def listed():
-            items = []
+            items: list[dict] = []
             for page in portal.get_paginator(operation).paginate(
                     accessToken=token, PaginationConfig={"PageSize": PAGE}, **params):
                 items += page.get(key) or []

@@ -285,6 +285,7 @@ class Supply:
 
     def _served(self, slot: Slot) -> Answer:
         c, p = slot.credentials, slot.profile
+        assert c is not None  # served only once fetched
         body = {"AccessKeyId": c.access_key_id, "SecretAccessKey": c.secret_access_key,
                 "Token": c.session_token, "Expiration": c.expiration_rfc3339(),
                 "AccountId": p.account_id, "RoleArn": p.role_arn}

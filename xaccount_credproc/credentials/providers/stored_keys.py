@@ -24,6 +24,7 @@ class StoredSource:
         from ..stored.stores import store_for
 
         root = self.profile.chain[0]
+        assert root.stored_source is not None  # this provider serves stored sources only
         try:
             store = store_for(root.stored_source, root.vault, self.warnings)
             keys = stored_keys.read(store, self.name)

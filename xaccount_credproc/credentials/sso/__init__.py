@@ -8,7 +8,8 @@ format: after our login `aws`, boto3 and every SDK use it, and a login made by `
 serves us. It is replaced atomically (mode 0600, in a 0700 directory). `login.py` has the two
 ways in, and the renewal (`fresh_token`), which happens under the session's lock and reads the
 file again under it (another process, or botocore, may have just renewed it): N callers, one
-CreateToken, no lost update. `callback.py` is the loopback listener the browser comes back to.
+CreateToken, no lost update. The browser comes back to web/loopback.py's one-shot listener,
+as every sign-in's does.
 
 Nothing here is on the cache-hit path.
 """
