@@ -67,7 +67,12 @@ def world(tmp_path, sts, secret_service):
 # by side never meet in it; a test that counts or sweeps what was made there, or keeps entries
 # not keyed by an endpoint (a stored source's keys), takes the keyring for itself (an
 # exclusive lock) while the others share it.
+# flock favours no one: with three workers, shared turns overlap without a gap and a test
+# waiting for the keyring to itself waited four minutes. So every turn first passes a gate,
+# which a test waiting for the exclusive turn holds until it has it: no shared turn starts
+# meanwhile, and it waits only for the tests already running.
 KERNEL_TURNS = Path(f"/tmp/xaccount-credproc-tests-{os.getuid()}.kernel-keyring.lock")
+KERNEL_GATE = Path(f"/tmp/xaccount-credproc-tests-{os.getuid()}.kernel-keyring.gate")
 _SUITE = {}
 
 
@@ -76,12 +81,18 @@ def kernel_keyring_turn(request):
     import fcntl
 
     exclusive = "kernel_keys_made_here" in request.fixturenames
+    gate = os.open(KERNEL_GATE, os.O_RDWR | os.O_CREAT, 0o600)
     fd = os.open(KERNEL_TURNS, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
         yield
     finally:
         os.close(fd)
+        os.close(gate)
 
 
 @pytest.fixture
@@ -186,22 +197,32 @@ GO_SDK = Path("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 @pytest.fixture(scope="session")
 def go_probe(tmp_path_factory) -> Path:
+    """The Go program (tests/clients/stsprobe) built once per run against Debian's SDK: the
+    first worker that needs it builds it under a lock, the others use that binary."""
+    import fcntl
+
     required(GO_SDK, "Debian's golang-github-aws-aws-sdk-go-v2-dev")
     go = shutil.which("go") or "/usr/lib/go/bin/go"
     required(Path(go), "Debian's golang-go")
-    work = tmp_path_factory.mktemp("go")
-    source = work / "src" / "stsprobe"
-    shutil.copytree(ROOT / "tests" / "clients" / "stsprobe", source)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    work = shared / "go-stsprobe"
     binary = work / "stsprobe"
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
-           "GO111MODULE": "off", "GOPATH": f"{work}:/usr/share/gocode", "GOPROXY": "off",
-           "GOFLAGS": "", "GOCACHE": str(work / "cache"), "CGO_ENABLED": "0"}
-    subprocess.run([go, "build", "-o", str(binary), "stsprobe"], cwd=work, env=env, check=True,
-                   capture_output=True, timeout=600)
+    with open(shared / "go-stsprobe.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.exists():
+            source = work / "src" / "stsprobe"
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.copytree(ROOT / "tests" / "clients" / "stsprobe", source)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
+                   "GO111MODULE": "off", "GOPATH": f"{work}:/usr/share/gocode",
+                   "GOPROXY": "off", "GOFLAGS": "", "GOCACHE": str(work / "cache"),
+                   "CGO_ENABLED": "0"}
+            subprocess.run([go, "build", "-o", str(binary) + ".new", "stsprobe"], cwd=work,
+                           env=env, check=True, capture_output=True, timeout=600)
+            os.replace(str(binary) + ".new", binary)
     return binary
 
 
@@ -218,6 +239,16 @@ def sso(world):
     world.aws_config.write_text(SSO_CONFIG)
     yield portal
     portal.stop()
+
+
+@pytest.fixture(scope="session")
+def desktop():
+    """A real X server (Xvfb) with zenity and xdotool: dialogs a test finds and answers."""
+    from tests.harness.desktop import Desktop
+
+    screen = Desktop().start()  # raises, never skips, when Xvfb/zenity/xdotool are missing
+    yield screen
+    screen.stop()
 
 
 @pytest.fixture

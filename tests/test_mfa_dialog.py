@@ -16,20 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.desktop import Desktop
 from tests.harness.terminal import Terminal
 from tests.harness.world import ASSUMED, AWS, HELPER, MFA_CODE, MFA_SERIAL, ROLE_ARN
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 TITLE = "MFA code for profile prod-read-only"
-
-
-@pytest.fixture(scope="session")
-def desktop():
-    screen = Desktop().start()  # raises, never skips, when Xvfb/zenity/xdotool are missing
-    yield screen
-    screen.stop()
 
 
 @pytest.fixture
@@ -225,6 +217,8 @@ def test_a_dead_display_falls_back_to_the_terminal(dead_display):
 def test_a_display_that_dies_while_the_dialog_is_open_is_not_taken_for_cancel(world):
     """zenity exits 1 with nothing on stderr when its X server dies under it, as for Cancel:
     the helper looks at the display before it believes a Cancel."""
+    from tests.harness.desktop import Desktop
+
     private = Desktop().start()  # an X server of this test's own, killed while the dialog is up
     try:
         world.standard()
