@@ -65,6 +65,8 @@ command -v groff >/dev/null || packages+=(groff-base)
 command -v pipx >/dev/null || packages+=(pipx)
 # IAM Identity Center's browser sign-in (tests/test_sso.py): headless Chromium as the browser.
 command -v chromium >/dev/null || packages+=(chromium)
+# kubectl against an EKS-like API server (tests/test_eks.py): the machine's, else Debian's.
+command -v kubectl >/dev/null || packages+=(kubernetes-client)
 if [ -z "$python" ]; then
   packages+=(python3.11 python3.11-venv); python=python3.11
 elif ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then

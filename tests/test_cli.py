@@ -21,7 +21,7 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 20
+    assert len(COMMANDS) == 22
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -89,12 +89,12 @@ def test_readme_documents_every_command_with_the_options_its_help_shows(world):
         name = module.replace("_", "-")
         assert name in documented, f"README has no heading for {name}"
         shown = world.run(name, "--help").stdout
-        for action in ("source", "vault", "sso"):  # options of their actions are in each action's help
-            if name == action:
+        for action in ("source", "vault", "sso", "eks", "shell"):  # options of their actions
+            if name == action:                                    # are in each action's help
                 shown += "".join(world.run(name, sub, "--help").stdout
                                  for sub in re.findall(r"\b(add|import|rotate|remove|list|init|"
                                                        r"status|lock|passwd|reset|migrate|login|"
-                                                       r"logout)\b",
+                                                       r"logout|kubeconfig|check|prompt)\b",
                                                        documented[name]))
         for option in set(re.findall(r"--[a-z][a-z-]*", documented[name])):
             assert option in shown, f"README names {option} for {name}; --help does not"

@@ -59,6 +59,12 @@ Each rule, what AWS answers, and where AWS says so:
   tags").
 - each GetSessionToken answers its own credentials (moto answers one fixed example key). Source:
   GetSessionToken API reference.
+- a presigned GET (an EKS token's GetCallerIdentity): the key and its session token as above, the
+  URL used within X-Amz-Expires of X-Amz-Date (403 "Request has expired"), the SigV4 signature
+  over the method, path, query and every header X-Amz-SignedHeaders names, the host included
+  (403 SignatureDoesNotMatch); answered with the signer's identity, in JSON when asked. Source:
+  AWS General Reference, "Create a presigned URL" and "Signature Version 4 signing";
+  aws-iam-authenticator's token verifier (it sends `accept: application/json`).
 - console credentials (AWS Sign-In, `aws login`) are temporary credentials: GetSessionToken signed
   by them -> 403 AccessDenied, as for any session credentials. Source: GetSessionToken API
   reference; AWS Sign-In user guide ("temporary credentials"). Unpublished, so switches run both
@@ -69,13 +75,13 @@ Each rule, what AWS answers, and where AWS says so:
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC
 from urllib.parse import parse_qs
 
 from werkzeug.serving import make_server
@@ -256,6 +262,7 @@ class StsEmulator:
             # refused).
             self.login_role_cap: bool = True
             self.login_mfa: str = "code"
+            self.eks_denied: set[str] = set()  # principals whose EKS calls are refused
             for hold in getattr(self, "holds", {}).values():
                 hold.release()
             self.holds: dict[str, Hold] = {}
@@ -393,6 +400,10 @@ class StsEmulator:
     def __call__(self, environ, start_response):
         import io
 
+        if environ.get("REQUEST_METHOD") == "GET" and "X-Amz-Signature=" in environ.get(
+                "QUERY_STRING", ""):
+            return self._presigned(environ, start_response)
+
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -405,6 +416,10 @@ class StsEmulator:
             start_response(f"{status} Error", [("Content-Type", "application/x-amz-json-1.1"),
                                                ("Content-Length", str(len(body)))])
             return [body]
+        if self._service(environ) == "eks":
+            denied = self._eks_denied(environ)
+            if denied:
+                return denied(start_response)
         if action and self._service(environ) == "iam":
             # moto's IAM itself, but recorded: who signed each call (never a secret).
             with self.lock:
@@ -456,6 +471,115 @@ class StsEmulator:
         headers.append(("Content-Length", str(len(payload))))
         start_response(status_holder["status"], headers)
         return [payload]
+
+    def _eks_denied(self, environ):
+        """EKS calls of a principal the test denied (an identity policy without
+        eks:DescribeCluster): 403 AccessDeniedException, as EKS answers (EKS API reference,
+        Common Errors). None: moto answers."""
+        caller = self._caller_key_id(environ)
+        with self.lock:
+            key = self.keys.get(caller)
+        if key is None or principal_of(key.arn) not in self.eks_denied:
+            return None
+
+        def answer(start_response):
+            body = json.dumps({"message": f"User: {key.arn} is not authorized to perform: "
+                                          "eks:DescribeCluster"}).encode()
+            start_response("403 Forbidden", [("Content-Type", "application/json"),
+                                             ("x-amzn-ErrorType", "AccessDeniedException"),
+                                             ("Content-Length", str(len(body)))])
+            return [body]
+
+        return answer
+
+    def _presigned(self, environ, start_response):
+        """A presigned GET (an EKS token's GetCallerIdentity), checked as AWS checks a query-
+        signed request: the key and its session token, the URL's lifetime, the SigV4 signature
+        over the method, path, query and the headers it names (AWS General Reference, "Create
+        a presigned URL" and "Signature Version 4 signing"). Answered with the signer's
+        identity, in JSON when asked for it (aws-iam-authenticator asks)."""
+        raw = environ.get("QUERY_STRING", "")
+        pairs = [pair.partition("=") for pair in raw.split("&") if pair]
+        query = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        caller = query.get("X-Amz-Credential", "").split("/")[0] or None
+        call = Call(action=query.get("Action", "?"), params={
+            "presigned": True, "cluster": environ.get("HTTP_X_K8S_AWS_ID")}, caller=caller,
+            region=(query.get("X-Amz-Credential", "").split("/") + ["", "", ""])[2])
+        with self.lock:
+            self.calls.append(call)
+            denial = self._presigned_denial(environ, pairs, query, caller)
+        if denial:
+            call.status, call.error = denial[0], denial[1]
+            return self._error(start_response, *denial)
+        call.status = 200
+        arn = self.keys[caller].arn
+        account = arn.split(":")[4]
+        if "application/json" in environ.get("HTTP_ACCEPT", ""):
+            body = json.dumps({"GetCallerIdentityResponse": {
+                "GetCallerIdentityResult": {"Account": account, "Arn": arn, "UserId": caller},
+                "ResponseMetadata": {"RequestId": secrets.token_hex(8)}}}).encode()
+            kind = "application/json"
+        else:
+            body = (f'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-'
+                    f'15/"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>{caller}</UserId>'
+                    f"<Account>{account}</Account></GetCallerIdentityResult>"
+                    "</GetCallerIdentityResponse>").encode()
+            kind = "text/xml"
+        start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _presigned_denial(self, environ, pairs, query, caller):
+        import hmac
+        from datetime import datetime
+
+        if query.get("Action") != "GetCallerIdentity" or query.get("X-Amz-Algorithm") != \
+                "AWS4-HMAC-SHA256":
+            return 400, "InvalidAction", "Only a presigned GetCallerIdentity is served here."
+        key = self.keys.get(caller)
+        if key is None or key.kind == "iam":
+            found = self.iam_user_of(caller)
+            key = None if found is None else AccessKey(secret=found[0], kind="iam",
+                                                       arn=found[1])
+            if key is not None:
+                self.keys[caller] = key
+        if key is None:
+            return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+        if key.expired or (key.expires and key.expires < time.time()):
+            return 403, "ExpiredToken", "The security token included in the request is expired"
+        if key.session_token != query.get("X-Amz-Security-Token"):
+            return 403, "InvalidClientTokenId", "The security token included in the request is invalid."
+        try:
+            signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=UTC).timestamp()
+            expires = int(query["X-Amz-Expires"])
+        except (KeyError, ValueError):
+            return 400, "AuthorizationQueryParametersError", "X-Amz-Date and X-Amz-Expires " \
+                "are required."
+        if time.time() > signed_at + expires:
+            return 403, "AccessDenied", "Request has expired"
+        scope = query.get("X-Amz-Credential", "").split("/", 1)[1]
+        names = query.get("X-Amz-SignedHeaders", "").split(";")
+        headers = {"host": environ.get("HTTP_HOST", "")}
+        for name in names:
+            if name != "host":
+                headers[name] = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+        canonical_query = "&".join(f"{k}={v}" for k, _, v in sorted(
+            (k, "=", v) for k, _, v in pairs if k != "X-Amz-Signature"))
+        canonical = "\n".join([
+            "GET", environ.get("PATH_INFO") or "/", canonical_query,
+            "".join(f"{n}:{' '.join(headers.get(n, '').split())}\n" for n in names),
+            ";".join(names), hashlib.sha256(b"").hexdigest()])
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", query["X-Amz-Date"], scope,
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        signing = f"AWS4{key.secret}".encode()
+        for part in scope.split("/"):
+            signing = hmac.new(signing, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, query.get("X-Amz-Signature", "")):
+            return 403, "SignatureDoesNotMatch", (
+                "The request signature we calculated does not match the signature you "
+                "provided.")
+        return None
 
     @staticmethod
     def _is_sts(environ) -> bool:

@@ -16,9 +16,10 @@ from . import aws_config_path, awsconfig, loader, model, user_config_dir
 LOCK_TIMEOUT = 60
 
 
-def helper_command(config_path: str) -> list[str]:
-    """The absolute command that runs this installed helper, plus --config when the config is not
-    at its default place (the AWS CLI will not have our environment).
+def helper_command(config_path: str, command_name: str = "credential-process") -> list[str]:
+    """The absolute command that runs this installed helper's `command_name` (credential-process
+    for the AWS config, eks-token for a kubeconfig), plus --config when the config is not at
+    its default place (the AWS CLI and kubectl will not have our environment).
 
     The fast start: this interpreter without `site`, running the package's __main__.py as a
     script (see there); `site` costs about 4 ms of every cache hit and a hit does not need it. The
@@ -29,7 +30,7 @@ def helper_command(config_path: str) -> list[str]:
         command = [sys.executable, "-S", main]
     else:
         command = _console_script()
-    command.append("credential-process")
+    command.append(command_name)
     default = os.path.join(user_config_dir(), "config.toml")
     if os.path.abspath(config_path) != os.path.abspath(default):
         command += ["--config", os.path.abspath(config_path)]

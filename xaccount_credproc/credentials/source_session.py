@@ -22,6 +22,7 @@ ATTEMPTS = 2
 # expired on arrival (or never expire) are the symptom.
 CLOCK_SKEW_WARNING = 300
 IAM_ACTIONS = ("ListAccessKeys", "CreateAccessKey", "DeleteAccessKey")
+EKS_ACTIONS = ("DescribeCluster",)
 INVALID_CODES = ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
                  "AuthFailure", "InvalidAccessKeyId")
 
@@ -107,6 +108,11 @@ class SourceSession:
             self._client = client
         return client
 
+    def service_client(self, service: str, region: str, credentials: Credentials | None = None):
+        """A client of another service (EKS, ...) of this source's session, or signed by
+        `credentials` (a role's), with the same bounds; its calls go through `call_api`."""
+        return self._new_client(service, region, credentials)
+
     def iam(self, credentials: Credentials | None = None):
         """An IAM client signed by the source (or by `credentials`, e.g. its MFA session)."""
         return self._new_client("iam", self.region or "us-east-1", credentials)
@@ -144,10 +150,12 @@ class SourceSession:
 
     @staticmethod
     def _service(action: str) -> str:
-        return "IAM" if action in IAM_ACTIONS else "STS"
+        return "IAM" if action in IAM_ACTIONS else "EKS" if action in EKS_ACTIONS else "STS"
 
     def _variable(self, action: str, endpoint) -> str:
         """The variable that points `action`'s client elsewhere, for the fix."""
+        if action in EKS_ACTIONS:
+            return "AWS_ENDPOINT_URL_EKS"
         iam = action in IAM_ACTIONS or "iam" in str(endpoint)
         return "AWS_ENDPOINT_URL_IAM" if iam else "AWS_ENDPOINT_URL_STS"
 
