@@ -21,7 +21,7 @@ def test_help_names_every_command_and_each_command_has_its_own(world):
         assert own.returncode == 0, own.stderr
         assert own.stdout.startswith(f"usage: xaccount-credproc {name} "), own.stdout
         assert "--config PATH" in own.stdout and "--debug" in own.stdout
-    assert len(COMMANDS) == 22
+    assert len(COMMANDS) == 24
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -12,7 +12,8 @@ PROG = "xaccount-credproc"
 # The command modules, in the order `--help` lists them.
 COMMANDS = ("credential_process", "init", "add", "remove", "console", "switch_role_url", "exec",
             "doctor", "list", "clear", "source", "vault", "serve", "server_env", "server_revoke",
-            "container_setup", "completion", "sso", "login", "logout", "eks_token", "eks")
+            "container_setup", "completion", "sso", "login", "logout", "eks_token", "eks",
+            "shell_init", "shell")
 EXIT_INTERRUPTED = 130
 
 
