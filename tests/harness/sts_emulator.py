@@ -232,6 +232,7 @@ class StsEmulator:
         self.lock = threading.Lock()
         self.all_issued: list[str] = []  # kept across resets, for secret scans
         self.all_codes: list[str] = []  # MFA codes accepted, kept across resets, likewise
+        self.strays: list[tuple[str | None, str]] = []  # (port, user agent): see _stray
         self.reset()
         self._server = None
         self.url = None
@@ -391,6 +392,18 @@ class StsEmulator:
             self._server.shutdown()
             self._server.server_close()
 
+    def _stray(self, environ, start_response):
+        """A request on a keep-alive connection opened to an earlier test's port: closing the
+        listener does not close connections already accepted, so a process an earlier test left
+        behind could otherwise be recorded as this test's caller, with keys this test's STS never
+        issued. It is refused and noted (`strays`, kept across resets), never recorded."""
+        with self.lock:
+            self.strays.append((environ.get("SERVER_PORT"), environ.get("HTTP_USER_AGENT", "")))
+        body = b"this STS endpoint belonged to an earlier test"
+        start_response("421 Misdirected Request", [("Content-Length", str(len(body))),
+                                                   ("Connection", "close")])
+        return [body]
+
     def reset_moto(self) -> None:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
         urllib.request.urlopen(request, timeout=10).read()
@@ -400,6 +413,8 @@ class StsEmulator:
     def __call__(self, environ, start_response):
         import io
 
+        if self._server is not None and environ.get("SERVER_PORT") != str(self._server.server_port):
+            return self._stray(environ, start_response)
         if environ.get("REQUEST_METHOD") == "GET" and "X-Amz-Signature=" in environ.get(
                 "QUERY_STRING", ""):
             return self._presigned(environ, start_response)

@@ -7,8 +7,8 @@ and run(args). Every command is parsed by argparse, except the exact forms in wh
 gettext, shutil and locale imports its formatter brings) costs more than the whole cache hit,
 so `_fast.exact` reads them. Their cache hit is served before anything else is imported
 (`_fast.served`, credentials/hit.py), else the full path runs; anything else goes to argparse
-(parser.py). A shell's Tab (argcomplete's `_ARGCOMPLETE`) goes to _tab.py before anything else. Handlers import
-what they need when they run.
+(parser.py). A shell's Tab (argcomplete's `_ARGCOMPLETE`) goes to _tab.py before anything else.
+Handlers import what they need when they run.
 """
 
 import sys
