@@ -6,33 +6,58 @@ entry another test cached at an emulator since stopped (its token unknown to the
 make a server that must fail (an impostor, a closed port) look like a cache hit. So every
 endpoint a test stands up takes a port this run never gave out: `claimed(port)` records it in
 the run's own directory (conftest.py makes it, PORTS_CLAIMED_ENV) and says whether it was new.
+
+A run that was killed never removes what it cached in the uid's kernel keyring (the run's end
+does that), and those entries live on until their credentials expire (12 hours for an MFA
+session): a later run on the same port would meet them. So a port is also noted, with the time,
+in a ledger the runs of this uid share (LEDGER), and not given out again while an entry made
+for it could still be alive. Should a busy day of runs use up the ephemeral range, a port from
+the ledger is taken after all, rather than no port.
 """
 
 import os
 
 PORTS_CLAIMED_ENV = "XCP_TEST_PORTS_CLAIMED"
 TRIES = 100
+LEDGER = f"/tmp/xaccount-credproc-tests-{os.getuid()}.ports-used"
+# The longest a cache entry the suite makes lives in the kernel keyring (an MFA session's
+# default 12 hours), and a little more.
+LEDGER_SECONDS = 12.5 * 3600
 
 
-def claimed(port: int) -> bool:
-    """True when `port` was not used before in this run (and is now recorded); True outside a
-    run that records ports."""
+def claimed(port: int, ledger: bool = True) -> bool:
+    """True when `port` was not used before in this run (and is now recorded), nor in an
+    earlier run less than LEDGER_SECONDS ago (unless `ledger` is False); True outside a run
+    that records ports."""
+    import time
+
     directory = os.environ.get(PORTS_CLAIMED_ENV)
     if not directory:
         return True
+    if ledger:
+        try:
+            if time.time() - os.stat(os.path.join(LEDGER, str(port))).st_mtime < LEDGER_SECONDS:
+                return False
+        except FileNotFoundError:
+            pass
     try:
         os.close(os.open(os.path.join(directory, str(port)),
                          os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        return True
     except FileExistsError:
         return False
+    os.makedirs(LEDGER, mode=0o700, exist_ok=True)
+    noted = os.path.join(LEDGER, str(port))
+    os.close(os.open(noted, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.utime(noted)
+    return True
 
 
 def fresh(make, port_of, close):
-    """`make()` until `port_of(thing)` is a port never used before in this run."""
-    for _ in range(TRIES):
+    """`make()` until `port_of(thing)` is a port never used before in this run, nor lately
+    in another (the ledger's rule gives way in the second half of the tries)."""
+    for attempt in range(TRIES):
         thing = make()
-        if claimed(port_of(thing)):
+        if claimed(port_of(thing), ledger=attempt < TRIES // 2):
             return thing
         close(thing)
     raise RuntimeError("no loopback port this run has not used yet")
