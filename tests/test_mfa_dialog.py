@@ -54,10 +54,20 @@ def dialog_argv(desktop, window) -> list[str]:
         return [w.decode() for w in f.read().split(b"\0") if w]
 
 
-def zenity_processes() -> list[str]:
+def zenity_processes(display: str) -> list[str]:
+    """The dialogs still running on `display` (other workers' tests have dialogs of their own
+    on displays of their own)."""
     result = subprocess.run(["pgrep", "-f", "zenity --entry"], capture_output=True, text=True,
                             check=False)
-    return result.stdout.split()
+    found = []
+    for pid in result.stdout.split():
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if f"DISPLAY={display}".encode() in environ:
+            found.append(pid)
+    return found
 
 
 def test_an_ide_gets_a_dialog_and_the_aws_cli_gets_the_role(ide, desktop):
@@ -120,7 +130,7 @@ def test_an_unanswered_dialog_gives_up_and_leaves_nothing_behind(ide, desktop):
     assert helper.returncode == 4
     assert "no MFA code entered within 5s" in err
     time.sleep(0.5)
-    assert desktop.windows(TITLE) == [] and zenity_processes() == []
+    assert desktop.windows(TITLE) == [] and zenity_processes(desktop.display) == []
 
 
 def test_16_parallel_aws_commands_show_one_dialog_and_make_one_sts_call(ide, desktop):

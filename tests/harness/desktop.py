@@ -20,8 +20,14 @@ class Desktop:
         for tool in ("Xvfb", "zenity", "xdotool", "xwd"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} is not installed: run scripts/bootstrap.sh")
-        for number in range(90, 140):
+        from tests.harness.ports import claimed_once
+
+        for number in range(90, 1000):
             if os.path.exists(f"/tmp/.X11-unix/X{number}") or os.path.exists(f"/tmp/.X{number}-lock"):
+                continue
+            # A display number once per run: a test that kills its X server and then looks at
+            # the display must find nothing there, not another worker's new Xvfb.
+            if not claimed_once(f"display-{number}"):
                 continue
             self.process = subprocess.Popen(
                 ["Xvfb", f":{number}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],

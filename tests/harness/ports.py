@@ -52,6 +52,19 @@ def claimed(port: int, ledger: bool = True) -> bool:
     return True
 
 
+def claimed_once(name: str) -> bool:
+    """True when `name` (an X display, say) was not claimed before in this run, and is now."""
+    directory = os.environ.get(PORTS_CLAIMED_ENV)
+    if not directory:
+        return True
+    try:
+        os.close(os.open(os.path.join(directory, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY,
+                         0o600))
+        return True
+    except FileExistsError:
+        return False
+
+
 def fresh(make, port_of, close):
     """`make()` until `port_of(thing)` is a port never used before in this run, nor lately
     in another (the ledger's rule gives way in the second half of the tries)."""
