@@ -248,6 +248,43 @@ def test_a_display_that_dies_while_the_dialog_is_open_is_not_taken_for_cancel(wo
     assert world.sts.calls == []
 
 
+def test_an_x_server_shutting_down_is_not_taken_for_a_live_display(world, tmp_path, desktop):
+    """Between dropping its clients (zenity exits 1, as for Cancel) and closing its listening
+    socket, a dying X server still takes connections into the socket's backlog without ever
+    answering them (seen under load: a connect alone said the display was there, and the line
+    said 'cancelled'). Only an answer to the X11 connection setup counts: a live Xvfb answers."""
+    import socket
+
+    from tests.harness.ports import claimed_once
+    from xaccount_credproc.prompt.dialog import display_reachable
+
+    number = next(n for n in range(1000, 1100) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
+                  and claimed_once(f"display-{n}"))
+    dying = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dying.bind(f"\0/tmp/.X11-unix/X{number}")
+    dying.listen(8)  # never accepted, never answered
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "zenity").write_text("#!/bin/sh\nexit 1\n")  # what zenity does when X dies
+    (fake / "zenity").chmod(0o755)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("DISPLAY", f":{number}")
+            env.delenv("WAYLAND_DISPLAY", raising=False)
+            assert display_reachable() is False
+            env.setenv("DISPLAY", desktop.display)
+            assert display_reachable() is True
+        world.standard()
+        world.env.update({"DISPLAY": f":{number}", "PATH": f"{fake}:{world.env['PATH']}"})
+        world.env.pop("WAYLAND_DISPLAY", None)
+        out, err = start_helper(world).communicate(timeout=60)
+    finally:
+        dying.close()
+    assert "(the display went away while the dialog was open)" in err, err
+    assert "cancelled" not in err
+    assert out == "" and world.sts.calls == []
+
+
 def test_a_dialog_killed_by_a_signal_is_not_a_cancel():
     from xaccount_credproc.prompt import Cancelled, Unavailable, kdialog, zenity
 

@@ -63,9 +63,16 @@ def find_dialog() -> Driver | None:
     return next((d for d in drivers() if shutil.which(d.EXECUTABLE)), None)
 
 
+# An X11 connection setup (little-endian, protocol 11.0, no authorization): any server that is
+# alive answers it at once, with Success, Failed (say, no cookie) or Authenticate.
+X11_SETUP = bytes([0x6C, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
 def display_reachable(timeout: float = 1.0) -> bool | None:
-    """Whether the X or Wayland display named in the environment accepts a connection now
-    (None: there is none to try, or not on this platform)."""
+    """Whether the X or Wayland display named in the environment is served now (None: there is
+    none to try, or not on this platform). An X server that is shutting down has dropped its
+    clients (zenity exits 1 as for Cancel) and can still take connections into its listening
+    socket's backlog for a while: for X, only an answer to the connection setup counts."""
     import socket
 
     if not sys.platform.startswith("linux"):
@@ -75,7 +82,7 @@ def display_reachable(timeout: float = 1.0) -> bool | None:
     if wayland:
         runtime = os.environ.get("XDG_RUNTIME_DIR", "")
         addresses.append((socket.AF_UNIX, wayland if wayland.startswith("/") else
-                          os.path.join(runtime, wayland)))
+                          os.path.join(runtime, wayland), False))
     if display:
         host, _, rest = display.rpartition(":")
         number = rest.split(".")[0]
@@ -83,17 +90,21 @@ def display_reachable(timeout: float = 1.0) -> bool | None:
             return None
         if host in ("", "unix"):
             path = f"/tmp/.X11-unix/X{number}"  # noqa: S108 (the X server's own socket)
-            addresses += [(socket.AF_UNIX, "\0" + path), (socket.AF_UNIX, path)]
+            addresses += [(socket.AF_UNIX, "\0" + path, True), (socket.AF_UNIX, path, True)]
         else:
-            addresses.append((socket.AF_INET, (host, 6000 + int(number))))
+            addresses.append((socket.AF_INET, (host, 6000 + int(number)), True))
     if not addresses:
         return None
-    for family, address in addresses:
+    for family, address, x11 in addresses:
         try:
             with socket.socket(family, socket.SOCK_STREAM) as probe:
                 probe.settimeout(timeout)
                 probe.connect(address)
-                return True
+                if not x11:
+                    return True  # a Wayland compositor's socket took the connection
+                probe.sendall(X11_SETUP)
+                if probe.recv(1) in (b"\x00", b"\x01", b"\x02"):
+                    return True
         except OSError:
             continue
     return False
