@@ -6,7 +6,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -23,6 +25,13 @@ func main() {
 		o.EndpointResolver = sts.EndpointResolverFromURL(os.Getenv("STS_ENDPOINT"))
 	})
 	out, err := client.GetCallerIdentity(context.TODO(), &sts.GetCallerIdentityInput{})
+	if errors.Is(err, net.ErrClosed) {
+		// The SDK's own bug, not the helper's: Go's transport can close a kept-alive
+		// connection while the SDK still reads the answer (aws-sdk-go-v2 issue 2737). SDKs
+		// since January 2025 retry it by default (aws-sdk-go-v2 PR 2949); Debian's 1.17 does
+		// not, so this program does what they do. Credentials come from the SDK's cache.
+		out, err = client.GetCallerIdentity(context.TODO(), &sts.GetCallerIdentityInput{})
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sts:", err)
 		os.Exit(1)
