@@ -255,11 +255,10 @@ def test_an_x_server_shutting_down_is_not_taken_for_a_live_display(world, tmp_pa
     said 'cancelled'). Only an answer to the X11 connection setup counts: a live Xvfb answers."""
     import socket
 
-    from tests.harness.ports import claimed_once
+    from tests.harness.desktop import unused_displays
     from xaccount_credproc.prompt.dialog import display_reachable
 
-    number = next(n for n in range(1000, 1100) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
-                  and claimed_once(f"display-{n}"))
+    number = next(unused_displays(range(1000, 1100)))
     dying = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     dying.bind(f"\0/tmp/.X11-unix/X{number}")
     dying.listen(8)  # never accepted, never answered

@@ -173,12 +173,7 @@ def test_who_may_ask(served):
     assert body["Expiration"].endswith("Z") and body["AccountId"] == "222222222222"
 
     # Revoked: the very next request is refused.
-    # The server logs a request once it has answered it: the line may come a moment later.
-    deadline = time.monotonic() + 10
-    while not (logged := [line for line in served.log().splitlines()
-                          if "profile=prod-read-only 200" in line]):
-        assert time.monotonic() < deadline, served.log()
-        time.sleep(0.05)
+    logged = served.logged("profile=prod-read-only 200")
     client_id = logged[0].split()[2].split("(")[0][len("client="):]
     revoked = served.run("server-revoke", client_id)
     assert revoked.returncode == 0, revoked.stderr
@@ -321,10 +316,8 @@ def test_background_renewal_keeps_a_warm_client_from_waiting(served):
     assert status == 200, (status, first)
     # No request meanwhile: the server renews on its own, 2 s after the first fetch (waited for
     # as an event: a loaded machine may take longer than the 2 s).
-    deadline = time.monotonic() + 30
     renewed = "renewed profile=prod-read-only expires="  # not "not renewed profile=...: why"
-    while renewed not in served.log() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    served.logged(renewed, within=30)
     assert len(world.sts.calls_of("AssumeRole")) >= 2, (world.sts.calls, served.log())
     started = time.monotonic()
     status, second = get(env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], headers)

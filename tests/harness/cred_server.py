@@ -54,6 +54,15 @@ class CredServer:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    def logged(self, text: str, within: float = 10) -> list[str]:
+        """The log's lines that contain `text`, once there is one (the server logs a request
+        after answering it, and a renewal after storing it): a bounded wait."""
+        deadline = time.monotonic() + within
+        while not (lines := [line for line in self.log().splitlines() if text in line]):
+            assert time.monotonic() < deadline, f"no {text!r} logged in {within:.0f}s:\n{self.log()}"
+            time.sleep(0.05)
+        return lines
+
     def stop(self, sig=signal.SIGTERM) -> int | None:
         if self.process is None:
             return None

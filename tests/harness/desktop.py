@@ -11,6 +11,19 @@ import zlib
 from pathlib import Path
 
 
+def unused_displays(numbers):
+    """The display numbers among `numbers` that no X server holds and that this run has not
+    handed out before (each once per run: a test that kills its X server and then looks at the
+    display must find nothing there, not another worker's new Xvfb), claiming each it yields."""
+    from tests.harness.ports import claimed_once
+
+    for number in numbers:
+        if os.path.exists(f"/tmp/.X11-unix/X{number}") or os.path.exists(f"/tmp/.X{number}-lock"):
+            continue
+        if claimed_once(f"display-{number}"):
+            yield number
+
+
 class Desktop:
     def __init__(self):
         self.process = None
@@ -20,15 +33,7 @@ class Desktop:
         for tool in ("Xvfb", "zenity", "xdotool", "xwd"):
             if not shutil.which(tool):
                 raise RuntimeError(f"{tool} is not installed: run scripts/bootstrap.sh")
-        from tests.harness.ports import claimed_once
-
-        for number in range(90, 1000):
-            if os.path.exists(f"/tmp/.X11-unix/X{number}") or os.path.exists(f"/tmp/.X{number}-lock"):
-                continue
-            # A display number once per run: a test that kills its X server and then looks at
-            # the display must find nothing there, not another worker's new Xvfb.
-            if not claimed_once(f"display-{number}"):
-                continue
+        for number in unused_displays(range(90, 1000)):
             self.process = subprocess.Popen(
                 ["Xvfb", f":{number}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -16,6 +16,8 @@ the ledger is taken after all, rather than no port.
 """
 
 import os
+import time
+from pathlib import Path
 
 PORTS_CLAIMED_ENV = "XCP_TEST_PORTS_CLAIMED"
 TRIES = 100
@@ -29,8 +31,6 @@ def claimed(port: int, ledger: bool = True) -> bool:
     """True when `port` was not used before in this run (and is now recorded), nor in an
     earlier run less than LEDGER_SECONDS ago (unless `ledger` is False); True outside a run
     that records ports."""
-    import time
-
     directory = os.environ.get(PORTS_CLAIMED_ENV)
     if not directory:
         return True
@@ -40,20 +40,16 @@ def claimed(port: int, ledger: bool = True) -> bool:
                 return False
         except FileNotFoundError:
             pass
-    try:
-        os.close(os.open(os.path.join(directory, str(port)),
-                         os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
+    if not claimed_once(str(port)):
         return False
     os.makedirs(LEDGER, mode=0o700, exist_ok=True)
-    noted = os.path.join(LEDGER, str(port))
-    os.close(os.open(noted, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.utime(noted)
+    Path(LEDGER, str(port)).touch(mode=0o600)  # made, or its time brought up to now
     return True
 
 
 def claimed_once(name: str) -> bool:
-    """True when `name` (an X display, say) was not claimed before in this run, and is now."""
+    """True when `name` (a port, an X display) was not claimed before in this run, and is now;
+    True outside a run that records claims."""
     directory = os.environ.get(PORTS_CLAIMED_ENV)
     if not directory:
         return True
