@@ -414,7 +414,7 @@ def test_another_local_user_reading_command_lines_never_gets_the_sign_in(
     while the browser takes its time to start: that user is refused, the user's own browser
     gets the sign-in, and console says both (exit 1: someone tried)."""
     two_profiles(world)
-    with Watcher(throwaway_user, public_tmp / "watcher") as watcher:
+    with Watcher(throwaway_user, public_tmp / "watcher", world.root) as watcher:
         directory, record = recording_browser(world, browser, delay=5, wait_for=watcher.record)
         result = world.run("console", "--profile", "prod-read-only", "--browser", browser,
                            env=env_with(world, federation, directory))
@@ -437,7 +437,7 @@ def test_another_local_user_reading_command_lines_never_gets_the_sign_in(
 
 def test_with_debug_console_says_what_it_refused(world, federation, throwaway_user, public_tmp):
     two_profiles(world)
-    with Watcher(throwaway_user, public_tmp / "watcher") as watcher:
+    with Watcher(throwaway_user, public_tmp / "watcher", world.root) as watcher:
         directory, record = recording_browser(world, "chromium", delay=5,
                                               wait_for=watcher.record)
         result = world.run("--debug", "console", "--profile", "auditor", "--browser",
@@ -459,7 +459,7 @@ def test_when_only_another_user_asks_the_hand_off_fails_naming_them(
     never = tmp_path / "never-browser"
     never.write_text("#!/bin/sh\nsleep 8\n")  # started, and never opens anything
     never.chmod(0o755)
-    with Watching(throwaway_user, public_tmp / "watcher") as watcher, \
+    with Watching(throwaway_user, public_tmp / "watcher", tmp_path) as watcher, \
             pytest.raises(UserError) as failed:
         browsers.open_console("prod-read-only", "https://signin.example/?SigninToken=x",
                               browsers.Browser("chromium", str(never), "chromium"), None, wait=4)

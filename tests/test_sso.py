@@ -124,7 +124,7 @@ def test_another_local_user_cannot_answer_the_callback_in_the_browsers_place(
     refused; the user's own browser completes the login, and the command says who was refused."""
     from tests.harness.watcher import Watcher
 
-    with Watcher(throwaway_user, public_tmp / "watcher") as watcher:
+    with Watcher(throwaway_user, public_tmp / "watcher", world.root) as watcher:
         browser = world.root / "browser"
         browser.write_text(
             f"#!{sys.executable}\nimport os, sys, time, urllib.request\n"

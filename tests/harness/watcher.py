@@ -9,7 +9,12 @@ runner's), the watcher would see nothing and every refusal would pass unexercise
 root-side mirror copies every command line into a file the watcher reads instead: the same
 view an open /proc gives, so the tests show the same thing on either machine. `route` says
 which view the watcher had; XCP_TEST_WATCHER_ROUTE=mirror forces the mirror, to try that
-route on an open machine."""
+route on an open machine.
+
+The suite runs tests side by side, and each test's machine is its own: a watcher reads every
+command line but goes after only those that name its test's own directory (`scope`: the
+browser it races runs from there), never another test's sign-in, which it would otherwise
+take as well and make that test's console report a refusal its own watcher never caused."""
 
 import json
 import os
@@ -19,7 +24,7 @@ from pathlib import Path
 
 SCRIPT = r'''
 import http.client, json, os, re, sys, time, urllib.parse
-record, seconds, forced = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+record, seconds, forced, scope = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 deadline, me, seen = time.monotonic() + seconds, str(os.getpid()), set()
 URL = re.compile(r"http://127\.0\.0\.1:(\d+)(/[A-Za-z0-9_\-./?=&%]*)")
 FILE = re.compile(r"file://(/[^\s\"'&]+)")
@@ -59,6 +64,8 @@ with open(record + ".ready.tmp", "w") as f:
 os.replace(record + ".ready.tmp", record + ".ready")
 while time.monotonic() < deadline:
     for words in (proc_lines() if route == "proc" else mirror_lines()):
+        if scope not in words:
+            continue  # another test's process: another machine, as far as this test goes
         words = urllib.parse.unquote(words)  # a container link carries its URL encoded
         targets = URL.findall(words)
         # A sign-in's authorize URL names its callback and its state: forge the callback, with
@@ -122,12 +129,14 @@ while time.monotonic() < deadline:
 
 
 class Watcher:
-    """`with Watcher(user, directory, python):` runs the script as `user` until the block
-    ends; `attempts()` is what it tried and got."""
+    """`with Watcher(user, directory, scope):` runs the script as `user` until the block
+    ends, going after the command lines that name `scope` (the test's own directory);
+    `attempts()` is what it tried and got."""
 
-    def __init__(self, user, directory: Path, python: str = "/usr/bin/python3",
+    def __init__(self, user, directory: Path, scope: Path, python: str = "/usr/bin/python3",
                  seconds: float = 120):
         self.user, self.python, self.seconds = user, python, seconds
+        self.scope = str(scope).rstrip("/") + "/"  # a path under it, not a longer name
         directory.mkdir(parents=True, exist_ok=True)
         directory.chmod(0o777)
         self.script = directory / "watch.py"
@@ -145,7 +154,7 @@ class Watcher:
         with open(self.errors, "wb") as errors:
             self.process = subprocess.Popen(
                 [self.python, "-S", str(self.script), str(self.record), str(self.seconds),
-                 os.environ.get("XCP_TEST_WATCHER_ROUTE", "")],
+                 os.environ.get("XCP_TEST_WATCHER_ROUTE", ""), self.scope],
                 user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
